@@ -1,0 +1,1 @@
+//! GNSS for Gridpad (being built).
