@@ -1,0 +1,24 @@
+//! Gridpad's device domain and encrypted store.
+//!
+//! - [`store::Store`]: the encrypted SQLite database of one device (SQLCipher, data key
+//!   wrapped by the user's PIN, see [`keyring`]) with typed APIs for base data, events,
+//!   tasks, visits, diary, patrols, photos and notices;
+//! - the outbox contract: every local change is recorded with its outbox row in the same
+//!   transaction ([`store::Writer::record`]), changes from the centre are applied through
+//!   the same code without one ([`store::Store::apply_remote`]);
+//! - [`search`]: Chinese search by 1–3 character fragments, ID tails, phones, addresses;
+//! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town.
+//!
+//! This crate does not depend on the UI.
+
+pub mod apply;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod keyring;
+pub mod model;
+pub mod search;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{InitOptions, NewPerson, NewReport, RemoteChange, Store};
