@@ -59,6 +59,9 @@ pub struct MergerStats {
     pub latched: u64,
     /// Fixes rejected as impossible jumps.
     pub jumps: u64,
+    /// Epochs cut by a gap or the end of the stream before their cycle
+    /// ender arrived (dropped).
+    pub incomplete: u64,
 }
 
 #[derive(Debug, Default)]
@@ -174,8 +177,16 @@ impl EpochMerger {
         self.ender.as_deref()
     }
 
-    /// Emits the pending epoch (end of stream or source gap).
+    /// End of stream or source gap. The pending epoch is emitted only when
+    /// no cycle ender has been learned; otherwise it is incomplete (its
+    /// ender never arrived: the link was cut mid-cycle) and is dropped, as
+    /// gpsd does.
     pub fn flush(&mut self) -> Option<Fix> {
+        if self.ender.is_some() && self.cur.tod.is_some() {
+            self.stats.incomplete += 1;
+            self.cur = Epoch::default();
+            return None;
+        }
         self.close(false)
     }
 
