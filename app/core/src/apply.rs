@@ -40,36 +40,83 @@ pub struct Table {
 pub fn table(entity: Entity) -> Table {
     let t = |name, key, columns| Table { name, key, columns };
     match entity {
-        Entity::Grid => t("grid", "id", &["code", "name", "level", "parent_id", "boundary"]),
+        Entity::Grid => t(
+            "grid",
+            "id",
+            &["code", "name", "level", "parent_id", "boundary"],
+        ),
         Entity::Address => t(
             "address",
             "id",
-            &["grid_id", "code", "district", "street", "community", "road", "number", "full_text", "lat", "lon"],
+            &[
+                "grid_id",
+                "code",
+                "district",
+                "street",
+                "community",
+                "road",
+                "number",
+                "full_text",
+                "lat",
+                "lon",
+            ],
         ),
         Entity::Building => t(
             "building",
             "id",
-            &["grid_id", "address_id", "name", "floors", "kind", "lat", "lon"],
+            &[
+                "grid_id",
+                "address_id",
+                "name",
+                "floors",
+                "kind",
+                "lat",
+                "lon",
+            ],
         ),
         Entity::House => t(
             "house",
             "id",
-            &["building_id", "grid_id", "unit_no", "room", "use", "area_m2", "full_address"],
+            &[
+                "building_id",
+                "grid_id",
+                "unit_no",
+                "room",
+                "use",
+                "area_m2",
+                "full_address",
+            ],
         ),
         Entity::Person => t(
             "person",
             "id",
             &[
-                "grid_id", "house_id", "name", "id_number", "phone", "sex", "birth_date", "relation",
-                "residence_type", "tags", "note",
+                "grid_id",
+                "house_id",
+                "name",
+                "id_number",
+                "phone",
+                "sex",
+                "birth_date",
+                "relation",
+                "residence_type",
+                "tags",
+                "note",
             ],
         ),
         Entity::Organisation => t(
             "organisation",
             "id",
             &[
-                "grid_id", "address_id", "name", "kind", "licence_no", "contact_name", "contact_phone",
-                "address_text", "risk_tags",
+                "grid_id",
+                "address_id",
+                "name",
+                "kind",
+                "licence_no",
+                "contact_name",
+                "contact_phone",
+                "address_text",
+                "risk_tags",
             ],
         ),
         Entity::Facility => t(
@@ -81,52 +128,121 @@ pub fn table(entity: Entity) -> Table {
             "catalog_category",
             "code",
             &[
-                "parent_code", "level", "name", "department", "deadline_hours", "yellow_pct", "red_pct",
-                "fields", "photo_policy", "sort",
+                "parent_code",
+                "level",
+                "name",
+                "department",
+                "deadline_hours",
+                "yellow_pct",
+                "red_pct",
+                "fields",
+                "photo_policy",
+                "sort",
             ],
         ),
         Entity::Event => t(
             "event",
             "id",
             &[
-                "grid_id", "category_code", "description", "address_text", "fields", "status",
-                "handled_on_spot", "reporter", "position", "device_time", "corrected_time",
-                "reported_at", "deadline_at",
+                "grid_id",
+                "category_code",
+                "description",
+                "address_text",
+                "fields",
+                "status",
+                "handled_on_spot",
+                "reporter",
+                "position",
+                "device_time",
+                "corrected_time",
+                "reported_at",
+                "deadline_at",
             ],
         ),
         Entity::Task => t(
             "task",
             "id",
             &[
-                "grid_id", "assignee", "title", "body", "source_event_id", "category_code", "status",
-                "priority", "created_at", "deadline_at", "feedback", "reject_reason", "position",
+                "grid_id",
+                "assignee",
+                "title",
+                "body",
+                "source_event_id",
+                "category_code",
+                "status",
+                "priority",
+                "created_at",
+                "deadline_at",
+                "feedback",
+                "reject_reason",
+                "position",
                 "updated_at",
             ],
         ),
         Entity::Visit => t(
             "visit",
             "id",
-            &["grid_id", "house_id", "person_id", "kind", "topic", "note", "position", "device_time", "corrected_time"],
+            &[
+                "grid_id",
+                "house_id",
+                "person_id",
+                "kind",
+                "topic",
+                "note",
+                "position",
+                "device_time",
+                "corrected_time",
+            ],
         ),
         Entity::Diary => t(
             "diary",
             "id",
-            &["grid_id", "day", "content", "position", "device_time", "corrected_time"],
+            &[
+                "grid_id",
+                "day",
+                "content",
+                "position",
+                "device_time",
+                "corrected_time",
+            ],
         ),
         Entity::Patrol => t(
             "patrol",
             "id",
-            &["grid_id", "started_at", "ended_at", "distance_m", "inside_grid_s", "state"],
+            &[
+                "grid_id",
+                "started_at",
+                "ended_at",
+                "distance_m",
+                "inside_grid_s",
+                "state",
+            ],
         ),
         Entity::Checkin => t(
             "checkin",
             "id",
-            &["patrol_id", "grid_id", "place", "inside_grid", "position", "device_time", "corrected_time"],
+            &[
+                "patrol_id",
+                "grid_id",
+                "place",
+                "inside_grid",
+                "position",
+                "device_time",
+                "corrected_time",
+            ],
         ),
         Entity::TrackSegment => t(
             "track_segment",
             "id",
-            &["patrol_id", "seq", "start_time", "end_time", "n_points", "gap_before", "points"],
+            &[
+                "patrol_id",
+                "seq",
+                "start_time",
+                "end_time",
+                "n_points",
+                "gap_before",
+                "points",
+            ],
         ),
         Entity::Notice => t(
             "notice",
@@ -173,7 +289,11 @@ fn column_value(entity: Entity, column: &str, v: &Value) -> Result<SqlValue> {
 fn check_columns(entity: Entity, t: &Table, fields: &Fields) -> Result<()> {
     for k in fields.keys() {
         let allowed = t.columns.contains(&k.as_str())
-            || (k == PHOTOS && matches!(entity, Entity::Event | Entity::Visit | Entity::Diary | Entity::Checkin));
+            || (k == PHOTOS
+                && matches!(
+                    entity,
+                    Entity::Event | Entity::Visit | Entity::Diary | Entity::Checkin
+                ));
         if !allowed {
             return Err(Error::Invalid(format!("{entity} has no field {k:?}")));
         }
@@ -210,7 +330,8 @@ pub fn apply(
                 names.join(", "),
                 vec!["?"; names.len()].join(", ")
             );
-            conn.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+            conn.prepare_cached(&sql)?
+                .execute(params_from_iter(values))?;
             after_write(conn, entity, row_id, fields, origin, true)?;
         }
         Op::Update => {
@@ -229,8 +350,15 @@ pub fn apply(
             sets.push("updated_hlc = ?".into());
             values.push(SqlValue::Text(hlc.to_string()));
             values.push(SqlValue::Text(row_id.to_string()));
-            let sql = format!("UPDATE {} SET {} WHERE {} = ?", t.name, sets.join(", "), t.key);
-            let n = conn.prepare_cached(&sql)?.execute(params_from_iter(values))?;
+            let sql = format!(
+                "UPDATE {} SET {} WHERE {} = ?",
+                t.name,
+                sets.join(", "),
+                t.key
+            );
+            let n = conn
+                .prepare_cached(&sql)?
+                .execute(params_from_iter(values))?;
             if n == 0 {
                 return Err(Error::NotFound(format!("{entity} {row_id}")));
             }
@@ -238,7 +366,10 @@ pub fn apply(
         }
         Op::Delete => {
             before_delete(conn, entity, row_id)?;
-            let n = conn.execute(&format!("DELETE FROM {} WHERE {} = ?", t.name, t.key), [row_id])?;
+            let n = conn.execute(
+                &format!("DELETE FROM {} WHERE {} = ?", t.name, t.key),
+                [row_id],
+            )?;
             if n == 0 {
                 return Err(Error::NotFound(format!("{entity} {row_id}")));
             }
@@ -295,7 +426,9 @@ fn after_write(
                 let (id_number, phone): (Option<String>, Option<String>) = conn
                     .prepare_cached("SELECT id_number, phone FROM person WHERE id = ?")?
                     .query_row([row_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
-                let rev = |s: Option<String>| s.map(|s| s.to_uppercase().chars().rev().collect::<String>());
+                let rev = |s: Option<String>| {
+                    s.map(|s| s.to_uppercase().chars().rev().collect::<String>())
+                };
                 conn.prepare_cached("UPDATE person SET id_rev = ?, phone_rev = ? WHERE id = ?")?
                     .execute(params![rev(id_number), rev(phone), row_id])?;
             }
@@ -365,7 +498,9 @@ fn command(
             let cmd = TaskCommand::parse(name)
                 .ok_or_else(|| Error::Invalid(format!("unknown task command {name:?}")))?;
             let current: Option<String> = conn
-                .query_row("SELECT status FROM task WHERE id = ?", [row_id], |r| r.get(0))
+                .query_row("SELECT status FROM task WHERE id = ?", [row_id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             let current = current.ok_or_else(|| Error::NotFound(format!("task {row_id}")))?;
             let current = TaskStatus::parse(&current)
@@ -399,7 +534,9 @@ fn command(
                 .and_then(EventStatus::parse)
                 .ok_or_else(|| Error::Invalid("transition needs a known status".into()))?;
             let current: Option<String> = conn
-                .query_row("SELECT status FROM event WHERE id = ?", [row_id], |r| r.get(0))
+                .query_row("SELECT status FROM event WHERE id = ?", [row_id], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             let current = current.ok_or_else(|| Error::NotFound(format!("event {row_id}")))?;
             let current = EventStatus::parse(&current).unwrap_or(EventStatus::Reported);

@@ -226,10 +226,17 @@ pub fn unlock(dir: &Path, pin: &str) -> Result<DataKey> {
     // Count the attempt first; a success resets it.
     let before = kf.clone();
     kf.failed_attempts = kf.failed_attempts.saturating_add(1);
-    write(&path, &kf)?;
+    match write(&path, &kf) {
+        // A full disk must not lock the user out of their own data: check the PIN anyway.
+        Ok(()) | Err(Error::StorageFull) => {}
+        Err(e) => return Err(e),
+    }
     match try_unwrap(&before, pin) {
         Ok(key) => {
-            write(&path, &before_reset(before))?;
+            match write(&path, &before_reset(before)) {
+                Ok(()) | Err(Error::StorageFull) => {}
+                Err(e) => return Err(e),
+            }
             Ok(key)
         }
         Err(Error::WrongPin { .. }) => {
@@ -266,7 +273,10 @@ fn try_unwrap(kf: &KeyFile, pin: &str) -> Result<DataKey> {
         .ok()
         .and_then(|n| n.try_into().ok())
         .ok_or_else(|| bad("nonce"))?;
-    let mut sealed = Zeroizing::new(B64.decode(&kf.wrapped_key).map_err(|_| bad("wrapped key"))?);
+    let mut sealed = Zeroizing::new(
+        B64.decode(&kf.wrapped_key)
+            .map_err(|_| bad("wrapped key"))?,
+    );
     let kek = derive_kek(pin, &salt, kf.iterations)?;
     let plain = kek
         .open_in_place(

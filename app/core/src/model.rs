@@ -260,13 +260,22 @@ impl Position {
     pub fn validate(&self) -> Result<(), String> {
         match (self.source, self.lat, self.lon) {
             (PositionSource::None, None, None) => Ok(()),
-            (PositionSource::None, _, _) => Err("a position with source 'none' has no coordinates".into()),
+            (PositionSource::None, _, _) => {
+                Err("a position with source 'none' has no coordinates".into())
+            }
             (_, Some(lat), Some(lon)) => {
-                if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) || !lat.is_finite() || !lon.is_finite() {
+                if !(-90.0..=90.0).contains(&lat)
+                    || !(-180.0..=180.0).contains(&lon)
+                    || !lat.is_finite()
+                    || !lon.is_finite()
+                {
                     Err(format!("coordinates out of range: {lat}, {lon}"))
                 } else if lat == 0.0 && lon == 0.0 {
                     Err("coordinates 0,0 are a receiver fault, not a position".into())
-                } else if self.accuracy_m.is_some_and(|a| !(a.is_finite() && a >= 0.0)) {
+                } else if self
+                    .accuracy_m
+                    .is_some_and(|a| !(a.is_finite() && a >= 0.0))
+                {
                     Err("accuracy must be a non-negative number of metres".into())
                 } else {
                     Ok(())
@@ -429,7 +438,8 @@ pub mod id_number {
         let birth = &body[6..14];
         let month: u32 = birth[4..6].parse().unwrap_or(0);
         let day: u32 = birth[6..8].parse().unwrap_or(0);
-        check_char(body).is_some_and(|c| c.eq_ignore_ascii_case(&check.chars().next().unwrap_or(' ')))
+        check_char(body)
+            .is_some_and(|c| c.eq_ignore_ascii_case(&check.chars().next().unwrap_or(' ')))
             && (1..=12).contains(&month)
             && (1..=31).contains(&day)
     }
@@ -472,14 +482,19 @@ mod tests {
 
     #[test]
     fn masking_hides_the_middle() {
-        assert_eq!(id_number::masked("11010519491231002X"), "110105********002X");
+        assert_eq!(
+            id_number::masked("11010519491231002X"),
+            "110105********002X"
+        );
         assert_eq!(masked_phone("13812345678"), "138****5678");
     }
 
     #[test]
     fn lifecycle_allows_the_closed_loop_and_refuses_shortcuts() {
         use EventStatus::*;
-        let path = [Draft, Reported, Accepted, Dispatched, Handled, Verified, Closed];
+        let path = [
+            Draft, Reported, Accepted, Dispatched, Handled, Verified, Closed,
+        ];
         for w in path.windows(2) {
             assert!(w[0].can_become(w[1]), "{} -> {}", w[0], w[1]);
         }
@@ -507,7 +522,8 @@ mod tests {
     fn deadline_colours_follow_the_share_of_time_used() {
         let start = Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap();
         let due = start + chrono::Duration::hours(10);
-        let at = |h: i64| DeadlineColour::at(start, due, start + chrono::Duration::hours(h), 50, 80);
+        let at =
+            |h: i64| DeadlineColour::at(start, due, start + chrono::Duration::hours(h), 50, 80);
         assert_eq!(at(0), DeadlineColour::Green);
         assert_eq!(at(4), DeadlineColour::Green);
         assert_eq!(at(5), DeadlineColour::Yellow);
@@ -519,7 +535,9 @@ mod tests {
     #[test]
     fn positions_are_checked() {
         assert!(Position::none().validate().is_ok());
-        assert!(Position::manual(29.96, 121.71, Some(10.0)).validate().is_ok());
+        assert!(Position::manual(29.96, 121.71, Some(10.0))
+            .validate()
+            .is_ok());
         assert!(Position::manual(0.0, 0.0, None).validate().is_err());
         assert!(Position::manual(95.0, 121.0, None).validate().is_err());
         assert!(Position::manual(f64::NAN, 121.0, None).validate().is_err());

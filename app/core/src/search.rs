@@ -85,9 +85,11 @@ pub(crate) fn index_organisation(conn: &Connection, id: &str) -> Result<()> {
 
 pub(crate) fn unindex(conn: &Connection, table: &str, id: &str) -> Result<()> {
     let rid: Option<i64> = conn
-        .query_row(&format!("SELECT rid FROM {table} WHERE id = ?"), [id], |r| {
-            r.get(0)
-        })
+        .query_row(
+            &format!("SELECT rid FROM {table} WHERE id = ?"),
+            [id],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(rid) = rid {
         conn.execute(&format!("DELETE FROM {table}_fts WHERE rowid = ?"), [rid])?;
@@ -272,7 +274,10 @@ pub fn people(
     } else {
         let s = spaced(q);
         if s.is_empty() {
-            return Ok(Page { hits: vec![], next: None });
+            return Ok(Page {
+                hits: vec![],
+                next: None,
+            });
         }
         let phrase = format!("\"{s}\"");
         vec![
@@ -335,7 +340,10 @@ pub fn houses(
 ) -> Result<Page<HouseHit>> {
     let s = spaced(query);
     if s.is_empty() {
-        return Ok(Page { hits: vec![], next: None });
+        return Ok(Page {
+            hits: vec![],
+            next: None,
+        });
     }
     let tiers = [Tier {
         matched: "address",
@@ -371,7 +379,10 @@ pub fn organisations(
     let q = query.trim();
     let s = spaced(q);
     if s.is_empty() {
-        return Ok(Page { hits: vec![], next: None });
+        return Ok(Page {
+            hits: vec![],
+            next: None,
+        });
     }
     let phrase = format!("\"{s}\"");
     let tiers = [

@@ -279,7 +279,15 @@ impl Store {
         let tx = self.conn.transaction()?;
         let mut clock = self.clock.clone();
         for c in changes {
-            apply::apply(&tx, c.entity, &c.row_id, &c.op, &c.fields, &c.hlc, Origin::Hub)?;
+            apply::apply(
+                &tx,
+                c.entity,
+                &c.row_id,
+                &c.op,
+                &c.fields,
+                &c.hlc,
+                Origin::Hub,
+            )?;
             clock.observe(&c.hlc, now_ms);
         }
         tx.execute(
@@ -355,8 +363,13 @@ impl Store {
             }
         }
         if let Some(phone) = &p.phone {
-            if !(phone.len() >= 7 && phone.len() <= 15 && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-')) {
-                return Err(Error::Invalid(format!("phone number {phone:?} is not valid")));
+            if !(phone.len() >= 7
+                && phone.len() <= 15
+                && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+            {
+                return Err(Error::Invalid(format!(
+                    "phone number {phone:?} is not valid"
+                )));
             }
         }
         if let Some(b) = &p.birth_date {
@@ -369,7 +382,10 @@ impl Store {
         f.insert("grid_id".into(), json!(grid_id));
         f.insert("house_id".into(), json!(p.house_id));
         f.insert("name".into(), json!(p.name.trim()));
-        f.insert("id_number".into(), json!(p.id_number.map(|s| s.to_uppercase())));
+        f.insert(
+            "id_number".into(),
+            json!(p.id_number.map(|s| s.to_uppercase())),
+        );
         f.insert("phone".into(), json!(p.phone));
         f.insert("sex".into(), json!(p.sex.as_str()));
         f.insert("birth_date".into(), json!(p.birth_date));
@@ -433,11 +449,21 @@ impl Store {
             .optional()?)
     }
 
-    pub fn search_people(&self, q: &str, limit: usize, cursor: Option<&str>) -> Result<Page<PersonHit>> {
+    pub fn search_people(
+        &self,
+        q: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<PersonHit>> {
         search::people(&self.conn, q, limit, cursor)
     }
 
-    pub fn search_houses(&self, q: &str, limit: usize, cursor: Option<&str>) -> Result<Page<HouseHit>> {
+    pub fn search_houses(
+        &self,
+        q: &str,
+        limit: usize,
+        cursor: Option<&str>,
+    ) -> Result<Page<HouseHit>> {
         search::houses(&self.conn, q, limit, cursor)
     }
 
@@ -499,30 +525,47 @@ impl Store {
         for field in &cat.fields {
             match r.fields.get(&field.key) {
                 None | Some(Value::Null) if field.required => {
-                    return Err(Error::Invalid(format!("{} ({}) is required for {}", field.label, field.key, cat.name)))
+                    return Err(Error::Invalid(format!(
+                        "{} ({}) is required for {}",
+                        field.label, field.key, cat.name
+                    )))
                 }
                 Some(v) if !v.is_null() => {
                     let ok = match field.kind.as_str() {
                         "int" => v.is_i64(),
                         "bool" => v.is_boolean(),
-                        "choice" => v.as_str().is_some_and(|s| field.choices.iter().any(|c| c == s)),
+                        "choice" => v
+                            .as_str()
+                            .is_some_and(|s| field.choices.iter().any(|c| c == s)),
                         _ => v.as_str().is_some_and(|s| s.chars().count() <= MAX_TEXT),
                     };
                     if !ok {
-                        return Err(Error::Invalid(format!("{} ({}) has a wrong value", field.label, field.key)));
+                        return Err(Error::Invalid(format!(
+                            "{} ({}) has a wrong value",
+                            field.label, field.key
+                        )));
                     }
                 }
                 _ => {}
             }
         }
-        if let Some(k) = r.fields.keys().find(|k| !cat.fields.iter().any(|f| &f.key == *k)) {
+        if let Some(k) = r
+            .fields
+            .keys()
+            .find(|k| !cat.fields.iter().any(|f| &f.key == *k))
+        {
             return Err(Error::Invalid(format!("{} has no field {k:?}", cat.name)));
         }
         if let Some(p) = &r.position {
             p.validate().map_err(Error::Invalid)?;
         }
-        if r.photos.iter().any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
-            return Err(Error::Invalid("photo references must be SHA-256 hex".into()));
+        if r.photos
+            .iter()
+            .any(|h| h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(Error::Invalid(
+                "photo references must be SHA-256 hex".into(),
+            ));
         }
         let grid_id = self.grid_or_home(r.grid_id.as_deref())?;
         let device_time = self.now();
@@ -644,8 +687,14 @@ impl Store {
             let deadline: Option<String> = r.get(4)?;
             let start: String = r.get(6)?;
             let status = EventStatus::parse(&status).unwrap_or(EventStatus::Reported);
-            let colour = match (status.is_open(), deadline.as_deref().and_then(parse_time), parse_time(&start)) {
-                (true, Some(d), Some(s)) => Some(DeadlineColour::at(s, d, now, r.get(7)?, r.get(8)?)),
+            let colour = match (
+                status.is_open(),
+                deadline.as_deref().and_then(parse_time),
+                parse_time(&start),
+            ) {
+                (true, Some(d), Some(s)) => {
+                    Some(DeadlineColour::at(s, d, now, r.get(7)?, r.get(8)?))
+                }
                 _ => None,
             };
             Ok(EventSummary {
@@ -673,7 +722,11 @@ impl Store {
         photos: &[String],
         position: Option<Position>,
     ) -> Result<()> {
-        text("note", note, matches!(cmd, TaskCommand::Reject | TaskCommand::Complete))?;
+        text(
+            "note",
+            note,
+            matches!(cmd, TaskCommand::Reject | TaskCommand::Complete),
+        )?;
         let mut f = Fields::new();
         f.insert("at".into(), json!(rfc3339(self.now())));
         match cmd {
@@ -708,8 +761,14 @@ impl Store {
             let status = TaskStatus::parse(&status).unwrap_or(TaskStatus::Assigned);
             let deadline: Option<String> = r.get(3)?;
             let created: String = r.get(4)?;
-            let colour = match (status.is_open(), deadline.as_deref().and_then(parse_time), parse_time(&created)) {
-                (true, Some(d), Some(s)) => Some(DeadlineColour::at(s, d, now, r.get(5)?, r.get(6)?)),
+            let colour = match (
+                status.is_open(),
+                deadline.as_deref().and_then(parse_time),
+                parse_time(&created),
+            ) {
+                (true, Some(d), Some(s)) => {
+                    Some(DeadlineColour::at(s, d, now, r.get(5)?, r.get(6)?))
+                }
                 _ => None,
             };
             Ok(TaskSummary {
@@ -746,7 +805,10 @@ impl Store {
         f.insert("kind".into(), json!(kind.as_str()));
         f.insert("topic".into(), json!(topic));
         f.insert("note".into(), json!(note));
-        f.insert("position".into(), json!(position.unwrap_or_else(Position::none)));
+        f.insert(
+            "position".into(),
+            json!(position.unwrap_or_else(Position::none)),
+        );
         f.insert("device_time".into(), json!(rfc3339(self.now())));
         f.insert("corrected_time".into(), json!(corrected_time.map(rfc3339)));
         self.write(|w| w.record(Entity::Visit, &id, Op::Insert, f))?;
@@ -763,7 +825,10 @@ impl Store {
         f.insert("grid_id".into(), json!(grid_id));
         f.insert("day".into(), json!(beijing.format("%Y-%m-%d").to_string()));
         f.insert("content".into(), json!(content));
-        f.insert("position".into(), json!(position.unwrap_or_else(Position::none)));
+        f.insert(
+            "position".into(),
+            json!(position.unwrap_or_else(Position::none)),
+        );
         f.insert("device_time".into(), json!(rfc3339(now)));
         self.write(|w| w.record(Entity::Diary, &id, Op::Insert, f))?;
         Ok(id)
@@ -772,10 +837,14 @@ impl Store {
     pub fn start_patrol(&mut self) -> Result<String> {
         if let Some(active) = self
             .conn
-            .query_row("SELECT id FROM patrol WHERE state = 'active'", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT id FROM patrol WHERE state = 'active'", [], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()?
         {
-            return Err(Error::NotAllowed(format!("patrol {active} is still running")));
+            return Err(Error::NotAllowed(format!(
+                "patrol {active} is still running"
+            )));
         }
         let grid_id = self.grid_or_home(None)?;
         let id = new_id();
@@ -787,7 +856,13 @@ impl Store {
         Ok(id)
     }
 
-    pub fn checkin(&mut self, patrol_id: Option<&str>, place: &str, inside: Inside, position: Position) -> Result<String> {
+    pub fn checkin(
+        &mut self,
+        patrol_id: Option<&str>,
+        place: &str,
+        inside: Inside,
+        position: Position,
+    ) -> Result<String> {
         position.validate().map_err(Error::Invalid)?;
         let grid_id = self.grid_or_home(None)?;
         let id = new_id();
@@ -838,7 +913,14 @@ impl Store {
     }
 
     /// Record a photo's metadata (the file itself is kept by the photo store).
-    pub fn register_photo(&mut self, sha256: &str, bytes: i64, mime: &str, width: Option<i64>, height: Option<i64>) -> Result<()> {
+    pub fn register_photo(
+        &mut self,
+        sha256: &str,
+        bytes: i64,
+        mime: &str,
+        width: Option<i64>,
+        height: Option<i64>,
+    ) -> Result<()> {
         if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(Error::Invalid("photo hash must be SHA-256 hex".into()));
         }
@@ -912,12 +994,16 @@ impl Store {
     }
 
     pub fn outbox_len(&self) -> Result<i64> {
-        Ok(self.conn.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))?)
     }
 
     pub fn counts(&self) -> Result<Counts> {
         let c = |t: &str| -> Result<i64> {
-            Ok(self.conn.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?)
+            Ok(self
+                .conn
+                .query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))?)
         };
         Ok(Counts {
             grids: c("grid")?,
@@ -935,7 +1021,9 @@ impl Store {
 
     /// `PRAGMA integrity_check` and foreign keys; `Ok(())` when the database is sound.
     pub fn integrity_check(&self) -> Result<()> {
-        let res: String = self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        let res: String = self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
         if res != "ok" {
             return Err(Error::Invalid(format!("integrity check: {res}")));
         }
@@ -951,7 +1039,8 @@ impl Store {
 
     /// Flush the WAL into the main file (before a backup or a size measurement).
     pub fn checkpoint(&self) -> Result<()> {
-        self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
 }
@@ -965,7 +1054,13 @@ pub struct Writer<'a> {
 
 impl Writer<'_> {
     /// Append the outbox row for a change and apply the change, in this transaction.
-    pub fn record(&mut self, entity: Entity, row_id: &str, op: Op, fields: Fields) -> Result<Mutation> {
+    pub fn record(
+        &mut self,
+        entity: Entity,
+        row_id: &str,
+        op: Op,
+        fields: Fields,
+    ) -> Result<Mutation> {
         let seq: i64 = self
             .tx
             .prepare_cached("SELECT coalesce((SELECT CAST(value AS INTEGER) FROM kv WHERE key = 'next_seq'), 1)")?
@@ -980,7 +1075,8 @@ impl Writer<'_> {
             op,
             fields,
         };
-        let fields_json = serde_json::to_string(&m.fields).map_err(|e| Error::Invalid(e.to_string()))?;
+        let fields_json =
+            serde_json::to_string(&m.fields).map_err(|e| Error::Invalid(e.to_string()))?;
         self.tx
             .prepare_cached(
                 "INSERT INTO outbox (seq, mutation_id, hlc, entity, row_id, op, fields, created_at)
@@ -1001,7 +1097,15 @@ impl Writer<'_> {
                 "INSERT INTO kv (key, value) VALUES ('next_seq', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             )?
             .execute([(seq + 1).to_string()])?;
-        apply::apply(&self.tx, entity, row_id, &m.op, &m.fields, &m.hlc, Origin::Device)?;
+        apply::apply(
+            &self.tx,
+            entity,
+            row_id,
+            &m.op,
+            &m.fields,
+            &m.hlc,
+            Origin::Device,
+        )?;
         Ok(m)
     }
 

@@ -180,7 +180,13 @@ mod tests {
 
     #[test]
     fn garbage_is_refused() {
-        for s in ["", "abc", "0000000000000001-0001-", "zzzzzzzzzzzzzzzz-0001-n", "1-1-n"] {
+        for s in [
+            "",
+            "abc",
+            "0000000000000001-0001-",
+            "zzzzzzzzzzzzzzzz-0001-n",
+            "1-1-n",
+        ] {
             assert!(s.parse::<Hlc>().is_err(), "{s}");
         }
     }

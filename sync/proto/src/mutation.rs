@@ -156,7 +156,10 @@ mod tests {
     fn entity_names_round_trip() {
         for e in Entity::ALL {
             assert_eq!(e.as_str().parse::<Entity>().unwrap(), e);
-            assert_eq!(serde_json::to_string(&e).unwrap(), format!("\"{}\"", e.as_str()));
+            assert_eq!(
+                serde_json::to_string(&e).unwrap(),
+                format!("\"{}\"", e.as_str())
+            );
         }
         assert!("people".parse::<Entity>().is_err());
     }

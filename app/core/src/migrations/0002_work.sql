@@ -20,7 +20,7 @@ CREATE TABLE event (
     deadline_at     TEXT,
     updated_hlc     TEXT
 ) STRICT;
-CREATE INDEX event_status ON event(status, deadline_at);
+CREATE INDEX event_by_status ON event(status, deadline_at);
 CREATE INDEX event_grid ON event(grid_id, device_time);
 
 CREATE TABLE event_status (
