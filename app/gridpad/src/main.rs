@@ -1,0 +1,487 @@
+//! `gridpad`: the grid worker's terminal. This is its command line — the non-GUI face of
+//! the device app, used by admins, scripts and tests.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use gridpad_core::demo::{self, DemoSpec};
+use gridpad_core::model::{Position, TaskCommand};
+use gridpad_core::{keyring, InitOptions, NewReport, Store};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "gridpad",
+    version,
+    about = "Gridpad — the grid worker's offline terminal"
+)]
+struct Cli {
+    /// Where the encrypted store lives.
+    #[arg(long, global = true, env = "GRIDPAD_DATA_DIR", default_value_os_t = default_data_dir())]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("gridpad")
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    People,
+    Houses,
+    Units,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create the encrypted store; the PIN (6–12 digits) comes from GRIDPAD_PIN or a prompt.
+    Init {
+        /// Device id (default: a new UUIDv7).
+        #[arg(long)]
+        device_id: Option<String>,
+    },
+    /// Load a generated demo grid (from one grid to a town), as if synced from the centre.
+    DemoData {
+        #[arg(long, default_value_t = 1_500)]
+        persons: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Find residents (name fragment, ID tail, phone, address), houses or units.
+    Search {
+        query: String,
+        #[arg(long, value_enum, default_value_t = Kind::People)]
+        kind: Kind,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// Continue from the `next` cursor of a previous page.
+        #[arg(long)]
+        page: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report an event, offline. It waits in the outbox until sync.
+    Report {
+        /// Catalog subcategory code (see `gridpad catalog`).
+        #[arg(long)]
+        category: String,
+        #[arg(long)]
+        description: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        /// A field of the category, `key=value` (repeatable).
+        #[arg(long = "field", value_parser = parse_kv)]
+        fields: Vec<(String, serde_json::Value)>,
+        #[arg(long, requires = "lon")]
+        lat: Option<f64>,
+        #[arg(long, requires = "lat")]
+        lon: Option<f64>,
+        /// 95 % accuracy of a typed position, metres.
+        #[arg(long)]
+        accuracy: Option<f64>,
+        /// Handled on the spot (自行处置).
+        #[arg(long)]
+        on_the_spot: bool,
+        #[arg(long, env = "GRIDPAD_USER", default_value = "网格员")]
+        reporter: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Events on this device, with their deadline colours.
+    Events {
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One event with its lifecycle timeline.
+    Event {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Tasks from the centre.
+    Tasks {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Accept, start, complete or reject a task.
+    Task {
+        id: String,
+        #[arg(value_enum)]
+        action: TaskAction,
+        /// Feedback (complete) or reason (reject).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// The event catalog (事项清单).
+    Catalog {
+        #[arg(long)]
+        json: bool,
+    },
+    /// What is waiting to be sent to the centre.
+    Outbox {
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Device, grid and store summary.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change the PIN: old from GRIDPAD_PIN (or prompt), new from GRIDPAD_NEW_PIN (or prompt).
+    ChangePin,
+    /// Write reports one after another until stopped (crash testing).
+    #[command(hide = true)]
+    DevWriteReports {
+        #[arg(long, default_value_t = 1_000_000)]
+        count: usize,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TaskAction {
+    Accept,
+    Start,
+    Complete,
+    Reject,
+}
+
+fn parse_kv(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected key=value, got {s:?}"))?;
+    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
+    Ok((k.to_string(), value))
+}
+
+fn pin_from(var: &str, prompt: &str) -> Result<String> {
+    if let Ok(pin) = std::env::var(var) {
+        return Ok(pin);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).context("reading the PIN");
+    }
+    bail!("no PIN: set {var} (not interactive)")
+}
+
+fn open(cli: &Cli) -> Result<Store> {
+    let pin = pin_from("GRIDPAD_PIN", "PIN: ")?;
+    Ok(Store::open(&cli.data_dir, &pin)?)
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, v)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("gridpad: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Command::Init { device_id } => {
+            let pin = pin_from("GRIDPAD_PIN", "New PIN (6–12 digits): ")?;
+            if std::env::var("GRIDPAD_PIN").is_err() {
+                let again = rpassword::prompt_password("Repeat the PIN: ")?;
+                if again != pin {
+                    bail!("the PINs differ");
+                }
+            }
+            let store = Store::init(
+                &cli.data_dir,
+                &pin,
+                InitOptions {
+                    device_id: device_id.clone(),
+                    ..Default::default()
+                },
+            )?;
+            println!(
+                "initialised {} (device {})",
+                cli.data_dir.display(),
+                store.device_id()
+            );
+        }
+        Command::DemoData { persons, seed } => {
+            let mut store = open(&cli)?;
+            let started = std::time::Instant::now();
+            let s = demo::load(
+                &mut store,
+                DemoSpec {
+                    persons: *persons,
+                    seed: *seed,
+                },
+            )?;
+            println!(
+                "loaded demo data in {:.1} s: {} grids, {} buildings, {} houses, {} residents, {} units, {} facilities, {} catalog entries; home grid {}",
+                started.elapsed().as_secs_f64(),
+                s.grids, s.buildings, s.houses, s.persons, s.organisations, s.facilities, s.categories, s.home_grid_code
+            );
+        }
+        Command::Search {
+            query,
+            kind,
+            limit,
+            page,
+            json,
+        } => {
+            let store = open(&cli)?;
+            match kind {
+                Kind::People => {
+                    let p = store.search_people(query, *limit, page.as_deref())?;
+                    if *json {
+                        return print_json(&p);
+                    }
+                    for h in &p.hits {
+                        println!(
+                            "{}\t{}\t{}\t{}\t{}\t[{}]",
+                            h.name,
+                            h.sex,
+                            h.id_number.as_deref().unwrap_or("-"),
+                            h.phone.as_deref().unwrap_or("-"),
+                            h.address.as_deref().unwrap_or("-"),
+                            h.matched
+                        );
+                    }
+                    print_next(p.next.as_deref(), p.hits.is_empty());
+                }
+                Kind::Houses => {
+                    let p = store.search_houses(query, *limit, page.as_deref())?;
+                    if *json {
+                        return print_json(&p);
+                    }
+                    for h in &p.hits {
+                        println!("{}\t{}\t{} residents", h.full_address, h.use_, h.residents);
+                    }
+                    print_next(p.next.as_deref(), p.hits.is_empty());
+                }
+                Kind::Units => {
+                    let p = store.search_organisations(query, *limit, page.as_deref())?;
+                    if *json {
+                        return print_json(&p);
+                    }
+                    for h in &p.hits {
+                        println!("{}\t{}\t{}\t[{}]", h.name, h.kind, h.address, h.matched);
+                    }
+                    print_next(p.next.as_deref(), p.hits.is_empty());
+                }
+            }
+        }
+        Command::Report {
+            category,
+            description,
+            address,
+            fields,
+            lat,
+            lon,
+            accuracy,
+            on_the_spot,
+            reporter,
+            json,
+        } => {
+            let mut store = open(&cli)?;
+            let position = match (lat, lon) {
+                (Some(lat), Some(lon)) => Some(Position::manual(*lat, *lon, *accuracy)),
+                _ => None,
+            };
+            let id = store.report_event(NewReport {
+                category_code: category.clone(),
+                description: description.clone(),
+                address_text: address.clone(),
+                fields: fields.iter().cloned().collect(),
+                position,
+                handled_on_spot: *on_the_spot,
+                reporter: reporter.clone(),
+                ..Default::default()
+            })?;
+            let ev = store
+                .event(&id)?
+                .ok_or_else(|| anyhow!("the report vanished"))?;
+            if *json {
+                return print_json(&ev);
+            }
+            println!(
+                "reported {} ({}), due {}; waiting in the outbox ({} pending)",
+                ev.id,
+                ev.status,
+                ev.deadline_at.map(beijing).unwrap_or_else(|| "-".into()),
+                store.outbox_len()?
+            );
+        }
+        Command::Events { limit, json } => {
+            let store = open(&cli)?;
+            let evs = store.events(*limit)?;
+            if *json {
+                return print_json(&evs);
+            }
+            for e in evs {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    e.id,
+                    e.status,
+                    e.colour.map(|c| c.as_str()).unwrap_or("-"),
+                    e.category,
+                    e.description
+                );
+            }
+        }
+        Command::Event { id, json } => {
+            let store = open(&cli)?;
+            let ev = store.event(id)?.ok_or_else(|| anyhow!("no event {id}"))?;
+            let history = store.event_history(id)?;
+            if *json {
+                return print_json(&serde_json::json!({"event": ev, "history": history}));
+            }
+            println!("{} — {} ({})", ev.id, ev.description, ev.status);
+            for h in history {
+                println!("  {}\t{}\t{}\t{}", beijing(h.at), h.status, h.actor, h.note);
+            }
+        }
+        Command::Tasks { json } => {
+            let store = open(&cli)?;
+            let tasks = store.tasks()?;
+            if *json {
+                return print_json(&tasks);
+            }
+            for t in tasks {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.id,
+                    t.status,
+                    t.colour.map(|c| c.as_str()).unwrap_or("-"),
+                    t.title
+                );
+            }
+        }
+        Command::Task { id, action, note } => {
+            let mut store = open(&cli)?;
+            let cmd = match action {
+                TaskAction::Accept => TaskCommand::Accept,
+                TaskAction::Start => TaskCommand::Start,
+                TaskAction::Complete => TaskCommand::Complete,
+                TaskAction::Reject => TaskCommand::Reject,
+            };
+            store.task_command(id, cmd, note, &[], None)?;
+            println!("task {id}: {cmd} recorded");
+        }
+        Command::Catalog { json } => {
+            let store = open(&cli)?;
+            let cat = store.catalog()?;
+            if *json {
+                return print_json(&cat);
+            }
+            for c in cat.iter().filter(|c| c.level == 1) {
+                println!("{} {}（{}）", c.code, c.name, c.department);
+                for s in cat
+                    .iter()
+                    .filter(|s| s.parent_code.as_deref() == Some(&c.code))
+                {
+                    let fields: Vec<String> = s
+                        .fields
+                        .iter()
+                        .map(|f| format!("{}{}", f.key, if f.required { "*" } else { "" }))
+                        .collect();
+                    println!(
+                        "  {} {}\t{} h\t{}",
+                        s.code,
+                        s.name,
+                        s.deadline_hours.unwrap_or(0),
+                        fields.join(" ")
+                    );
+                }
+            }
+        }
+        Command::Outbox { limit, json } => {
+            let store = open(&cli)?;
+            let out = store.outbox(*limit)?;
+            if *json {
+                return print_json(&out);
+            }
+            println!("{} change(s) waiting to be sent", store.outbox_len()?);
+            for e in out {
+                println!(
+                    "#{}\t{}\t{}\t{}\t{}",
+                    e.mutation.seq,
+                    e.mutation.entity,
+                    e.mutation.op.to_text(),
+                    e.mutation.row_id,
+                    e.created_at
+                );
+            }
+        }
+        Command::Status { json } => {
+            let store = open(&cli)?;
+            let counts = store.counts()?;
+            let grid = store.home_grid()?;
+            if *json {
+                return print_json(&serde_json::json!({
+                    "device_id": store.device_id(),
+                    "data_dir": cli.data_dir,
+                    "grid": grid,
+                    "counts": counts,
+                }));
+            }
+            println!("device {}", store.device_id());
+            println!(
+                "grid   {}",
+                grid.map(|g| format!("{} {}", g.code, g.name))
+                    .unwrap_or_else(|| "-".into())
+            );
+            println!(
+                "holds  {} residents, {} houses, {} units, {} events, {} tasks; {} change(s) waiting",
+                counts.persons, counts.houses, counts.organisations, counts.events, counts.tasks, counts.outbox
+            );
+        }
+        Command::ChangePin => {
+            let old = pin_from("GRIDPAD_PIN", "Current PIN: ")?;
+            let new = pin_from("GRIDPAD_NEW_PIN", "New PIN: ")?;
+            keyring::change_pin(&cli.data_dir, &old, &new)?;
+            println!("PIN changed");
+        }
+        Command::DevWriteReports { count } => {
+            let mut store = open(&cli)?;
+            let mut out = std::io::stdout().lock();
+            for i in 0..*count {
+                store.report_event(NewReport {
+                    category_code: "0401".into(),
+                    description: format!("崩溃测试上报 {i}"),
+                    reporter: "测试".into(),
+                    ..Default::default()
+                })?;
+                writeln!(out, "{i}")?;
+                out.flush()?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_next(next: Option<&str>, empty: bool) {
+    if empty {
+        println!("(nothing found)");
+    }
+    if let Some(n) = next {
+        println!("more: --page {n}");
+    }
+}
+
+/// Times are shown in Beijing time.
+fn beijing(t: chrono::DateTime<chrono::Utc>) -> String {
+    let bj = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
+    t.with_timezone(&bj).format("%Y-%m-%d %H:%M").to_string()
+}
