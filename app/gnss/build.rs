@@ -27,5 +27,8 @@ fn main() {
                 .map(|d| d.as_secs() as i64)
                 .unwrap_or(0)
         });
-    println!("cargo:rustc-env=GRIDPAD_BUILD_YEAR={}", year_from_unix(secs));
+    println!(
+        "cargo:rustc-env=GRIDPAD_BUILD_YEAR={}",
+        year_from_unix(secs)
+    );
 }

@@ -8,7 +8,9 @@
 //! 12.5 minutes. History is never rewritten: each record stores its device
 //! time and the corrected time.
 
-use chrono::{DateTime, Datelike, Duration as ChronoDuration, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration as ChronoDuration, FixedOffset, NaiveDate, TimeZone, Utc,
+};
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -27,7 +29,13 @@ pub const BUILD_YEAR: i32 = {
 
 /// Dates GPS receivers produce after 10-bit week rollovers or with garbage
 /// almanacs.
-pub const ROLLOVER_DATES: [(i32, u32, u32); 5] = [(1980, 1, 6), (1999, 8, 22), (2006, 12, 16), (2019, 4, 7), (2038, 11, 21)];
+pub const ROLLOVER_DATES: [(i32, u32, u32); 5] = [
+    (1980, 1, 6),
+    (1999, 8, 22),
+    (2006, 12, 16),
+    (2019, 4, 7),
+    (2038, 11, 21),
+];
 
 /// Why a GNSS time was not used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +116,9 @@ impl Default for ClockEstimator {
 
 /// True when `d` is a known rollover date.
 pub fn is_rollover_date(d: NaiveDate) -> bool {
-    ROLLOVER_DATES.iter().any(|&(y, m, dd)| d.year() == y && d.month() == m && d.day() == dd)
+    ROLLOVER_DATES
+        .iter()
+        .any(|&(y, m, dd)| d.year() == y && d.month() == m && d.day() == dd)
 }
 
 impl ClockEstimator {
@@ -136,13 +146,23 @@ impl ClockEstimator {
 
     /// Feeds one valid fix's UTC with the device's wall clock and the
     /// monotonic clock at reception. Returns the rejection, if any.
-    pub fn observe(&mut self, gnss: DateTime<Utc>, device: DateTime<Utc>, mono: Instant) -> Result<(), TimeRejection> {
+    pub fn observe(
+        &mut self,
+        gnss: DateTime<Utc>,
+        device: DateTime<Utc>,
+        mono: Instant,
+    ) -> Result<(), TimeRejection> {
         let r = self.observe_inner(gnss, device, mono);
         self.last_rejection = r.err();
         r
     }
 
-    fn observe_inner(&mut self, gnss: DateTime<Utc>, device: DateTime<Utc>, mono: Instant) -> Result<(), TimeRejection> {
+    fn observe_inner(
+        &mut self,
+        gnss: DateTime<Utc>,
+        device: DateTime<Utc>,
+        mono: Instant,
+    ) -> Result<(), TimeRejection> {
         let y = gnss.year();
         if y < self.cfg.min_year || y > self.cfg.max_year {
             self.run.clear();
@@ -215,7 +235,10 @@ pub fn beijing() -> FixedOffset {
 
 /// `2026-08-05 13:52:34` in Beijing time.
 pub fn format_beijing(t: DateTime<Utc>) -> String {
-    beijing().from_utc_datetime(&t.naive_utc()).format("%Y-%m-%d %H:%M:%S").to_string()
+    beijing()
+        .from_utc_datetime(&t.naive_utc())
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -246,7 +269,11 @@ mod tests {
         let g0 = t("2026-08-05T05:52:34Z");
         let d0 = t("2026-08-05T05:50:00Z"); // device 154 s slow
         for i in 0..3i64 {
-            let r = c.observe(g0 + ChronoDuration::seconds(i), d0 + ChronoDuration::seconds(i), m0 + Duration::from_secs(i as u64));
+            let r = c.observe(
+                g0 + ChronoDuration::seconds(i),
+                d0 + ChronoDuration::seconds(i),
+                m0 + Duration::from_secs(i as u64),
+            );
             assert_eq!(r.is_ok(), i == 2, "epoch {i}: {r:?}");
         }
         assert!((c.offset_s().unwrap() - 154.0).abs() < 1e-9);
@@ -260,15 +287,27 @@ mod tests {
         let mut c = ClockEstimator::new(cfg());
         let m = Instant::now();
         let d = t("2026-08-05T05:50:00Z");
-        assert_eq!(c.observe(t("1999-08-22T00:04:30Z"), d, m), Err(TimeRejection::ImplausibleYear));
-        assert_eq!(c.observe(t("2006-12-16T23:59:48Z"), d, m), Err(TimeRejection::ImplausibleYear));
-        assert_eq!(c.observe(t("2208-01-01T00:00:00Z"), d, m), Err(TimeRejection::ImplausibleYear));
+        assert_eq!(
+            c.observe(t("1999-08-22T00:04:30Z"), d, m),
+            Err(TimeRejection::ImplausibleYear)
+        );
+        assert_eq!(
+            c.observe(t("2006-12-16T23:59:48Z"), d, m),
+            Err(TimeRejection::ImplausibleYear)
+        );
+        assert_eq!(
+            c.observe(t("2208-01-01T00:00:00Z"), d, m),
+            Err(TimeRejection::ImplausibleYear)
+        );
         let mut wide = ClockEstimator::new(ClockConfig {
             min_year: 1990,
             max_year: 2100,
             ..cfg()
         });
-        assert_eq!(wide.observe(t("2019-04-07T00:03:45Z"), d, m), Err(TimeRejection::RolloverDate));
+        assert_eq!(
+            wide.observe(t("2019-04-07T00:03:45Z"), d, m),
+            Err(TimeRejection::RolloverDate)
+        );
         assert!(c.offset_s().is_none());
         assert_eq!(c.record_time(d, m).corrected_time, d);
     }
@@ -280,9 +319,20 @@ mod tests {
         let g = t("2026-08-05T05:52:34Z");
         let d = t("2026-08-05T05:52:34Z");
         let _ = c.observe(g, d, m0);
-        let _ = c.observe(g + ChronoDuration::seconds(1), d + ChronoDuration::seconds(1), m0);
+        let _ = c.observe(
+            g + ChronoDuration::seconds(1),
+            d + ChronoDuration::seconds(1),
+            m0,
+        );
         // GNSS jumps 5 s: run restarts.
-        assert_eq!(c.observe(g + ChronoDuration::seconds(7), d + ChronoDuration::seconds(2), m0), Err(TimeRejection::Inconsistent));
+        assert_eq!(
+            c.observe(
+                g + ChronoDuration::seconds(7),
+                d + ChronoDuration::seconds(2),
+                m0
+            ),
+            Err(TimeRejection::Inconsistent)
+        );
         assert!(c.offset_s().is_none());
     }
 
@@ -294,7 +344,11 @@ mod tests {
         // Receiver 18 s behind (GPS time without leap seconds).
         let g = d - ChronoDuration::seconds(18);
         for i in 0..3u64 {
-            let r = c.observe(g + ChronoDuration::seconds(i as i64), d + ChronoDuration::seconds(i as i64), m0 + Duration::from_secs(i));
+            let r = c.observe(
+                g + ChronoDuration::seconds(i as i64),
+                d + ChronoDuration::seconds(i as i64),
+                m0 + Duration::from_secs(i),
+            );
             if i == 2 {
                 assert_eq!(r, Err(TimeRejection::LeapSecondPending));
             }
@@ -303,13 +357,20 @@ mod tests {
         // Still there after 13 minutes: accepted.
         let s = 800u64;
         for i in s..s + 3 {
-            let _ = c.observe(g + ChronoDuration::seconds(i as i64), d + ChronoDuration::seconds(i as i64), m0 + Duration::from_secs(i));
+            let _ = c.observe(
+                g + ChronoDuration::seconds(i as i64),
+                d + ChronoDuration::seconds(i as i64),
+                m0 + Duration::from_secs(i),
+            );
         }
         assert!((c.offset_s().unwrap() + 18.0).abs() < 1e-9);
     }
 
     #[test]
     fn beijing_format() {
-        assert_eq!(format_beijing(t("2026-08-05T17:30:00Z")), "2026-08-06 01:30:00");
+        assert_eq!(
+            format_beijing(t("2026-08-05T17:30:00Z")),
+            "2026-08-06 01:30:00"
+        );
     }
 }

@@ -44,7 +44,11 @@ impl NmeaDecoder {
 
     /// Feeds bytes, calling `on_fix` for each completed epoch.
     pub fn feed_with(&mut self, data: &[u8], mut on_fix: impl FnMut(Fix)) {
-        let Self { framer, merger, stats } = self;
+        let Self {
+            framer,
+            merger,
+            stats,
+        } = self;
         framer.feed(data, |frame| match parse_sentence(frame) {
             Ok(s) => {
                 stats.parsed += 1;

@@ -201,7 +201,9 @@ impl Fix {
     /// Suggested check-in acceptance (notes §3.3): 3D, not degraded,
     /// accuracy ≤ `max_acc_m`.
     pub fn good_for_check_in(&self, max_acc_m: f64) -> bool {
-        self.mode == FixMode::Fix3D && !self.degraded && self.accuracy_m.is_some_and(|a| a <= max_acc_m)
+        self.mode == FixMode::Fix3D
+            && !self.degraded
+            && self.accuracy_m.is_some_and(|a| a <= max_acc_m)
     }
 }
 

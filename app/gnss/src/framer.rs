@@ -257,7 +257,10 @@ mod tests {
     #[test]
     fn glued_after_checksum_kept() {
         let (out, _) = frames(format!("$GPGSA,A,1,,,,,,,,,,,,,,,*1E{GGA}\n").as_bytes());
-        assert_eq!(out, vec!["$GPGSA,A,1,,,,,,,,,,,,,,,*1E".to_string(), GGA.to_string()]);
+        assert_eq!(
+            out,
+            vec!["$GPGSA,A,1,,,,,,,,,,,,,,,*1E".to_string(), GGA.to_string()]
+        );
     }
 
     #[test]

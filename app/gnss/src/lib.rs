@@ -19,7 +19,10 @@ pub mod source;
 pub mod track;
 
 pub use decoder::{decode_all, DecoderStats, NmeaDecoder};
-pub use fix::{AccuracyModel, AccuracySource, ConstellationCount, Fix, FixMode, FixQuality, InvalidReason, SourceKind};
+pub use fix::{
+    AccuracyModel, AccuracySource, ConstellationCount, Fix, FixMode, FixQuality, InvalidReason,
+    SourceKind,
+};
 pub use merger::{EpochMerger, MergerConfig};
 pub use position::{PositionEvidence, PositionTracker};
 

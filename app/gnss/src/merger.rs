@@ -9,9 +9,14 @@
 //! GSV sky views are tracked separately across epochs because many
 //! receivers send them only every few cycles.
 
-use crate::fix::{AccuracyModel, AccuracySource, ConstellationCount, Fix, FixMode, FixQuality, InvalidReason, SourceKind};
+use crate::fix::{
+    AccuracyModel, AccuracySource, ConstellationCount, Fix, FixMode, FixQuality, InvalidReason,
+    SourceKind,
+};
 use crate::geodesy::haversine_m;
-use crate::sentence::{Constellation, Gga, Gll, Gns, Gsa, Gst, Rmc, SatView, Sentence, SentenceData, Tod, Vtg, Zda};
+use crate::sentence::{
+    Constellation, Gga, Gll, Gns, Gsa, Gst, Rmc, SatView, Sentence, SentenceData, Tod, Vtg, Zda,
+};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -318,7 +323,9 @@ impl EpochMerger {
         self.last_emitted = Some((tod, ep.kinds.clone()));
         self.epoch_counter += 1;
         let epoch = self.epoch_counter;
-        self.sky.retain(|_, s| epoch.saturating_sub(s.seen_epoch) <= SKY_STALE_EPOCHS || !s.pending.is_empty());
+        self.sky.retain(|_, s| {
+            epoch.saturating_sub(s.seen_epoch) <= SKY_STALE_EPOCHS || !s.pending.is_empty()
+        });
         if !ep.has_position_sentence() {
             return None;
         }
@@ -331,11 +338,17 @@ impl EpochMerger {
     }
 
     fn date_for(&mut self, ep: &Epoch, tod: Tod) -> Option<NaiveDate> {
-        let explicit = ep.zda.as_ref().and_then(|z| z.date).or(ep.rmc.as_ref().and_then(|r| r.date));
+        let explicit = ep
+            .zda
+            .as_ref()
+            .and_then(|z| z.date)
+            .or(ep.rmc.as_ref().and_then(|r| r.date));
         let date = match explicit {
             Some(d) => Some(d),
             None => match (self.last_date, self.last_tod_ms) {
-                (Some(d), Some(prev)) if prev > tod.ordinal_ms() && prev - tod.ordinal_ms() > 43_200_000 => {
+                (Some(d), Some(prev))
+                    if prev > tod.ordinal_ms() && prev - tod.ordinal_ms() > 43_200_000 =>
+                {
                     d.checked_add_days(Days::new(1))
                 }
                 (d, _) => d,
@@ -378,7 +391,11 @@ impl EpochMerger {
                 }
                 quality = FixQuality::from_mode(m);
             } else if ok {
-                quality = if r.status == 'D' { FixQuality::Dgps } else { FixQuality::Autonomous };
+                quality = if r.status == 'D' {
+                    FixQuality::Dgps
+                } else {
+                    FixQuality::Autonomous
+                };
             }
             if ok {
                 votes_valid += 1
@@ -431,12 +448,18 @@ impl EpochMerger {
         if gsa_mode == Some(1) {
             fail(InvalidReason::GsaNoFix, &mut invalid);
         }
-        let sats_field = ep.gga.as_ref().and_then(|g| g.sats).or(ep.gns.as_ref().map(|g| u32::from(g.sats)));
+        let sats_field = ep
+            .gga
+            .as_ref()
+            .and_then(|g| g.sats)
+            .or(ep.gns.as_ref().map(|g| u32::from(g.sats)));
         let mut used: BTreeSet<(Constellation, u32)> = BTreeSet::new();
         for g in &ep.gsa {
             used.extend(g.used.iter().copied());
         }
-        let sats_used = sats_field.map(|s| s.min(u32::from(u16::MAX)) as u16).unwrap_or(used.len() as u16);
+        let sats_used = sats_field
+            .map(|s| s.min(u32::from(u16::MAX)) as u16)
+            .unwrap_or(used.len() as u16);
         if let Some(n) = sats_field {
             if n < 3 {
                 fail(InvalidReason::TooFewSatellites, &mut invalid);
@@ -447,7 +470,9 @@ impl EpochMerger {
         match pos {
             None => fail(InvalidReason::NoPosition, &mut invalid),
             Some((lat, lon)) => {
-                if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0) || ep.bad_minutes {
+                if !(lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0)
+                    || ep.bad_minutes
+                {
                     fail(InvalidReason::OutOfRange, &mut invalid);
                 } else if lat.abs() < 1e-9 && lon.abs() < 1e-9 {
                     fail(InvalidReason::NullIsland, &mut invalid);
@@ -463,7 +488,11 @@ impl EpochMerger {
             fail(InvalidReason::Latched, &mut invalid);
         }
 
-        let alt_src = ep.gga.as_ref().map(|g| (g.alt_msl, g.geoid_sep)).or(ep.gns.as_ref().map(|g| (g.alt_msl, g.geoid_sep)));
+        let alt_src = ep
+            .gga
+            .as_ref()
+            .map(|g| (g.alt_msl, g.geoid_sep))
+            .or(ep.gns.as_ref().map(|g| (g.alt_msl, g.geoid_sep)));
         let (alt_msl, geoid_sep) = alt_src.unwrap_or((None, None));
         let mut mode = match gsa_mode {
             Some(3) => FixMode::Fix3D,
@@ -489,12 +518,14 @@ impl EpochMerger {
 
         let gst = ep.gst.as_ref().and_then(|g| g.lat_sd.zip(g.lon_sd));
         let (accuracy_m, accuracy_source) = match (gst, hdop) {
-            (Some((a, b)), _) if a.is_finite() && b.is_finite() => {
-                (Some(self.cfg.accuracy.from_gst(a.into(), b.into())), AccuracySource::Gst)
-            }
-            (_, Some(h)) if h.is_finite() && h > 0.0 => {
-                (Some(self.cfg.accuracy.from_hdop(h, sats_used, mode)), AccuracySource::Dop)
-            }
+            (Some((a, b)), _) if a.is_finite() && b.is_finite() => (
+                Some(self.cfg.accuracy.from_gst(a.into(), b.into())),
+                AccuracySource::Gst,
+            ),
+            (_, Some(h)) if h.is_finite() && h > 0.0 => (
+                Some(self.cfg.accuracy.from_hdop(h, sats_used, mode)),
+                AccuracySource::Dop,
+            ),
             _ => (None, AccuracySource::None),
         };
 
@@ -506,7 +537,8 @@ impl EpochMerger {
                 if let Some(prev) = self.last_accepted {
                     let dt = (ms - prev.ms) as f64 / 1000.0;
                     if dt > 0.0 && dt <= 600.0 {
-                        let d = (haversine_m(prev.lat, prev.lon, lat, lon) - prev.acc - acc).max(0.0);
+                        let d =
+                            (haversine_m(prev.lat, prev.lon, lat, lon) - prev.acc - acc).max(0.0);
                         if d / dt > self.cfg.max_speed_mps {
                             self.rejected_in_row += 1;
                             if self.rejected_in_row < 3 {
@@ -583,7 +615,11 @@ impl EpochMerger {
             pdop,
             vdop,
             accuracy_m: if valid { accuracy_m } else { None },
-            accuracy_source: if valid { accuracy_source } else { AccuracySource::None },
+            accuracy_source: if valid {
+                accuracy_source
+            } else {
+                AccuracySource::None
+            },
             speed_mps: if valid { speed_mps } else { None },
             course_deg: if valid { course_deg } else { None },
             source: self.cfg.source,

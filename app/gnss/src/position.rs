@@ -27,7 +27,11 @@ pub enum PositionEvidence {
     /// A live fix.
     Gnss { fix: Fix },
     /// The last valid fix, `age_s` seconds old (monotonic clock).
-    LastKnown { fix: Fix, age_s: f64, freshness: Freshness },
+    LastKnown {
+        fix: Fix,
+        age_s: f64,
+        freshness: Freshness,
+    },
     /// No valid fix since start.
     None,
 }

@@ -113,8 +113,12 @@ pub struct Tod {
 
 impl Tod {
     fn from_time(t: NaiveTime, leap: bool) -> Self {
-        let ms = t.num_seconds_from_midnight() * 1000 + (t.nanosecond() % 1_000_000_000 + 500_000) / 1_000_000;
-        Self { ms: ms.min(86_399_999), leap }
+        let ms = t.num_seconds_from_midnight() * 1000
+            + (t.nanosecond() % 1_000_000_000 + 500_000) / 1_000_000;
+        Self {
+            ms: ms.min(86_399_999),
+            leap,
+        }
     }
 
     /// Milliseconds on a line where a leap second sits after `:59`.
@@ -433,7 +437,8 @@ pub fn parse_sentence(frame: &str) -> Result<Sentence, DropReason> {
         }
     };
     let check_minutes = |fields: &[String], lat: usize, lon: usize| {
-        !(fields.get(lat).is_none_or(|f| minutes_ok(f)) && fields.get(lon).is_none_or(|f| minutes_ok(f)))
+        !(fields.get(lat).is_none_or(|f| minutes_ok(f))
+            && fields.get(lon).is_none_or(|f| minutes_ok(f)))
     };
     match kind {
         "GGA" => {
@@ -534,7 +539,15 @@ pub fn parse_sentence(frame: &str) -> Result<Sentence, DropReason> {
         }
         Err(e) => return Err(err(e)),
     };
-    finish(talker, kind, bad_minutes, leap, gns_modes, gsv_signal, parsed)
+    finish(
+        talker,
+        kind,
+        bad_minutes,
+        leap,
+        gns_modes,
+        gsv_signal,
+        parsed,
+    )
 }
 
 fn finish(
@@ -642,7 +655,9 @@ fn finish(
         P::ZDA(d) => SentenceData::Zda(Zda {
             time: tod(d.utc_time),
             date: match (d.year, d.month, d.day) {
-                (Some(y), Some(m), Some(dd)) => NaiveDate::from_ymd_opt(y.into(), m.into(), dd.into()),
+                (Some(y), Some(m), Some(dd)) => {
+                    NaiveDate::from_ymd_opt(y.into(), m.into(), dd.into())
+                }
                 _ => None,
             },
         }),
@@ -667,7 +682,10 @@ mod tests {
 
     #[test]
     fn leap_second_normalised() {
-        let s = parse_sentence(&with_ck("GPRMC,235960.00,A,3114.8789,N,12135.2442,E,0.1,10.0,311216,,,A")).unwrap();
+        let s = parse_sentence(&with_ck(
+            "GPRMC,235960.00,A,3114.8789,N,12135.2442,E,0.1,10.0,311216,,,A",
+        ))
+        .unwrap();
         let t = s.time().unwrap();
         assert!(t.leap);
         assert_eq!(t.ms, 86_399_000);
@@ -686,7 +704,10 @@ mod tests {
 
     #[test]
     fn gns_four_modes() {
-        let s = parse_sentence("$GNGNS,053232.438,3114.8789,N,12135.2442,E,ANNA,07,1.2,153.8,8.3,,0000*5F").unwrap();
+        let s = parse_sentence(
+            "$GNGNS,053232.438,3114.8789,N,12135.2442,E,ANNA,07,1.2,153.8,8.3,,0000*5F",
+        )
+        .unwrap();
         match s.data {
             SentenceData::Gns(g) => {
                 assert_eq!(g.modes, "ANNA");
@@ -711,7 +732,10 @@ mod tests {
 
     #[test]
     fn gga_empty_quality_is_invalid() {
-        let s = parse_sentence(&with_ck("GPGGA,120000.00,4808.9993,N,01135.0798,W,,2,60.000,100.0,M,,M,,")).unwrap();
+        let s = parse_sentence(&with_ck(
+            "GPGGA,120000.00,4808.9993,N,01135.0798,W,,2,60.000,100.0,M,,M,,",
+        ))
+        .unwrap();
         match s.data {
             SentenceData::Gga(g) => assert_eq!(g.quality, 0),
             other => panic!("{other:?}"),
@@ -720,11 +744,21 @@ mod tests {
 
     #[test]
     fn gn_gsv_classified_by_prn() {
-        let s = parse_sentence(&with_ck("GNGSV,1,1,03,05,40,100,30,70,20,200,25,210,10,300,20")).unwrap();
+        let s = parse_sentence(&with_ck(
+            "GNGSV,1,1,03,05,40,100,30,70,20,200,25,210,10,300,20",
+        ))
+        .unwrap();
         match s.data {
             SentenceData::Gsv(g) => {
                 let c: Vec<_> = g.sats.iter().map(|s| s.constellation).collect();
-                assert_eq!(c, vec![Constellation::Gps, Constellation::Glonass, Constellation::Beidou]);
+                assert_eq!(
+                    c,
+                    vec![
+                        Constellation::Gps,
+                        Constellation::Glonass,
+                        Constellation::Beidou
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -747,7 +781,14 @@ mod tests {
         match s.data {
             SentenceData::Gsa(g) => {
                 assert_eq!(g.mode2, 3);
-                assert_eq!(g.used, vec![(Constellation::Beidou, 13), (Constellation::Beidou, 27), (Constellation::Beidou, 37)]);
+                assert_eq!(
+                    g.used,
+                    vec![
+                        (Constellation::Beidou, 13),
+                        (Constellation::Beidou, 27),
+                        (Constellation::Beidou, 37)
+                    ]
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -767,25 +808,40 @@ mod tests {
 
     #[test]
     fn proprietary_dropped() {
-        assert_eq!(parse_sentence("$PMTK001,320,2*30"), Err(DropReason::Proprietary));
-        assert_eq!(parse_sentence("$PSRFEPE,053229.438,V,,,,,*23"), Err(DropReason::Proprietary));
+        assert_eq!(
+            parse_sentence("$PMTK001,320,2*30"),
+            Err(DropReason::Proprietary)
+        );
+        assert_eq!(
+            parse_sentence("$PSRFEPE,053229.438,V,,,,,*23"),
+            Err(DropReason::Proprietary)
+        );
     }
 
     #[test]
     fn unused_standard_sentence_is_other() {
-        let s = parse_sentence("$GPGRS,150119.000,1,-0.33,-2.59,3.03,-0.09,-2.98,7.12,-15.6,17.0,,,,*5A").unwrap();
+        let s = parse_sentence(
+            "$GPGRS,150119.000,1,-0.33,-2.59,3.03,-0.09,-2.98,7.12,-15.6,17.0,,,,*5A",
+        )
+        .unwrap();
         assert_eq!(s.data, SentenceData::Other);
         assert_eq!(s.kind, "GRS");
     }
 
     #[test]
     fn bad_minutes_flagged() {
-        let s = parse_sentence(&with_ck("GPGGA,120000.00,4875.0000,N,01135.0798,E,1,08,1.0,100.0,M,0.0,M,,")).unwrap();
+        let s = parse_sentence(&with_ck(
+            "GPGGA,120000.00,4875.0000,N,01135.0798,E,1,08,1.0,100.0,M,0.0,M,,",
+        ))
+        .unwrap();
         assert!(s.bad_minutes);
     }
 
     #[test]
     fn malformed_address() {
-        assert_eq!(parse_sentence("$GPN,00000.0000,E,0,00,0.0,,M,,M,,*5C"), Err(DropReason::Malformed));
+        assert_eq!(
+            parse_sentence("$GPN,00000.0000,E,0,00,0.0,,M,,M,,*5C"),
+            Err(DropReason::Malformed)
+        );
     }
 }

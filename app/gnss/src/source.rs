@@ -302,7 +302,14 @@ impl ByteSource for ReconnectingSource {
                 Ok(Chunk::Gap)
             }
             Ok(n) => Ok(Chunk::Data(n)),
-            Err(e) if matches!(e.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
                 Ok(Chunk::Idle)
             }
             Err(e) => {
@@ -360,11 +367,15 @@ pub fn baud_score(bytes: &[u8]) -> BaudScore {
 
 /// Picks a baud rate: `probe(baud)` returns the bytes read at that rate
 /// (about 2 s). The first acceptable candidate wins; otherwise `None`.
-pub fn detect_baud(candidates: &[u32], mut probe: impl FnMut(u32) -> io::Result<Vec<u8>>) -> Option<u32> {
-    candidates
-        .iter()
-        .copied()
-        .find(|&b| probe(b).map(|bytes| baud_score(&bytes).acceptable()).unwrap_or(false))
+pub fn detect_baud(
+    candidates: &[u32],
+    mut probe: impl FnMut(u32) -> io::Result<Vec<u8>>,
+) -> Option<u32> {
+    candidates.iter().copied().find(|&b| {
+        probe(b)
+            .map(|bytes| baud_score(&bytes).acceptable())
+            .unwrap_or(false)
+    })
 }
 
 /// Serial receiver settings.
@@ -419,8 +430,14 @@ pub fn serial_source(cfg: SerialConfig) -> ReconnectingSource {
         let baud = match known {
             Some(b) if fixed => b,
             Some(b) if baud_score(&probe_port(&cfg.path, b, cfg.probe)?).acceptable() => b,
-            _ => detect_baud(&AUTO_BAUDS, |b| probe_port(&cfg.path, b, cfg.probe))
-                .ok_or_else(|| io::Error::other(format!("{}: no NMEA at any of {AUTO_BAUDS:?} baud", cfg.path)))?,
+            _ => detect_baud(&AUTO_BAUDS, |b| probe_port(&cfg.path, b, cfg.probe)).ok_or_else(
+                || {
+                    io::Error::other(format!(
+                        "{}: no NMEA at any of {AUTO_BAUDS:?} baud",
+                        cfg.path
+                    ))
+                },
+            )?,
         };
         known = Some(baud);
         Ok(Box::new(open_port(&cfg.path, baud)?) as Box<dyn Read + Send>)
@@ -547,17 +564,29 @@ mod tests {
     fn pacing() {
         let rt = Pacing::Speed(1.0);
         assert_eq!(pacing_delay(1000, 2000, rt), Duration::from_secs(1));
-        assert_eq!(pacing_delay(1000, 2000, Pacing::Speed(4.0)), Duration::from_millis(250));
+        assert_eq!(
+            pacing_delay(1000, 2000, Pacing::Speed(4.0)),
+            Duration::from_millis(250)
+        );
         assert_eq!(pacing_delay(86_399_000, 0, rt), Duration::from_secs(1));
         assert_eq!(pacing_delay(2000, 1000, rt), Duration::ZERO);
         assert_eq!(pacing_delay(0, 60_000, rt), Duration::ZERO);
-        assert_eq!(pacing_delay(1000, 2000, Pacing::AsFastAsPossible), Duration::ZERO);
+        assert_eq!(
+            pacing_delay(1000, 2000, Pacing::AsFastAsPossible),
+            Duration::ZERO
+        );
     }
 
     #[test]
     fn line_times() {
-        assert_eq!(line_time_ms(b"$GNGGA,055234.200,4739.71890,N,12219.58362,W,1,14*4A\r\n"), Some(21_154_200));
-        assert_eq!(line_time_ms(b"$GNGLL,4739.71890,N,12219.58362,W,055234.200,A,A*5F"), Some(21_154_200));
+        assert_eq!(
+            line_time_ms(b"$GNGGA,055234.200,4739.71890,N,12219.58362,W,1,14*4A\r\n"),
+            Some(21_154_200)
+        );
+        assert_eq!(
+            line_time_ms(b"$GNGLL,4739.71890,N,12219.58362,W,055234.200,A,A*5F"),
+            Some(21_154_200)
+        );
         assert_eq!(line_time_ms(b"$GPGSA,A,1,,,*1E"), None);
     }
 
@@ -575,9 +604,23 @@ mod tests {
         let good = b"$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n$GPGSA,A,1,,,,,,,,,,,,,,,*1E\r\n".to_vec();
         // What a receiver at 9600 looks like read at 115200: noise with the
         // odd `$`.
-        let noise: Vec<u8> = (0..600u32).map(|i| if i % 37 == 0 { b'$' } else { (i * 7 % 251) as u8 }).collect();
+        let noise: Vec<u8> = (0..600u32)
+            .map(|i| {
+                if i % 37 == 0 {
+                    b'$'
+                } else {
+                    (i * 7 % 251) as u8
+                }
+            })
+            .collect();
         assert!(!baud_score(&noise).acceptable());
-        let picked = detect_baud(&AUTO_BAUDS, |b| Ok(if b == 38_400 { good.clone() } else { noise.clone() }));
+        let picked = detect_baud(&AUTO_BAUDS, |b| {
+            Ok(if b == 38_400 {
+                good.clone()
+            } else {
+                noise.clone()
+            })
+        });
         assert_eq!(picked, Some(38_400));
         assert_eq!(detect_baud(&AUTO_BAUDS, |_| Ok(noise.clone())), None);
     }

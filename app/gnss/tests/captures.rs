@@ -93,16 +93,32 @@ fn check_capture(name: &str) -> Outcome {
     for (t, e) in &exp {
         let mine = ours.get(t).map(Vec::as_slice).unwrap_or(&[]);
         if e.mode >= 2 {
-            assert_eq!(mine.len(), 1, "{name} t={t}: expected exactly one epoch, got {mine:?}");
+            assert_eq!(
+                mine.len(),
+                1,
+                "{name} t={t}: expected exactly one epoch, got {mine:?}"
+            );
             let f = mine[0];
             assert_eq!(f.mode.gpsd_mode(), e.mode, "{name} t={t}: mode, ours {f:?}");
             let (lat, lon) = f.position().expect("position");
-            assert!((lat - e.lat.unwrap()).abs() < 1e-6, "{name} t={t}: lat {lat} vs {:?}", e.lat);
-            assert!((lon - e.lon.unwrap()).abs() < 1e-6, "{name} t={t}: lon {lon} vs {:?}", e.lon);
+            assert!(
+                (lat - e.lat.unwrap()).abs() < 1e-6,
+                "{name} t={t}: lat {lat} vs {:?}",
+                e.lat
+            );
+            assert!(
+                (lon - e.lon.unwrap()).abs() < 1e-6,
+                "{name} t={t}: lon {lon} vs {:?}",
+                e.lon
+            );
             compared_fix += 1;
         } else {
             for f in mine {
-                assert_eq!(f.mode, FixMode::NoFix, "{name} t={t}: gpsd has no fix, ours {f:?}");
+                assert_eq!(
+                    f.mode,
+                    FixMode::NoFix,
+                    "{name} t={t}: gpsd has no fix, ours {f:?}"
+                );
             }
             compared_nofix += 1;
         }
@@ -112,7 +128,10 @@ fn check_capture(name: &str) -> Outcome {
     for f in fixes.iter().filter(|f| f.is_valid()) {
         let t = fix_ms(f);
         let e = exp_map.get(&t);
-        assert!(e.is_some_and(|e| e.mode >= 2), "{name} t={t}: our fix has no gpsd fix: {f:?} / {e:?}");
+        assert!(
+            e.is_some_and(|e| e.mode >= 2),
+            "{name} t={t}: our fix has no gpsd fix: {f:?} / {e:?}"
+        );
     }
     Outcome {
         compared_fix,
@@ -127,7 +146,11 @@ fn quectel_l76k_matches_gpsd() {
     assert_eq!(o.compared_fix, 150);
     // BeiDou satellites from BDGSV / GNGSA system ID 4 are counted.
     let f = o.fixes.iter().rev().find(|f| f.is_valid()).unwrap();
-    let bds = f.constellations.iter().find(|c| c.constellation == gridpad_gnss::Constellation::Beidou).unwrap();
+    let bds = f
+        .constellations
+        .iter()
+        .find(|c| c.constellation == gridpad_gnss::Constellation::Beidou)
+        .unwrap();
     assert!(bds.used > 0 && bds.in_view > 0, "{bds:?}");
 }
 
