@@ -35,11 +35,21 @@ fn delta(lat: f64, lon: f64) -> (f64, f64) {
     let x = lon - 105.0;
     let y = lat - 35.0;
     let s = |v: f64| v.sin();
-    let d_n = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * x.abs().sqrt()
+    let d_n = -100.0
+        + 2.0 * x
+        + 3.0 * y
+        + 0.2 * y * y
+        + 0.1 * x * y
+        + 0.2 * x.abs().sqrt()
         + (20.0 * s(6.0 * PI * x) + 20.0 * s(2.0 * PI * x)) * 2.0 / 3.0
         + (20.0 * s(PI * y) + 40.0 * s(PI * y / 3.0)) * 2.0 / 3.0
         + (160.0 * s(PI * y / 12.0) + 320.0 * s(PI * y / 30.0)) * 2.0 / 3.0;
-    let d_e = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * x.abs().sqrt()
+    let d_e = 300.0
+        + x
+        + 2.0 * y
+        + 0.1 * x * x
+        + 0.1 * x * y
+        + 0.1 * x.abs().sqrt()
         + (20.0 * s(6.0 * PI * x) + 20.0 * s(2.0 * PI * x)) * 2.0 / 3.0
         + (20.0 * s(PI * x) + 40.0 * s(PI * x / 3.0)) * 2.0 / 3.0
         + (150.0 * s(PI * x / 12.0) + 300.0 * s(PI * x / 30.0)) * 2.0 / 3.0;
@@ -154,7 +164,9 @@ pub enum ImportError {
 /// Imports a grid polygon given as rings of `[lon, lat]` (GeoJSON order)
 /// in `datum`, converting every vertex to WGS-84 once.
 pub fn import_polygon(rings: &[Vec<[f64; 2]>], datum: Datum) -> Result<GridPolygon, ImportError> {
-    let conv = |r: &Vec<[f64; 2]>| -> Vec<(f64, f64)> { r.iter().map(|p| to_wgs84(datum, p[1], p[0])).collect() };
+    let conv = |r: &Vec<[f64; 2]>| -> Vec<(f64, f64)> {
+        r.iter().map(|p| to_wgs84(datum, p[1], p[0])).collect()
+    };
     let ext = rings.first().map(conv).unwrap_or_default();
     let holes: Vec<_> = rings.iter().skip(1).map(conv).collect();
     Ok(GridPolygon::new(&ext, &holes)?)
@@ -163,7 +175,11 @@ pub fn import_polygon(rings: &[Vec<[f64; 2]>], datum: Datum) -> Result<GridPolyg
 /// Imports a GeoJSON `Polygon` geometry or a `Feature` holding one.
 pub fn polygon_from_geojson(json: &str, datum: Datum) -> Result<GridPolygon, ImportError> {
     let v: serde_json::Value = serde_json::from_str(json)?;
-    let geom = if v["type"] == "Feature" { &v["geometry"] } else { &v };
+    let geom = if v["type"] == "Feature" {
+        &v["geometry"]
+    } else {
+        &v
+    };
     if geom["type"] != "Polygon" {
         return Err(ImportError::NotPolygon(geom["type"].to_string()));
     }
@@ -187,13 +203,19 @@ mod tests {
     fn wgs_to_gcj_golden() {
         for (w, g) in GOLDEN {
             let c = wgs84_to_gcj02(w.0, w.1);
-            assert!((c.0 - g.0).abs() < 1e-6 && (c.1 - g.1).abs() < 1e-6, "{w:?} → {c:?}, want {g:?}");
+            assert!(
+                (c.0 - g.0).abs() < 1e-6 && (c.1 - g.1).abs() < 1e-6,
+                "{w:?} → {c:?}, want {g:?}"
+            );
         }
         // Beijing shift ≈ 155 m N, 532 m E.
         let (w, g) = GOLDEN[0];
         let n = haversine_m(w.0, w.1, g.0, w.1);
         let e = haversine_m(w.0, w.1, w.0, g.1);
-        assert!((n - 155.0).abs() < 5.0 && (e - 532.0).abs() < 5.0, "{n} {e}");
+        assert!(
+            (n - 155.0).abs() < 5.0 && (e - 532.0).abs() < 5.0,
+            "{n} {e}"
+        );
     }
 
     #[test]
@@ -205,7 +227,10 @@ mod tests {
             let exact = wgs84_to_gcj02(w.0, w.1);
             let rt = gcj02_to_wgs84(exact.0, exact.1);
             assert!(haversine_m(rt.0, rt.1, w.0, w.1) < 0.001, "{rt:?} vs {w:?}");
-            assert!(haversine_m(back.0, back.1, w.0, w.1) < 0.2, "{back:?} vs {w:?}");
+            assert!(
+                haversine_m(back.0, back.1, w.0, w.1) < 0.2,
+                "{back:?} vs {w:?}"
+            );
         }
     }
 
@@ -215,7 +240,10 @@ mod tests {
             let b = wgs84_to_bd09(w.0, w.1);
             let g = wgs84_to_gcj02(w.0, w.1);
             // BD-09 sits ~0.006° N / 0.0065° E of GCJ-02.
-            assert!((b.0 - g.0 - 0.006).abs() < 0.001 && (b.1 - g.1 - 0.0065).abs() < 0.001, "{b:?}");
+            assert!(
+                (b.0 - g.0 - 0.006).abs() < 0.001 && (b.1 - g.1 - 0.0065).abs() < 0.001,
+                "{b:?}"
+            );
             let back = bd09_to_wgs84(b.0, b.1);
             assert!(haversine_m(back.0, back.1, w.0, w.1) < 0.001, "{back:?}");
             let g2 = bd09_to_gcj02(b.0, b.1);
@@ -248,6 +276,9 @@ mod tests {
         let w = GOLDEN[0].0;
         assert!(p.contains(w.0, w.1));
         assert!(!p.contains(g.0, g.1));
-        assert!(matches!(polygon_from_geojson(r#"{"type":"Point","coordinates":[1,2]}"#, Datum::Wgs84), Err(ImportError::NotPolygon(_))));
+        assert!(matches!(
+            polygon_from_geojson(r#"{"type":"Point","coordinates":[1,2]}"#, Datum::Wgs84),
+            Err(ImportError::NotPolygon(_))
+        ));
     }
 }

@@ -55,9 +55,7 @@ impl NmeaDecoder {
                 if let crate::sentence::SentenceData::Txt(t) = &s.data {
                     stats.last_txt = Some(t.clone());
                 }
-                if let Some(f) = merger.push(s) {
-                    on_fix(f);
-                }
+                merger.push_with(s, &mut on_fix);
             }
             Err(DropReason::Proprietary) => stats.proprietary += 1,
             Err(DropReason::Malformed) => stats.malformed += 1,

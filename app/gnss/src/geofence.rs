@@ -151,7 +151,11 @@ impl GridPolygon {
     /// accuracy) from the boundary, uncertain otherwise.
     pub fn classify(&self, lat: f64, lon: f64, margin_m: f64) -> Zone {
         let d = self.boundary_distance_m(lat, lon);
-        let margin = if margin_m.is_finite() { margin_m.max(0.0) } else { f64::INFINITY };
+        let margin = if margin_m.is_finite() {
+            margin_m.max(0.0)
+        } else {
+            f64::INFINITY
+        };
         if d < margin {
             Zone::Uncertain
         } else if self.contains(lat, lon) {
@@ -224,8 +228,18 @@ mod tests {
 
     /// Square of side ~1.1 km around (39.90, 116.40) with a ~220 m hole.
     fn grid() -> GridPolygon {
-        let ext = [(39.895, 116.395), (39.895, 116.405), (39.905, 116.405), (39.905, 116.395)];
-        let hole = vec![(39.899, 116.399), (39.899, 116.401), (39.901, 116.401), (39.901, 116.399)];
+        let ext = [
+            (39.895, 116.395),
+            (39.895, 116.405),
+            (39.905, 116.405),
+            (39.905, 116.395),
+        ];
+        let hole = vec![
+            (39.899, 116.399),
+            (39.899, 116.401),
+            (39.901, 116.401),
+            (39.901, 116.399),
+        ];
         GridPolygon::new(&ext, &[hole]).unwrap()
     }
 
@@ -276,8 +290,14 @@ mod tests {
 
     #[test]
     fn invalid_polygons() {
-        assert_eq!(GridPolygon::new(&[(0.0, 0.0), (1.0, 1.0)], &[]), Err(PolygonError::TooFewPoints(0)));
-        assert_eq!(GridPolygon::new(&[(0.0, 0.0), (1.0, 1.0), (91.0, 0.0)], &[]), Err(PolygonError::BadCoordinate(0)));
+        assert_eq!(
+            GridPolygon::new(&[(0.0, 0.0), (1.0, 1.0)], &[]),
+            Err(PolygonError::TooFewPoints(0))
+        );
+        assert_eq!(
+            GridPolygon::new(&[(0.0, 0.0), (1.0, 1.0), (91.0, 0.0)], &[]),
+            Err(PolygonError::BadCoordinate(0))
+        );
         // Closed ring accepted.
         assert!(GridPolygon::new(&[(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (0.0, 0.0)], &[]).is_ok());
     }

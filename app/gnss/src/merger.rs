@@ -19,6 +19,11 @@ use crate::sentence::{
 };
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
+
+/// f32 from `nmea` to f64 without binary noise (153.8f32 → 153.8).
+fn clean(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::NAN)
+}
 use std::collections::{BTreeMap, BTreeSet};
 
 const KNOT_MPS: f64 = 1852.0 / 3600.0;
@@ -195,13 +200,21 @@ impl EpochMerger {
         self.close(false)
     }
 
-    /// Adds one sentence; returns a fix when it completes an epoch.
-    pub fn push(&mut self, s: Sentence) -> Option<Fix> {
+    /// Adds one sentence; returns the epochs it completes (usually none,
+    /// sometimes one; two when a single-sentence cycle both closes the
+    /// previous epoch and is its own cycle ender).
+    pub fn push(&mut self, s: Sentence) -> Vec<Fix> {
+        let mut v = Vec::new();
+        self.push_with(s, &mut |f| v.push(f));
+        v
+    }
+
+    /// Adds one sentence, calling `emit` for each completed epoch.
+    pub fn push_with(&mut self, s: Sentence, emit: &mut dyn FnMut(Fix)) {
         let addr = format!("{}{}", s.talker, s.kind);
         if let SentenceData::Gsv(g) = &s.data {
             self.update_sky(&s.talker, g);
         }
-        let mut out = None;
         if let Some(t) = s.time() {
             match self.cur.tod {
                 None => {
@@ -213,7 +226,7 @@ impl EpochMerger {
                                 self.stats.latched += 1;
                             } else {
                                 self.stats.late_sentences += 1;
-                                return None;
+                                return;
                             }
                         }
                     }
@@ -222,7 +235,9 @@ impl EpochMerger {
                 Some(ct) if ct == t => {
                     if self.cur.kinds.contains(&addr) {
                         // Same timed sentence twice: a new cycle, stale time.
-                        out = self.close(true);
+                        if let Some(f) = self.close(true) {
+                            emit(f);
+                        }
                         self.cur.tod = Some(t);
                         self.cur.latched = true;
                         self.stats.latched += 1;
@@ -231,19 +246,22 @@ impl EpochMerger {
                 Some(_) => {
                     if self.last_emitted.as_ref().is_some_and(|(et, _)| *et == t) {
                         self.stats.late_sentences += 1;
-                        return None;
+                        return;
                     }
-                    out = self.close(true);
+                    if let Some(f) = self.close(true) {
+                        emit(f);
+                    }
                     self.cur.tod = Some(t);
                 }
             }
         }
         self.add(&addr, s);
-        if out.is_none() && self.cur.tod.is_some() && self.ender.as_deref() == Some(addr.as_str()) {
+        if self.cur.tod.is_some() && self.ender.as_deref() == Some(addr.as_str()) {
             self.ender_misses = 0;
-            out = self.close(false);
+            if let Some(f) = self.close(false) {
+                emit(f);
+            }
         }
-        out
     }
 
     fn add(&mut self, addr: &str, s: Sentence) {
@@ -441,8 +459,9 @@ impl EpochMerger {
                 }
             }
         }
-        if votes_valid > 0 && votes_invalid > 0 && invalid.is_none() {
-            fail(InvalidReason::Inconsistent, &mut invalid);
+        if votes_valid > 0 && votes_invalid > 0 {
+            // Sentences of one epoch disagree on validity.
+            invalid = Some(InvalidReason::Inconsistent);
         }
         let gsa_mode = ep.gsa.iter().map(|g| g.mode2).max();
         if gsa_mode == Some(1) {
@@ -512,14 +531,14 @@ impl EpochMerger {
             .and_then(|g| g.hdop)
             .or(ep.gns.as_ref().and_then(|g| g.hdop))
             .or(ep.gsa.iter().find_map(|g| g.hdop))
-            .map(f64::from);
-        let pdop = ep.gsa.iter().find_map(|g| g.pdop).map(f64::from);
-        let vdop = ep.gsa.iter().find_map(|g| g.vdop).map(f64::from);
+            .map(clean);
+        let pdop = ep.gsa.iter().find_map(|g| g.pdop).map(clean);
+        let vdop = ep.gsa.iter().find_map(|g| g.vdop).map(clean);
 
         let gst = ep.gst.as_ref().and_then(|g| g.lat_sd.zip(g.lon_sd));
         let (accuracy_m, accuracy_source) = match (gst, hdop) {
             (Some((a, b)), _) if a.is_finite() && b.is_finite() => (
-                Some(self.cfg.accuracy.from_gst(a.into(), b.into())),
+                Some(self.cfg.accuracy.from_gst(clean(a), clean(b))),
                 AccuracySource::Gst,
             ),
             (_, Some(h)) if h.is_finite() && h > 0.0 => (
@@ -565,13 +584,13 @@ impl EpochMerger {
             .as_ref()
             .and_then(|r| r.speed_knots)
             .or(ep.vtg.as_ref().and_then(|v| v.speed_knots))
-            .map(|k| f64::from(k) * KNOT_MPS);
+            .map(|k| clean(k) * KNOT_MPS);
         let course_deg = ep
             .rmc
             .as_ref()
             .and_then(|r| r.course)
             .or(ep.vtg.as_ref().and_then(|v| v.course))
-            .map(f64::from);
+            .map(clean);
 
         // Per-constellation counts.
         let mut counts: BTreeMap<Constellation, (u16, u16)> = BTreeMap::new();
@@ -606,8 +625,8 @@ impl EpochMerger {
             quality,
             lat: if valid { pos.map(|p| p.0) } else { None },
             lon: if valid { pos.map(|p| p.1) } else { None },
-            alt_msl: if valid { alt_msl.map(f64::from) } else { None },
-            geoid_sep: geoid_sep.map(f64::from),
+            alt_msl: if valid { alt_msl.map(clean) } else { None },
+            geoid_sep: geoid_sep.map(clean),
             sats_used,
             sats_in_view: in_view.len().min(usize::from(u16::MAX)) as u16,
             constellations,

@@ -132,7 +132,12 @@ impl TrackRecorder {
     }
 
     /// Offers a point (course/speed from the receiver when known).
-    pub fn push_point(&mut self, p: TrackPoint, course: Option<f64>, speed: Option<f64>) -> Decision {
+    pub fn push_point(
+        &mut self,
+        p: TrackPoint,
+        course: Option<f64>,
+        speed: Option<f64>,
+    ) -> Decision {
         if let Some(last) = self.last_usable_ms {
             if p.time_ms <= last {
                 return Decision::Unusable;
@@ -151,16 +156,24 @@ impl TrackRecorder {
                 return Decision::Spike;
             }
             self.last_usable_ms = Some(p.time_ms);
-            let far = d > self.cfg.min_distance_m.max(self.cfg.acc_factor * f64::from(p.acc_m));
+            let far = d > self
+                .cfg
+                .min_distance_m
+                .max(self.cfg.acc_factor * f64::from(p.acc_m));
             let late = dt >= self.cfg.max_interval_s;
             let turning = {
-                let heading = course.unwrap_or_else(|| bearing_deg(prev.lat, prev.lon, p.lat, p.lon));
-                let moving = speed.unwrap_or(if dt > 0.0 { d / dt } else { 0.0 }) > self.cfg.heading_min_speed_mps;
+                let heading =
+                    course.unwrap_or_else(|| bearing_deg(prev.lat, prev.lon, p.lat, p.lon));
+                let moving = speed.unwrap_or(if dt > 0.0 { d / dt } else { 0.0 })
+                    > self.cfg.heading_min_speed_mps;
                 let prev_heading = (seg.len() >= 2).then(|| {
                     let q = seg[seg.len() - 2];
                     bearing_deg(q.lat, q.lon, prev.lat, prev.lon)
                 });
-                moving && d > 1.0 && prev_heading.is_some_and(|h| angle_diff(h, heading) > self.cfg.heading_change_deg)
+                moving
+                    && d > 1.0
+                    && prev_heading
+                        .is_some_and(|h| angle_diff(h, heading) > self.cfg.heading_change_deg)
             };
             if !(far || late || turning) {
                 return Decision::Skipped;
@@ -215,7 +228,12 @@ pub fn remove_spikes(points: &[TrackPoint], factor: f64) -> Segment {
     for (i, p) in points.iter().enumerate() {
         let lo = i.saturating_sub(2);
         let hi = (i + 3).min(points.len());
-        let nb: Vec<&TrackPoint> = points[lo..hi].iter().enumerate().filter(|(j, _)| lo + j != i).map(|(_, q)| q).collect();
+        let nb: Vec<&TrackPoint> = points[lo..hi]
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| lo + j != i)
+            .map(|(_, q)| q)
+            .collect();
         if i == 0 || i == points.len() - 1 || nb.len() < 2 {
             out.push(*p);
             continue;
@@ -245,7 +263,9 @@ pub fn simplify(points: &[TrackPoint], epsilon_m: f64, presence_s: f64) -> Segme
     keep[n - 1] = true;
     let presence_ms = (presence_s * 1000.0) as i64;
     for i in 1..n - 1 {
-        if points[i].time_ms - points[i - 1].time_ms >= presence_ms || points[i + 1].time_ms - points[i].time_ms >= presence_ms {
+        if points[i].time_ms - points[i - 1].time_ms >= presence_ms
+            || points[i + 1].time_ms - points[i].time_ms >= presence_ms
+        {
             keep[i] = true;
         }
     }
@@ -268,7 +288,12 @@ pub fn simplify(points: &[TrackPoint], epsilon_m: f64, presence_s: f64) -> Segme
             stack.push((bi, b));
         }
     }
-    points.iter().zip(keep).filter(|(_, k)| *k).map(|(p, _)| *p).collect()
+    points
+        .iter()
+        .zip(keep)
+        .filter(|(_, k)| *k)
+        .map(|(p, _)| *p)
+        .collect()
 }
 
 /// A finished track: segments separated by explicit gaps.
@@ -281,7 +306,10 @@ impl Track {
     /// Distance walked, metres (haversine within segments, never across
     /// gaps).
     pub fn mileage_m(&self) -> f64 {
-        self.segments.iter().map(|s| s.windows(2).map(|w| w[0].dist(&w[1])).sum::<f64>()).sum()
+        self.segments
+            .iter()
+            .map(|s| s.windows(2).map(|w| w[0].dist(&w[1])).sum::<f64>())
+            .sum()
     }
 
     /// Time covered by segments, seconds (gaps excluded).
@@ -377,7 +405,12 @@ pub fn encode_segment(points: &[TrackPoint]) -> Vec<u8> {
         put_varint(&mut out, zigzag(p.time_ms.wrapping_sub(t)));
         put_varint(&mut out, zigzag(pa - a));
         put_varint(&mut out, zigzag(po - o));
-        put_varint(&mut out, (f64::from(p.acc_m).max(0.0) * 10.0).round().min(u32::MAX as f64) as u64);
+        put_varint(
+            &mut out,
+            (f64::from(p.acc_m).max(0.0) * 10.0)
+                .round()
+                .min(u32::MAX as f64) as u64,
+        );
         (t, a, o) = (p.time_ms, pa, po);
     }
     out
@@ -398,8 +431,12 @@ pub fn decode_segment(data: &[u8]) -> Result<Segment, DecodeError> {
     let (mut t, mut a, mut o) = (0i64, 0i64, 0i64);
     for _ in 0..n {
         t = t.wrapping_add(unzigzag(get_varint(data, &mut pos)?));
-        a = a.checked_add(unzigzag(get_varint(data, &mut pos)?)).ok_or(DecodeError::Overflow)?;
-        o = o.checked_add(unzigzag(get_varint(data, &mut pos)?)).ok_or(DecodeError::Overflow)?;
+        a = a
+            .checked_add(unzigzag(get_varint(data, &mut pos)?))
+            .ok_or(DecodeError::Overflow)?;
+        o = o
+            .checked_add(unzigzag(get_varint(data, &mut pos)?))
+            .ok_or(DecodeError::Overflow)?;
         let acc = get_varint(data, &mut pos)?;
         out.push(TrackPoint {
             time_ms: t,
@@ -469,12 +506,21 @@ mod tests {
     fn decode_rejects_garbage() {
         assert_eq!(decode_segment(b"XX\x01\x00"), Err(DecodeError::BadHeader));
         let enc = encode_segment(&walk(10, 1.0));
-        assert_eq!(decode_segment(&enc[..enc.len() - 1]), Err(DecodeError::Truncated));
+        assert_eq!(
+            decode_segment(&enc[..enc.len() - 1]),
+            Err(DecodeError::Truncated)
+        );
         let mut long = enc.clone();
         long.push(0);
         assert_eq!(decode_segment(&long), Err(DecodeError::Trailing));
-        assert_eq!(decode_segment(b"GT\x01\xff\xff\xff\xff\x0f"), Err(DecodeError::Truncated));
-        assert!(decode_segment(b"GT\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00\x00\x00").is_err());
+        assert_eq!(
+            decode_segment(b"GT\x01\xff\xff\xff\xff\x0f"),
+            Err(DecodeError::Truncated)
+        );
+        assert!(decode_segment(
+            b"GT\x01\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01\x00\x00\x00"
+        )
+        .is_err());
     }
 
     #[test]
@@ -482,7 +528,10 @@ mod tests {
         let mut r = TrackRecorder::new(FilterConfig::default());
         // Walking 1.4 m/s: a point every ~4 s (> 5 m).
         let pts = walk(61, 1.4);
-        let kept = pts.iter().filter(|p| matches!(r.push_point(**p, None, None), Decision::Kept)).count();
+        let kept = pts
+            .iter()
+            .filter(|p| matches!(r.push_point(**p, None, None), Decision::Kept))
+            .count();
         assert!((12..=17).contains(&kept), "{kept}");
         // A 500 m spike one second later is rejected.
         let mut spike = pts[60];
@@ -492,7 +541,10 @@ mod tests {
         // Standing still: one point per 30 s.
         let mut r = TrackRecorder::new(FilterConfig::default());
         let still: Vec<_> = walk(91, 0.0);
-        let kept = still.iter().filter(|p| r.push_point(**p, None, None) == Decision::Kept).count();
+        let kept = still
+            .iter()
+            .filter(|p| r.push_point(**p, None, None) == Decision::Kept)
+            .count();
         assert_eq!(kept, 4); // t = 0, 30, 60, 90
     }
 
@@ -557,7 +609,11 @@ mod tests {
         assert_eq!(t.segments.len(), 3);
         // Kept every 4 s (5.6 m > 5 m): 0…16 s in A and B = 2 × 22.4 m;
         // the 300 m jumps across the gaps never count.
-        assert!((t.mileage_m() - 2.0 * 22.4).abs() < 0.5, "{}", t.mileage_m());
+        assert!(
+            (t.mileage_m() - 2.0 * 22.4).abs() < 0.5,
+            "{}",
+            t.mileage_m()
+        );
     }
 
     #[test]
@@ -592,7 +648,16 @@ mod tests {
 
     #[test]
     fn time_inside_grid() {
-        let g = GridPolygon::new(&[(31.19, 121.49), (31.19, 121.5005), (31.21, 121.5005), (31.21, 121.49)], &[]).unwrap();
+        let g = GridPolygon::new(
+            &[
+                (31.19, 121.49),
+                (31.19, 121.5005),
+                (31.21, 121.5005),
+                (31.21, 121.49),
+            ],
+            &[],
+        )
+        .unwrap();
         let t = Track {
             segments: vec![walk(100, 1.4)],
         };
