@@ -181,3 +181,57 @@ impl PositionTracker {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decoder::decode_all;
+    use crate::merger::MergerConfig;
+
+    fn fixes() -> Vec<Fix> {
+        let data = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/data/nmea/beidou-gb.log"
+        ))
+        .unwrap();
+        decode_all(&data, MergerConfig::default()).0
+    }
+
+    #[test]
+    fn evidence_policy() {
+        let f = fixes();
+        let t = PositionTracker::default();
+        let t0 = Instant::now();
+        assert_eq!(t.evidence_at(t0), PositionEvidence::None);
+        // No-fix epochs: still none, but the latest epoch is visible.
+        t.update_at(&f[0], t0);
+        assert_eq!(t.evidence_at(t0).label(), "none");
+        assert_eq!(t.latest().unwrap().mode, FixMode::NoFix);
+        t.update_at(&f[4], t0);
+        assert_eq!(t.evidence_at(t0 + Duration::from_secs(1)).label(), "gnss");
+        // Receiver loses the fix: the last valid one ages.
+        t.update_at(&f[0], t0 + Duration::from_secs(2));
+        match t.evidence_at(t0 + Duration::from_secs(10)) {
+            PositionEvidence::LastKnown {
+                age_s,
+                freshness,
+                fix,
+            } => {
+                assert!((age_s - 10.0).abs() < 1e-6);
+                assert_eq!(freshness, Freshness::Current);
+                assert_eq!(fix.position(), f[4].position());
+            }
+            e => panic!("{e:?}"),
+        }
+        let fresh = |s| match t.evidence_at(t0 + Duration::from_secs(s)) {
+            PositionEvidence::LastKnown { freshness, .. } => freshness,
+            e => panic!("{e:?}"),
+        };
+        assert_eq!(fresh(60), Freshness::Recent);
+        assert_eq!(fresh(600), Freshness::Stale);
+        let rec = t.last_known_record().unwrap();
+        assert!((rec.lat - 31.248035).abs() < 1e-6);
+        let j = serde_json::to_value(t.evidence_at(t0 + Duration::from_secs(60))).unwrap();
+        assert_eq!(j["position_source"], "last_known");
+    }
+}
