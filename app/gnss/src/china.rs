@@ -24,7 +24,8 @@ pub enum Datum {
 }
 
 const A: f64 = 6_378_245.0;
-const EE: f64 = 0.006_693_421_622_965_943_23;
+// Krasovsky e² (0.00669342162296594323 in the published formula).
+const EE: f64 = 0.006_693_421_622_965_943;
 
 /// Outside the rough mainland box the GCJ-02 shift is not applied.
 pub fn out_of_china(lat: f64, lon: f64) -> bool {

@@ -72,11 +72,12 @@ fn unplug_scenario(eof: bool) {
     for _ in 0..200_000 {
         match stream.poll().unwrap() {
             Some(f) => fixes.push(f),
-            None if parts.lock().unwrap().is_empty() && stream.source().connections == 2 => {
-                // Second stream drained and failed: stop.
-                if stream.stats().framer.truncated >= 2 {
-                    break;
-                }
+            // Second stream drained and failed: stop.
+            None if parts.lock().unwrap().is_empty()
+                && stream.source().connections == 2
+                && stream.stats().framer.truncated >= 2 =>
+            {
+                break
             }
             None => {}
         }
