@@ -433,17 +433,17 @@ fn after_write(
                     .execute(params![rev(id_number), rev(phone), row_id])?;
             }
             if inserted || fields.contains_key("name") || fields.contains_key("house_id") {
-                search::index_person(conn, row_id)?;
+                search::index_person(conn, row_id, inserted)?;
             }
         }
         Entity::House => {
             if inserted || fields.contains_key("full_address") {
-                search::index_house(conn, row_id, !inserted)?;
+                search::index_house(conn, row_id, inserted)?;
             }
         }
         Entity::Organisation => {
             if inserted || fields.contains_key("name") || fields.contains_key("address_text") {
-                search::index_organisation(conn, row_id)?;
+                search::index_organisation(conn, row_id, inserted)?;
             }
         }
         Entity::Event if inserted => {

@@ -26,7 +26,7 @@ pub fn spaced(text: &str) -> String {
     out
 }
 
-pub(crate) fn index_person(conn: &Connection, id: &str) -> Result<()> {
+pub(crate) fn index_person(conn: &Connection, id: &str, fresh: bool) -> Result<()> {
     let row: Option<(i64, String, Option<String>)> = conn
         .prepare_cached(
             "SELECT p.rid, p.name, h.full_address FROM person p LEFT JOIN house h ON h.id = p.house_id WHERE p.id = ?",
@@ -34,8 +34,10 @@ pub(crate) fn index_person(conn: &Connection, id: &str) -> Result<()> {
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     if let Some((rid, name, addr)) = row {
-        conn.prepare_cached("DELETE FROM person_fts WHERE rowid = ?")?
-            .execute([rid])?;
+        if !fresh {
+            conn.prepare_cached("DELETE FROM person_fts WHERE rowid = ?")?
+                .execute([rid])?;
+        }
         conn.prepare_cached("INSERT INTO person_fts (rowid, name, addr) VALUES (?, ?, ?)")?
             .execute(params![
                 rid,
@@ -46,37 +48,42 @@ pub(crate) fn index_person(conn: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn index_house(conn: &Connection, id: &str, refresh_residents: bool) -> Result<()> {
+/// Index a house's address; `fresh` for a new row, whose residents need no refresh.
+pub(crate) fn index_house(conn: &Connection, id: &str, fresh: bool) -> Result<()> {
     let row: Option<(i64, String)> = conn
         .prepare_cached("SELECT rid, full_address FROM house WHERE id = ?")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     if let Some((rid, addr)) = row {
-        conn.prepare_cached("DELETE FROM house_fts WHERE rowid = ?")?
-            .execute([rid])?;
+        if !fresh {
+            conn.prepare_cached("DELETE FROM house_fts WHERE rowid = ?")?
+                .execute([rid])?;
+        }
         conn.prepare_cached("INSERT INTO house_fts (rowid, addr) VALUES (?, ?)")?
             .execute(params![rid, spaced(&addr)])?;
-        if refresh_residents {
+        if !fresh {
             let ids: Vec<String> = conn
                 .prepare_cached("SELECT id FROM person WHERE house_id = ?")?
                 .query_map([id], |r| r.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for pid in ids {
-                index_person(conn, &pid)?;
+                index_person(conn, &pid, false)?;
             }
         }
     }
     Ok(())
 }
 
-pub(crate) fn index_organisation(conn: &Connection, id: &str) -> Result<()> {
+pub(crate) fn index_organisation(conn: &Connection, id: &str, fresh: bool) -> Result<()> {
     let row: Option<(i64, String, String)> = conn
         .prepare_cached("SELECT rid, name, address_text FROM organisation WHERE id = ?")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
     if let Some((rid, name, addr)) = row {
-        conn.prepare_cached("DELETE FROM organisation_fts WHERE rowid = ?")?
-            .execute([rid])?;
+        if !fresh {
+            conn.prepare_cached("DELETE FROM organisation_fts WHERE rowid = ?")?
+                .execute([rid])?;
+        }
         conn.prepare_cached("INSERT INTO organisation_fts (rowid, name, addr) VALUES (?, ?, ?)")?
             .execute(params![rid, spaced(&name), spaced(&addr)])?;
     }
@@ -108,14 +115,15 @@ pub fn rebuild_all(conn: &Connection) -> Result<()> {
             .query_map([], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?)
     };
+    // The tables were just emptied: every row is fresh.
     for id in ids("house")? {
-        index_house(conn, &id, false)?;
+        index_house(conn, &id, true)?;
     }
     for id in ids("person")? {
-        index_person(conn, &id)?;
+        index_person(conn, &id, true)?;
     }
     for id in ids("organisation")? {
-        index_organisation(conn, &id)?;
+        index_organisation(conn, &id, true)?;
     }
     optimize(conn)
 }
