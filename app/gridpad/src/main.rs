@@ -186,6 +186,11 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
 }
 
 fn main() {
+    // Behave like a Unix tool when piped into `head`: end quietly on a closed pipe.
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("gridpad: {e:#}");
