@@ -6,8 +6,8 @@
 //! Reports:
 //! - search latency (p50 / p95 / max) for realistic 1-, 2- and 3-character name queries,
 //!   and for ID-number tails (4 and 6 digits) — goal p95 ≤ 10 ms;
-//! - the write rate of reports through the store (event row + status history + outbox row
-//!   + sequence + clock, one transaction per report, synchronous=FULL) as a ratio to bare
+//! - the write rate of reports through the store (event row + status history + outbox row,
+//!   sequence and clock, one transaction per report, synchronous=FULL) as a ratio to bare
 //!   rusqlite inserts of the same event rows, one transaction each, into the same kind of
 //!   encrypted database in the same run — goal ≥ 50 %;
 //! - the demo load rate (rows/s applied through the sync-apply path).

@@ -436,15 +436,13 @@ fn after_write(
                 search::index_person(conn, row_id, inserted)?;
             }
         }
-        Entity::House => {
-            if inserted || fields.contains_key("full_address") {
-                search::index_house(conn, row_id, inserted)?;
-            }
+        Entity::House if inserted || fields.contains_key("full_address") => {
+            search::index_house(conn, row_id, inserted)?;
         }
-        Entity::Organisation => {
-            if inserted || fields.contains_key("name") || fields.contains_key("address_text") {
-                search::index_organisation(conn, row_id, inserted)?;
-            }
+        Entity::Organisation
+            if inserted || fields.contains_key("name") || fields.contains_key("address_text") =>
+        {
+            search::index_organisation(conn, row_id, inserted)?;
         }
         Entity::Event if inserted => {
             let status = str_field(fields, "status").unwrap_or("reported");

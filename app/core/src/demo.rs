@@ -9,7 +9,7 @@
 //! the centre — so it can be loaded into a device store or imported into a hub.
 
 use crate::error::Result;
-use crate::model::{id_number, CategoryField};
+use crate::model::{id_number, Category, CategoryField};
 use crate::store::{RemoteChange, Store};
 use gridpad_proto::{Entity, Fields, Hlc, Op};
 use rand::prelude::*;
@@ -304,15 +304,7 @@ impl Ids {
 }
 
 /// The event catalog: 10 大类, 32 小类, with deadlines, departments and fields.
-pub fn catalog() -> Vec<(
-    String,
-    Option<String>,
-    u8,
-    String,
-    String,
-    Option<u32>,
-    Vec<CategoryField>,
-)> {
+pub fn catalog() -> Vec<Category> {
     let f = |key: &str, label: &str, kind: &str, required: bool, choices: &[&str]| CategoryField {
         key: key.into(),
         label: label.into(),
@@ -500,22 +492,26 @@ pub fn catalog() -> Vec<(
     let mut out = vec![];
     for (i, (name, dept, subs)) in tree.into_iter().enumerate() {
         let code = format!("{:02}", i + 1);
-        out.push((
-            code.clone(),
-            None,
-            1,
-            name.to_string(),
-            dept.to_string(),
-            None,
-            vec![],
-        ));
+        let entry =
+            |code: String, parent: Option<String>, level, name: &str, hours, fields| Category {
+                sort: code.parse().unwrap_or(0),
+                code,
+                parent_code: parent,
+                level,
+                name: name.to_string(),
+                department: dept.to_string(),
+                deadline_hours: hours,
+                yellow_pct: 50,
+                red_pct: 80,
+                fields,
+            };
+        out.push(entry(code.clone(), None, 1, name, None, vec![]));
         for (j, (sub, hours, fields)) in subs.into_iter().enumerate() {
-            out.push((
+            out.push(entry(
                 format!("{code}{:02}", j + 1),
                 Some(code.clone()),
                 2,
-                sub.to_string(),
-                dept.to_string(),
+                sub,
                 Some(hours),
                 fields,
             ));
@@ -561,17 +557,17 @@ pub fn generate(
     };
     let mut sum = DemoSummary::default();
 
-    for (code, parent, level, name, dept, hours, fields) in catalog() {
+    for c in catalog() {
         push(
             &mut buf,
             Entity::CatalogCategory,
-            &code,
+            &c.code,
             obj(json!({
-                "parent_code": parent, "level": level, "name": name, "department": dept,
-                "deadline_hours": hours, "yellow_pct": 50, "red_pct": 80,
-                "fields": serde_json::to_string(&fields).expect("fields"),
-                "photo_policy": json!({"max_pixels": 2_000_000, "quality": 80, "max_bytes": 600_000, "min_photos": if level == 2 { 1 } else { 0 }}).to_string(),
-                "sort": code.parse::<i64>().unwrap_or(0),
+                "parent_code": c.parent_code, "level": c.level, "name": c.name, "department": c.department,
+                "deadline_hours": c.deadline_hours, "yellow_pct": c.yellow_pct, "red_pct": c.red_pct,
+                "fields": serde_json::to_string(&c.fields).expect("fields"),
+                "photo_policy": json!({"max_pixels": 2_000_000, "quality": 80, "max_bytes": 600_000, "min_photos": if c.level == 2 { 1 } else { 0 }}).to_string(),
+                "sort": c.sort,
             })),
         )?;
         sum.categories += 1;
@@ -958,8 +954,11 @@ mod tests {
     #[test]
     fn catalog_has_ten_main_and_thirty_two_subcategories() {
         let c = catalog();
-        assert_eq!(c.iter().filter(|x| x.2 == 1).count(), 10);
-        assert_eq!(c.iter().filter(|x| x.2 == 2).count(), 32);
-        assert!(c.iter().filter(|x| x.2 == 2).all(|x| x.5.is_some()));
+        assert_eq!(c.iter().filter(|x| x.level == 1).count(), 10);
+        assert_eq!(c.iter().filter(|x| x.level == 2).count(), 32);
+        assert!(c
+            .iter()
+            .filter(|x| x.level == 2)
+            .all(|x| x.deadline_hours.is_some()));
     }
 }

@@ -21,4 +21,4 @@ pub mod search;
 pub mod store;
 
 pub use error::{Error, Result};
-pub use store::{InitOptions, NewPerson, NewReport, RemoteChange, Store};
+pub use store::{InitOptions, NewPerson, NewReport, NewVisit, RemoteChange, Store};

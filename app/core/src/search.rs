@@ -196,13 +196,16 @@ fn parse_cursor(cursor: Option<&str>) -> Result<(usize, i64)> {
     }
 }
 
+/// `(rowid, what matched)` pairs in rank order.
+type TierHits = Vec<(i64, &'static str)>;
+
 /// Walk the tiers from the cursor, collecting up to `limit` `(rid, matched)` pairs.
 fn run_tiers(
     conn: &Connection,
     tiers: &[Tier],
     limit: usize,
     cursor: Option<&str>,
-) -> Result<(Vec<(i64, &'static str)>, Option<String>)> {
+) -> Result<(TierHits, Option<String>)> {
     let (start_tier, mut after) = parse_cursor(cursor)?;
     let mut out = Vec::new();
     for (ti, tier) in tiers.iter().enumerate().skip(start_tier) {

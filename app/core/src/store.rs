@@ -112,6 +112,18 @@ pub struct NewPerson {
     pub note: String,
 }
 
+/// A household visit (走访) as the user records it.
+#[derive(Clone, Debug)]
+pub struct NewVisit {
+    pub house_id: Option<String>,
+    pub person_id: Option<String>,
+    pub kind: VisitKind,
+    pub topic: String,
+    pub note: String,
+    pub position: Option<Position>,
+    pub corrected_time: Option<DateTime<Utc>>,
+}
+
 /// An event as lists show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventSummary {
@@ -784,33 +796,31 @@ impl Store {
 
     // ---- visits, diary, patrols, photos, notices ------------------------------------------
 
-    pub fn add_visit(
-        &mut self,
-        house_id: Option<&str>,
-        person_id: Option<&str>,
-        kind: VisitKind,
-        topic: &str,
-        note: &str,
-        position: Option<Position>,
-        corrected_time: Option<DateTime<Utc>>,
-    ) -> Result<String> {
-        text("note", note, false)?;
-        text("topic", topic, false)?;
+    /// Record a household visit (走访).
+    pub fn add_visit(&mut self, v: NewVisit) -> Result<String> {
+        text("note", &v.note, false)?;
+        text("topic", &v.topic, false)?;
+        if let Some(p) = &v.position {
+            p.validate().map_err(Error::Invalid)?;
+        }
         let grid_id = self.grid_or_home(None)?;
         let id = new_id();
         let mut f = Fields::new();
         f.insert("grid_id".into(), json!(grid_id));
-        f.insert("house_id".into(), json!(house_id));
-        f.insert("person_id".into(), json!(person_id));
-        f.insert("kind".into(), json!(kind.as_str()));
-        f.insert("topic".into(), json!(topic));
-        f.insert("note".into(), json!(note));
+        f.insert("house_id".into(), json!(v.house_id));
+        f.insert("person_id".into(), json!(v.person_id));
+        f.insert("kind".into(), json!(v.kind.as_str()));
+        f.insert("topic".into(), json!(v.topic));
+        f.insert("note".into(), json!(v.note));
         f.insert(
             "position".into(),
-            json!(position.unwrap_or_else(Position::none)),
+            json!(v.position.unwrap_or_else(Position::none)),
         );
         f.insert("device_time".into(), json!(rfc3339(self.now())));
-        f.insert("corrected_time".into(), json!(corrected_time.map(rfc3339)));
+        f.insert(
+            "corrected_time".into(),
+            json!(v.corrected_time.map(rfc3339)),
+        );
         self.write(|w| w.record(Entity::Visit, &id, Op::Insert, f))?;
         Ok(id)
     }

@@ -137,6 +137,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// GNSS: replay a capture or watch a live receiver (serial or gpsd).
+    #[command(subcommand)]
+    Gnss(gridpad_gnss::cli::GnssCommand),
     /// Change the PIN: old from GRIDPAD_PIN (or prompt), new from GRIDPAD_NEW_PIN (or prompt).
     ChangePin,
     /// Write reports one after another until stopped (crash testing).
@@ -451,6 +454,10 @@ fn run(cli: Cli) -> Result<()> {
                 "holds  {} residents, {} houses, {} units, {} events, {} tasks; {} change(s) waiting",
                 counts.persons, counts.houses, counts.organisations, counts.events, counts.tasks, counts.outbox
             );
+        }
+        Command::Gnss(cmd) => {
+            let mut out = std::io::stdout().lock();
+            gridpad_gnss::cli::run(cmd.clone(), &mut out)?;
         }
         Command::ChangePin => {
             let old = pin_from("GRIDPAD_PIN", "Current PIN: ")?;
