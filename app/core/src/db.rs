@@ -15,6 +15,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
     ),
     ("0002_work", include_str!("migrations/0002_work.sql")),
     ("0003_search", include_str!("migrations/0003_search.sql")),
+    (
+        "0004_sync_and_evidence",
+        include_str!("migrations/0004_sync_and_evidence.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

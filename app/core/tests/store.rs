@@ -345,6 +345,10 @@ fn databases_from_every_earlier_schema_version_upgrade_cleanly() {
                 )
                 .unwrap();
             }
+            if version >= 3 {
+                // Gridpad at version 3 indexed rows as it wrote them.
+                gridpad_core::search::rebuild_all(&conn).unwrap();
+            }
             if version >= 2 {
                 conn.execute_batch(
                     "INSERT INTO event (id, grid_id, category_code, description, status, reporter, device_time)
