@@ -38,6 +38,23 @@ impl DataKey {
         &self.0
     }
 
+    /// A subkey for another purpose (HKDF-SHA256 with `info`), e.g. photo encryption.
+    pub fn derive(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
+        struct Len;
+        impl ring::hkdf::KeyType for Len {
+            fn len(&self) -> usize {
+                32
+            }
+        }
+        let prk =
+            ring::hkdf::Salt::new(ring::hkdf::HKDF_SHA256, b"gridpad-subkey").extract(&*self.0);
+        let mut out = Zeroizing::new([0u8; 32]);
+        prk.expand(&[info], Len)
+            .and_then(|okm| okm.fill(&mut *out))
+            .expect("32 bytes is a valid HKDF-SHA256 output length");
+        out
+    }
+
     /// The SQLCipher raw-key literal `x'…'` (hex of the 32 key bytes), zeroed on drop.
     pub(crate) fn sqlcipher_literal(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("\"x'{}'\"", hex::encode(*self.0)))

@@ -40,6 +40,8 @@ pub struct Store {
     device_id: String,
     clock: HlcClock,
     now: Now,
+    /// Key for photo files, derived from the data key (HKDF-SHA256, "gridpad-photo-v1").
+    photo_key: zeroize::Zeroizing<[u8; 32]>,
 }
 
 /// Options for a new data directory.
@@ -214,6 +216,7 @@ impl Store {
             clock: HlcClock::new(device_id.clone(), last),
             device_id,
             now: Box::new(Utc::now),
+            photo_key: key.derive(b"gridpad-photo-v1"),
         })
     }
 
@@ -223,6 +226,35 @@ impl Store {
 
     pub fn device_id(&self) -> &str {
         &self.device_id
+    }
+
+    /// The key photo files are encrypted with (derived from the data key, so a wipe of
+    /// the key file makes them unreadable too).
+    pub fn photo_key(&self) -> &[u8; 32] {
+        &self.photo_key
+    }
+
+    /// The device's Ed25519 identity (PKCS#8), created on first use and kept in the
+    /// encrypted database. It signs sealed records and authenticates the device to the hub.
+    pub fn device_key_pkcs8(&mut self) -> Result<zeroize::Zeroizing<Vec<u8>>> {
+        if let Some(hexed) = self.kv("device_key")? {
+            return hex::decode(hexed)
+                .map(zeroize::Zeroizing::new)
+                .map_err(|_| Error::Crypto("stored device key is damaged".into()));
+        }
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
+            .map_err(|_| Error::Crypto("generating the device key".into()))?;
+        let bytes = zeroize::Zeroizing::new(pkcs8.as_ref().to_vec());
+        self.set_kv("device_key", &hex::encode(&*bytes))?;
+        Ok(bytes)
+    }
+
+    /// The device's Ed25519 key pair (see [`Store::device_key_pkcs8`]).
+    pub fn device_keypair(&mut self) -> Result<ring::signature::Ed25519KeyPair> {
+        let pkcs8 = self.device_key_pkcs8()?;
+        ring::signature::Ed25519KeyPair::from_pkcs8(&pkcs8)
+            .map_err(|_| Error::Crypto("stored device key is not Ed25519 PKCS#8".into()))
     }
 
     /// Replace the wall clock (tests, simulations).
