@@ -12,3 +12,8 @@ echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
+
+# ARM: the device binaries must keep building for aarch64 (cross/README.md). Installs the
+# cross compiler and the rustup target itself; the qemu test run is cross/test-qemu.sh.
+echo "== aarch64 cross build"
+bash cross/build.sh aarch64

@@ -9,6 +9,7 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 PACKAGES=(
   build-essential pkg-config perl make ca-certificates  # C parts: SQLCipher, vendored OpenSSL, ring
   util-linux                                            # mount (full-disk test on a small tmpfs)
+  fdisk e2fsprogs                                       # gridctl provision into a disk image (sfdisk, debugfs, mkfs.ext4)
 )
 
 missing=()
