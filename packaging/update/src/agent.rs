@@ -437,7 +437,7 @@ impl Agent {
                 })
             }
             Err(detail) => {
-                let to = self.roll_back(&mut s, &m.version, &detail)?;
+                let to = self.roll_back(&mut s, &m.version, &detail, true)?;
                 Err(Error::HealthCheckFailed {
                     version: m.version,
                     detail,
@@ -554,8 +554,8 @@ impl Agent {
     }
 
     /// Checks a release: its program answers `--version` with the right version within the
-    /// timeout; then, if configured (and `restart`), restarts the app and runs the health
-    /// command. Returns what went wrong.
+    /// timeout; then, with `restart` (after an install, not at boot), restarts the app and
+    /// runs the health command if configured. Returns what went wrong.
     fn health_check(&self, v: &str, restart: bool) -> std::result::Result<(), String> {
         let bin = self.release_dir(v).join(&self.cfg.binary);
         let timeout = Duration::from_secs(self.cfg.health_timeout_secs);
@@ -575,7 +575,12 @@ impl Agent {
                 out.stdout.trim()
             ));
         }
-        if restart && !self.cfg.restart_command.is_empty() {
+        // At boot (ExecStartPre of the app's own unit) neither a restart nor a service
+        // health command makes sense: the unit is starting the release right after.
+        if !restart {
+            return Ok(());
+        }
+        if !self.cfg.restart_command.is_empty() {
             let r = run_with_timeout(&self.expand(&self.cfg.restart_command, &bin, v), timeout)?;
             if !r.success {
                 return Err(format!("restart {}: {}", r.status, r.stderr.trim()));
@@ -606,7 +611,13 @@ impl Agent {
     }
 
     /// Switches back to the previous release (or the packaged program), marks `failed`.
-    fn roll_back(&self, s: &mut State, failed: &str, reason: &str) -> Result<String> {
+    fn roll_back(
+        &self,
+        s: &mut State,
+        failed: &str,
+        reason: &str,
+        restart: bool,
+    ) -> Result<String> {
         let to = s.previous.clone().filter(|p| self.release_dir(p).is_dir());
         self.switch_to(to.as_deref())?;
         s.current = to.clone();
@@ -618,7 +629,7 @@ impl Agent {
         let to_v = self.installed_version(s);
         Self::record(s, "rolled-back", failed, format!("to {to_v}: {reason}"));
         self.save_state(s)?;
-        if !self.cfg.restart_command.is_empty() {
+        if restart && !self.cfg.restart_command.is_empty() {
             let bin = self.cfg.base_binary.clone();
             let _ = run_with_timeout(
                 &self.expand(&self.cfg.restart_command, &bin, &to_v),
@@ -683,7 +694,7 @@ impl Agent {
         p.attempts += 1;
         if p.attempts > self.cfg.max_boot_attempts {
             let reason = format!("not confirmed after {} starts", p.attempts - 1);
-            let to = self.roll_back(&mut s, &p.version, &reason)?;
+            let to = self.roll_back(&mut s, &p.version, &reason, false)?;
             return Ok(BootDecision::RolledBack {
                 from: p.version,
                 to,
@@ -698,7 +709,7 @@ impl Agent {
                 Ok(BootDecision::Confirmed(p.version))
             }
             Err(reason) if p.attempts >= self.cfg.max_boot_attempts => {
-                let to = self.roll_back(&mut s, &p.version, &reason)?;
+                let to = self.roll_back(&mut s, &p.version, &reason, false)?;
                 Ok(BootDecision::RolledBack {
                     from: p.version,
                     to,

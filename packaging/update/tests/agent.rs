@@ -404,6 +404,25 @@ fn restart_and_health_command_failure_rolls_back() {
         restarts.lines().collect::<Vec<_>>(),
         ["releases/0.2.0", "releases/0.3.0", "releases/0.2.0"]
     );
+    // At boot (ExecStartPre of the app's own unit) the agent neither restarts the unit nor
+    // asks whether it is active: only the program itself is checked.
+    agent.cfg.health_command = vec!["false".into()];
+    let mut s = agent.load_state().unwrap();
+    s.pending = Some(gridpad_update::agent::Pending {
+        version: "0.2.0".into(),
+        attempts: 0,
+        since: "2026-01-01T00:00:00Z".into(),
+    });
+    std::fs::write(
+        agent.cfg.root.join("state.json"),
+        serde_json::to_vec(&s).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        agent.boot_check().unwrap(),
+        BootDecision::Confirmed("0.2.0".into())
+    );
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 3);
 }
 
 #[test]
