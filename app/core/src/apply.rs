@@ -313,56 +313,17 @@ pub fn apply(
 ) -> Result<()> {
     let t = table(entity);
     match op {
-        Op::Insert => {
-            check_columns(entity, &t, fields)?;
-            let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
-            let mut names = vec![t.key.to_string()];
-            let mut values = vec![SqlValue::Text(row_id.to_string())];
-            for c in &cols {
-                names.push((*c).clone());
-                values.push(column_value(entity, c, &fields[*c])?);
-            }
-            names.push("updated_hlc".into());
-            values.push(SqlValue::Text(hlc.to_string()));
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES ({})",
-                t.name,
-                names.join(", "),
-                vec!["?"; names.len()].join(", ")
-            );
-            conn.prepare_cached(&sql)?
-                .execute(params_from_iter(values))?;
-            after_write(conn, entity, row_id, fields, origin, true)?;
-        }
+        Op::Insert => insert_row(conn, entity, &t, row_id, fields, hlc, origin)?,
         Op::Update => {
-            check_columns(entity, &t, fields)?;
-            if entity == Entity::Event && fields.contains_key("status") {
+            if origin == Origin::Device && entity == Entity::Event && fields.contains_key("status")
+            {
                 return Err(Error::Invalid(
                     "event status changes go through the transition command".into(),
                 ));
             }
-            let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
-            let mut sets: Vec<String> = cols.iter().map(|c| format!("{c} = ?")).collect();
-            let mut values = Vec::with_capacity(cols.len() + 2);
-            for c in &cols {
-                values.push(column_value(entity, c, &fields[*c])?);
-            }
-            sets.push("updated_hlc = ?".into());
-            values.push(SqlValue::Text(hlc.to_string()));
-            values.push(SqlValue::Text(row_id.to_string()));
-            let sql = format!(
-                "UPDATE {} SET {} WHERE {} = ?",
-                t.name,
-                sets.join(", "),
-                t.key
-            );
-            let n = conn
-                .prepare_cached(&sql)?
-                .execute(params_from_iter(values))?;
-            if n == 0 {
+            if !update_row(conn, entity, &t, row_id, fields, hlc, origin)? {
                 return Err(Error::NotFound(format!("{entity} {row_id}")));
             }
-            after_write(conn, entity, row_id, fields, origin, false)?;
         }
         Op::Delete => {
             before_delete(conn, entity, row_id)?;
@@ -377,6 +338,116 @@ pub fn apply(
         Op::Command(name) => command(conn, entity, row_id, name, fields, hlc, origin)?,
     }
     Ok(())
+}
+
+fn insert_row(
+    conn: &Connection,
+    entity: Entity,
+    t: &Table,
+    row_id: &str,
+    fields: &Fields,
+    hlc: &Hlc,
+    origin: Origin,
+) -> Result<()> {
+    check_columns(entity, t, fields)?;
+    let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
+    let mut names = vec![t.key.to_string()];
+    let mut values = vec![SqlValue::Text(row_id.to_string())];
+    for c in &cols {
+        names.push((*c).clone());
+        values.push(column_value(entity, c, &fields[*c])?);
+    }
+    names.push("updated_hlc".into());
+    values.push(SqlValue::Text(hlc.to_string()));
+    let sql = format!(
+        "INSERT INTO {} ({}) VALUES ({})",
+        t.name,
+        names.join(", "),
+        vec!["?"; names.len()].join(", ")
+    );
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(values))?;
+    after_write(conn, entity, row_id, fields, origin, true)
+}
+
+/// Update the given fields; `false` when there is no such row.
+fn update_row(
+    conn: &Connection,
+    entity: Entity,
+    t: &Table,
+    row_id: &str,
+    fields: &Fields,
+    hlc: &Hlc,
+    origin: Origin,
+) -> Result<bool> {
+    check_columns(entity, t, fields)?;
+    let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
+    let mut sets: Vec<String> = cols.iter().map(|c| format!("{c} = ?")).collect();
+    let mut values = Vec::with_capacity(cols.len() + 2);
+    for c in &cols {
+        values.push(column_value(entity, c, &fields[*c])?);
+    }
+    sets.push("updated_hlc = ?".into());
+    values.push(SqlValue::Text(hlc.to_string()));
+    values.push(SqlValue::Text(row_id.to_string()));
+    let sql = format!(
+        "UPDATE {} SET {} WHERE {} = ?",
+        t.name,
+        sets.join(", "),
+        t.key
+    );
+    let n = conn
+        .prepare_cached(&sql)?
+        .execute(params_from_iter(values))?;
+    if n == 0 {
+        return Ok(false);
+    }
+    after_write(conn, entity, row_id, fields, origin, false)?;
+    Ok(true)
+}
+
+/// Apply one op of the centre's change log: `Put` creates or updates the row, `Remove`
+/// deletes it if present, commands run their state machine. Idempotent.
+pub fn apply_op(
+    conn: &Connection,
+    entity: Entity,
+    row_id: &str,
+    kind: &gridpad_proto::wire::OpKind,
+    fields: &Fields,
+    hlc: &Hlc,
+) -> Result<()> {
+    use gridpad_proto::wire::OpKind;
+    let t = table(entity);
+    match kind {
+        OpKind::Put => {
+            if fields.is_empty() {
+                return Ok(());
+            }
+            if !update_row(conn, entity, &t, row_id, fields, hlc, Origin::Hub)? {
+                insert_row(conn, entity, &t, row_id, fields, hlc, Origin::Hub)?;
+            }
+            Ok(())
+        }
+        OpKind::Remove => {
+            let exists = conn
+                .query_row(
+                    &format!("SELECT 1 FROM {} WHERE {} = ?", t.name, t.key),
+                    [row_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if exists {
+                before_delete(conn, entity, row_id)?;
+                conn.execute(
+                    &format!("DELETE FROM {} WHERE {} = ?", t.name, t.key),
+                    [row_id],
+                )?;
+            }
+            Ok(())
+        }
+        OpKind::Command(name) => command(conn, entity, row_id, name, fields, hlc, Origin::Hub),
+    }
 }
 
 fn str_field<'a>(fields: &'a Fields, key: &str) -> Option<&'a str> {

@@ -15,10 +15,13 @@ pub mod apply;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod evidence;
 pub mod keyring;
 pub mod model;
+pub mod queries;
 pub mod search;
 pub mod store;
+pub mod sync_state;
 
 pub use error::{Error, Result};
 pub use store::{InitOptions, NewPerson, NewReport, NewVisit, RemoteChange, Store};

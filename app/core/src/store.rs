@@ -271,6 +271,10 @@ impl Store {
         &self.conn
     }
 
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
+    }
+
     /// Limit the database to `pages` pages (quota; also used to test a full disk).
     pub fn set_max_pages(&self, pages: u64) -> Result<i64> {
         Ok(self
@@ -1148,6 +1152,22 @@ impl Writer<'_> {
             &m.hlc,
             Origin::Device,
         )?;
+        if entity.is_base_data() && matches!(m.op, Op::Insert | Op::Update) {
+            // Until the hub has seen this edit, older server state must not overwrite it.
+            let mut stmt = self.tx.prepare_cached(
+                "INSERT INTO pending_field (entity, row_id, field, seq, hlc) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT(entity, row_id, field) DO UPDATE SET seq = excluded.seq, hlc = excluded.hlc",
+            )?;
+            for field in m.fields.keys() {
+                stmt.execute(params![
+                    entity.as_str(),
+                    row_id,
+                    field,
+                    seq,
+                    m.hlc.to_string()
+                ])?;
+            }
+        }
         Ok(m)
     }
 

@@ -137,6 +137,33 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Enroll this device with the hub using a one-time code from the command centre.
+    Enroll {
+        #[arg(long, env = "GRIDPAD_HUB")]
+        hub: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// Sync with the hub: push what waits, pull what the centre decided. Without --once it
+    /// keeps running, syncing after local writes, periodically and with back-off.
+    Sync {
+        #[arg(long)]
+        once: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Changes the hub refused, with the reason.
+    DeadLetters {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Conflict notices: your changes superseded by the centre's (or the reverse).
+    Conflicts {
+        #[arg(long)]
+        json: bool,
+    },
     /// GNSS: replay a capture or watch a live receiver (serial or gpsd).
     #[command(subcommand)]
     Gnss(gridpad_gnss::cli::GnssCommand),
@@ -439,6 +466,7 @@ fn run(cli: Cli) -> Result<()> {
             if *json {
                 return print_json(&serde_json::json!({
                     "device_id": store.device_id(),
+                    "hub_url": store.kv("hub_url")?,
                     "data_dir": cli.data_dir,
                     "grid": grid,
                     "counts": counts,
@@ -454,6 +482,50 @@ fn run(cli: Cli) -> Result<()> {
                 "holds  {} residents, {} houses, {} units, {} events, {} tasks; {} change(s) waiting",
                 counts.persons, counts.houses, counts.organisations, counts.events, counts.tasks, counts.outbox
             );
+        }
+        Command::Enroll { hub, code, label } => {
+            let mut store = open(&cli)?;
+            let key = store.device_keypair()?;
+            let transport = gridpad_sync::http::HttpTransport::new(hub, store.device_id(), key)?;
+            let resp = transport.enroll(code, label)?;
+            store.set_kv("hub_url", hub)?;
+            store.set_kv("hub_user", &resp.user)?;
+            if let Some(home) = resp.grids.first() {
+                store.set_kv("grid_id", home)?;
+            }
+            println!(
+                "enrolled {} as {} for grid(s) {}; run `gridpad sync` to download the grid",
+                resp.device_id,
+                resp.user,
+                resp.grids.join(", ")
+            );
+        }
+        Command::Sync { once, json } => {
+            let mut store = open(&cli)?;
+            sync_loop(&mut store, *once, *json)?;
+        }
+        Command::DeadLetters { json } => {
+            let store = open(&cli)?;
+            let list = store.dead_letters()?;
+            if *json {
+                return print_json(&list);
+            }
+            for d in list {
+                println!("#{}	{} {}	{}	{}", d.seq, d.op, d.entity, d.row_id, d.reason);
+            }
+        }
+        Command::Conflicts { json } => {
+            let store = open(&cli)?;
+            let list = store.conflict_notices()?;
+            if *json {
+                return print_json(&list);
+            }
+            for c in list {
+                println!(
+                    "{} {} {}: yours {:?}, now {:?} (by {})",
+                    c.entity, c.row_id, c.field, c.local_value, c.winning_value, c.winner
+                );
+            }
         }
         Command::Gnss(cmd) => {
             let mut out = std::io::stdout().lock();
@@ -481,6 +553,120 @@ fn run(cli: Cli) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Sync until nothing is left (`once`), or keep syncing on the scheduler's plan.
+fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
+    use gridpad_sync::{Action, Event, Outcome, Scheduler};
+    let hub = store.kv("hub_url")?.ok_or_else(|| {
+        anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
+    })?;
+    let key = store.device_keypair()?;
+    let mut transport = gridpad_sync::http::HttpTransport::new(&hub, store.device_id(), key)?
+        .with_token(store.kv("hub_token")?);
+    let now_ms = || chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
+    let mut action = sched.handle(Event::Started { now: now_ms() });
+    let mut total = gridpad_sync::Report::default();
+    loop {
+        match action {
+            Action::Exchange => {
+                let result =
+                    gridpad_sync::exchange(store, &mut transport, gridpad_sync::Limits::default());
+                if let Some(t) = transport.token() {
+                    if store.kv("hub_token")?.as_deref() != Some(t) {
+                        store.set_kv("hub_token", t)?;
+                    }
+                }
+                let outcome = match result {
+                    Ok(r) => {
+                        total.pushed += r.pushed;
+                        total.acked += r.acked;
+                        total.rejected += r.rejected;
+                        total.conflicts += r.conflicts;
+                        total.pulled_ops += r.pulled_ops;
+                        if let Some(cmd) = r.command {
+                            return obey(store, cmd);
+                        }
+                        if !json {
+                            eprintln!(
+                                "synced: {} sent, {} acknowledged, {} refused, {} changes received{}",
+                                r.pushed, r.acked, r.rejected, r.pulled_ops,
+                                if r.more { ", more to come" } else { "" }
+                            );
+                        }
+                        Outcome::Done {
+                            more: r.more,
+                            next_sync_in_ms: r.next_sync_in_ms,
+                        }
+                    }
+                    Err(e) if e.retryable() => {
+                        eprintln!("sync failed, will retry: {e}");
+                        if once {
+                            bail!("{e}");
+                        }
+                        Outcome::Failed
+                    }
+                    Err(e) => bail!("{e}"),
+                };
+                if let Outcome::Done { more: false, .. } = outcome {
+                    if once {
+                        break;
+                    }
+                }
+                action = sched.handle(Event::Finished {
+                    now: now_ms(),
+                    outcome,
+                });
+            }
+            Action::WakeAt(at) => {
+                let now = now_ms();
+                if at > now {
+                    std::thread::sleep(std::time::Duration::from_millis((at - now).min(60_000)));
+                }
+                action = sched.handle(Event::Timer { now: now_ms() });
+            }
+        }
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "pushed": total.pushed, "acked": total.acked, "rejected": total.rejected,
+            "conflicts": total.conflicts, "pulled_ops": total.pulled_ops,
+            "outbox": store.outbox_len()?,
+        }))?;
+    } else {
+        println!(
+            "sync complete: {} acknowledged, {} refused, {} changes received; {} waiting",
+            total.acked,
+            total.rejected,
+            total.pulled_ops,
+            store.outbox_len()?
+        );
+    }
+    Ok(())
+}
+
+/// The fleet's orders: lock stops at the login; wipe destroys the data key and the data.
+fn obey(store: &mut Store, cmd: gridpad_sync::driver::DeviceCommand) -> Result<()> {
+    match cmd {
+        gridpad_sync::driver::DeviceCommand::Lock => {
+            store.set_kv("locked", "1")?;
+            bail!("the command centre locked this device");
+        }
+        gridpad_sync::driver::DeviceCommand::Wipe => {
+            let dir = store.dir().to_path_buf();
+            keyring::destroy(&dir)?;
+            for entry in std::fs::read_dir(&dir)? {
+                let path = entry?.path();
+                if path.is_dir() {
+                    std::fs::remove_dir_all(&path)?;
+                } else {
+                    std::fs::remove_file(&path)?;
+                }
+            }
+            bail!("the command centre wiped this device: its data is gone");
+        }
+    }
 }
 
 fn print_next(next: Option<&str>, empty: bool) {

@@ -10,6 +10,7 @@
 
 pub mod hlc;
 pub mod mutation;
+pub mod wire;
 
 pub use hlc::{Hlc, HlcClock, HlcParseError};
 pub use mutation::{Entity, Fields, Mutation, Op, UnknownEntity};

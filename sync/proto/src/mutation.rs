@@ -55,6 +55,20 @@ impl Entity {
         Entity::Photo,
     ];
 
+    /// Base data (人 地 物 组织): edited on both sides, merged field by field, last writer
+    /// (by hybrid logical clock) wins.
+    pub fn is_base_data(self) -> bool {
+        matches!(
+            self,
+            Entity::Address
+                | Entity::Building
+                | Entity::House
+                | Entity::Person
+                | Entity::Organisation
+                | Entity::Facility
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::Grid => "grid",

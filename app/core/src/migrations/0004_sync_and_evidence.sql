@@ -25,11 +25,14 @@ CREATE TABLE scope_cursor (
 ) STRICT;
 
 -- Local edits not yet confirmed by the hub: pulled server state does not overwrite them.
+-- `hlc` is the local edit's timestamp (replaced by the hub's clamped one on ack): a
+-- pulled op older than it is skipped for that field, its own echo or a newer op clears it.
 CREATE TABLE pending_field (
     entity TEXT NOT NULL,
     row_id TEXT NOT NULL,
     field  TEXT NOT NULL,
     seq    INTEGER NOT NULL,
+    hlc    TEXT NOT NULL,
     PRIMARY KEY (entity, row_id, field)
 ) STRICT;
 

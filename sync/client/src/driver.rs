@@ -1,0 +1,147 @@
+//! One sync exchange against the device store: build the request from the outbox and the
+//! scope cursors, hand it to a [`Transport`], apply the answer.
+
+use gridpad_core::Store;
+pub use gridpad_proto::wire::DeviceCommand;
+use gridpad_proto::wire::{SyncRequest, SyncResponse, PROTOCOL};
+
+/// How a transport failed. `Offline`/`Server` are worth retrying; the others need a person.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TransportError {
+    #[error("no connection to the hub: {0}")]
+    Offline(String),
+    #[error("the hub is having trouble: {0}")]
+    Server(String),
+    #[error("the hub refused this device: {0}")]
+    Auth(String),
+    #[error("the hub expects mutation {0} next")]
+    Gap(u64),
+    #[error("the hub refused the request: {0}")]
+    Refused(String),
+}
+
+impl TransportError {
+    pub fn retryable(&self) -> bool {
+        matches!(self, TransportError::Offline(_) | TransportError::Server(_))
+    }
+}
+
+pub trait Transport {
+    fn sync(&mut self, req: &SyncRequest) -> Result<SyncResponse, TransportError>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    #[error("device store: {0}")]
+    Store(#[from] gridpad_core::Error),
+}
+
+impl SyncError {
+    pub fn retryable(&self) -> bool {
+        match self {
+            SyncError::Transport(t) => t.retryable(),
+            SyncError::Store(gridpad_core::Error::StorageFull) => true,
+            SyncError::Store(_) => false,
+        }
+    }
+}
+
+/// What one exchange did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    pub pushed: u64,
+    pub acked: u64,
+    pub rejected: u64,
+    pub conflicts: u64,
+    pub pulled_ops: u64,
+    pub diverged_scopes: u64,
+    pub more: bool,
+    pub next_sync_in_ms: u64,
+    pub command: Option<DeviceCommand>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Push at most this many bytes of mutations per exchange (64 KB suits EDGE).
+    pub push_bytes: usize,
+    /// Ask for at most this many bytes of pages.
+    pub pull_bytes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            push_bytes: 256 * 1024,
+            pull_bytes: 512 * 1024,
+        }
+    }
+}
+
+pub fn build_request(
+    store: &Store,
+    limits: Limits,
+    clock_offset_ms: i64,
+) -> Result<SyncRequest, SyncError> {
+    Ok(SyncRequest {
+        protocol: PROTOCOL,
+        app_version: env!("CARGO_PKG_VERSION").to_string(),
+        device_time_ms: store.now().timestamp_millis().max(0) as u64,
+        push: store.pending_mutations(limits.push_bytes)?,
+        cursors: store.cursors()?,
+        max_bytes: limits.pull_bytes,
+        health: store.sync_health(clock_offset_ms, None)?,
+    })
+}
+
+/// Apply a response: scopes first (new ones start from zero), then verdicts (one
+/// transaction), then each page (one transaction each, with its cursor).
+pub fn apply_response(
+    store: &mut Store,
+    req: &SyncRequest,
+    resp: &SyncResponse,
+) -> Result<Report, SyncError> {
+    let before: Vec<String> = store.cursors()?.into_iter().map(|c| c.scope).collect();
+    store.set_scopes(&resp.scopes)?;
+    let new_scopes = resp.scopes.iter().any(|s| !before.contains(s));
+    let ack = store.apply_verdicts(resp.acked_through, &resp.verdicts)?;
+    let mut report = Report {
+        pushed: req.push.len() as u64,
+        acked: ack.acked,
+        rejected: ack.rejected,
+        conflicts: ack.conflicts,
+        next_sync_in_ms: resp.next_sync_in_ms,
+        command: resp.command,
+        ..Default::default()
+    };
+    for page in &resp.pages {
+        if !resp.scopes.contains(&page.scope) {
+            continue;
+        }
+        let s = store.apply_page(page)?;
+        report.pulled_ops += s.applied;
+        if s.diverged {
+            report.diverged_scopes += 1;
+        }
+        // Conflicts found while applying pages are in the store's notices too.
+    }
+    let pushed_all = req.push.last().is_none_or(|m| m.seq <= resp.acked_through);
+    report.more = resp.more
+        || new_scopes
+        || report.diverged_scopes > 0
+        || (!pushed_all && report.acked > 0)
+        || store.outbox_len()? > 0 && report.acked > 0;
+    Ok(report)
+}
+
+/// One full exchange.
+pub fn exchange(
+    store: &mut Store,
+    transport: &mut dyn Transport,
+    limits: Limits,
+) -> Result<Report, SyncError> {
+    let req = build_request(store, limits, 0)?;
+    let resp = transport.sync(&req)?;
+    apply_response(store, &req, &resp)
+}

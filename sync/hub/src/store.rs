@@ -1,0 +1,129 @@
+//! Hub storage behind a trait. The hub's logic (`hub.rs`) speaks only this trait, in plain
+//! domain terms — no SQL — so a PostgreSQL backend can join the SQLite one for cities that
+//! outgrow one machine.
+
+use gridpad_proto::wire::{Op, OpKind};
+use gridpad_proto::{Entity, Fields, Hlc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage: {0}")]
+    Backend(String),
+    #[error("storage data damaged: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A device known to the hub.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceRecord {
+    pub device_id: String,
+    pub public_key: Vec<u8>,
+    pub user: String,
+    pub label: String,
+    pub grids: Vec<String>,
+    pub enrolled_ms: u64,
+    pub last_seen_ms: u64,
+    pub app_version: String,
+    /// Highest mutation sequence number applied from this device.
+    pub last_seq: u64,
+    pub health: gridpad_proto::wire::Health,
+    /// active / locked / wiped
+    pub status: String,
+    pub clock_offset_ms: i64,
+}
+
+/// A one-time enrollment code, stored only as its hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EnrollmentCode {
+    pub code_hash: String,
+    pub user: String,
+    pub label: String,
+    pub grids: Vec<String>,
+    pub expires_ms: u64,
+    pub used_by: Option<String>,
+}
+
+/// The hub's current state of one record, with the clock of each field's last write.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    pub entity: Entity,
+    pub row_id: String,
+    /// The scope whose devices may read it (`grid:<id>`, `catalog`, `device:<id>`, …).
+    pub scope: String,
+    pub fields: Fields,
+    pub field_hlc: BTreeMap<String, Hlc>,
+    pub deleted: bool,
+}
+
+/// One transaction's worth of storage operations.
+pub trait HubTx {
+    fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
+    fn put_device(&mut self, d: &DeviceRecord) -> StoreResult<()>;
+    fn devices(&mut self) -> StoreResult<Vec<DeviceRecord>>;
+
+    fn put_code(&mut self, c: &EnrollmentCode) -> StoreResult<()>;
+    fn code(&mut self, code_hash: &str) -> StoreResult<Option<EnrollmentCode>>;
+
+    /// Remember a login challenge until `expires_ms`.
+    fn put_nonce(&mut self, nonce_hex: &str, device_id: &str, expires_ms: u64) -> StoreResult<()>;
+    /// Use up a challenge: returns its device and expiry, and forgets it.
+    fn take_nonce(&mut self, nonce_hex: &str) -> StoreResult<Option<(String, u64)>>;
+    fn put_token(&mut self, token_hash: &str, subject: &str, expires_ms: u64) -> StoreResult<()>;
+    fn token(&mut self, token_hash: &str) -> StoreResult<Option<(String, u64)>>;
+    fn purge_expired(&mut self, now_ms: u64) -> StoreResult<()>;
+
+    fn row(&mut self, entity: Entity, row_id: &str) -> StoreResult<Option<Row>>;
+    fn put_row(&mut self, row: &Row) -> StoreResult<()>;
+    /// Rows of one entity, newest first, at most `limit`.
+    fn rows(&mut self, entity: Entity, limit: usize) -> StoreResult<Vec<Row>>;
+
+    /// Append to a scope's change log; the store assigns the op id, in commit order.
+    fn append_op(
+        &mut self,
+        scope: &str,
+        entity: Entity,
+        row_id: &str,
+        kind: &OpKind,
+        fields: &Fields,
+        hlc: &Hlc,
+    ) -> StoreResult<Op>;
+    /// Ops of a scope after `after_op`, in order, until `max_bytes` (at least one op).
+    fn ops_after(&mut self, scope: &str, after_op: u64, max_bytes: usize) -> StoreResult<Vec<Op>>;
+    /// Wrapping u32 sum of op hashes and number of ops of a scope up to `upto`.
+    fn scope_summary(&mut self, scope: &str, upto: u64) -> StoreResult<(u32, u64)>;
+    fn last_op(&mut self, scope: &str) -> StoreResult<u64>;
+
+    /// Idempotency by mutation id (catches a device restored from a backup).
+    fn mutation_seen(&mut self, mutation_id: &str) -> StoreResult<bool>;
+    fn record_mutation(
+        &mut self,
+        mutation_id: &str,
+        device_id: &str,
+        seq: u64,
+        status: &str,
+    ) -> StoreResult<()>;
+    /// How many mutations the hub has applied (for verification and tests).
+    fn mutation_count(&mut self, device_id: Option<&str>) -> StoreResult<u64>;
+}
+
+/// A storage backend: runs closures in serialisable transactions.
+pub trait HubStore: Send + Sync + 'static {
+    fn transaction(&self, f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>) -> StoreResult<()>;
+}
+
+/// Run `f` in a transaction and return its value.
+pub fn with_tx<T>(
+    store: &dyn HubStore,
+    mut f: impl FnMut(&mut dyn HubTx) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut out = None;
+    store.transaction(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    Ok(out.expect("transaction closure ran"))
+}
