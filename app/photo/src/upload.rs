@@ -310,6 +310,19 @@ impl HubClient {
             .photo_upload(sha)?
             .ok_or_else(|| VaultError::NotFound(sha.to_string()))?;
         let (mut id, mut offset) = (rec.upload_id.clone(), rec.upload_offset.max(0) as u64);
+        // Resuming (after a restart of either side): the hub may hold more than we saw
+        // acknowledged, or have forgotten the upload. One HEAD tells.
+        if let Some(cur) = &id {
+            st.requests += 1;
+            match self.head(cur) {
+                Ok(Some(o)) => offset = o,
+                Ok(None) => {
+                    store.reset_photo_upload(sha)?;
+                    (id, offset) = (None, 0);
+                }
+                Err(_) => {} // the loop below retries
+            }
+        }
         st.needed = len - offset.min(len);
         loop {
             let Some(cur) = id.clone() else {

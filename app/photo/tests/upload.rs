@@ -363,8 +363,17 @@ fn uploader_killed_mid_way_resumes() {
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    std::thread::sleep(Duration::from_millis(200)); // the hub drains the cut request
-    let at_kill = hub_offset(&hub.store);
+    // The proxy still forwards what the dead process had sent; wait until the hub is still.
+    let mut at_kill = hub_offset(&hub.store);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let o = hub_offset(&hub.store);
+        if o == at_kill {
+            break;
+        }
+        at_kill = o;
+    }
+    drop(proxy);
 
     let store = gridpad_core::Store::open(&dev_dir, PIN).unwrap();
     let vault = Vault::open(&dev_dir, store.photo_key()).unwrap();
