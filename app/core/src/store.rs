@@ -347,6 +347,17 @@ impl Store {
         Ok(())
     }
 
+    /// Merge a timestamp seen from the hub into the device's clock, so that a later local
+    /// edit orders after what the user has seen, however slow the device clock is.
+    pub(crate) fn observe_hlc(&mut self, seen: &Hlc) -> Result<()> {
+        if seen <= self.clock.last() {
+            return Ok(());
+        }
+        let now_ms = (self.now)().timestamp_millis().max(0) as u64;
+        self.clock.observe(seen, now_ms);
+        self.set_kv("hlc", &self.clock.last().to_string())
+    }
+
     /// Merge the search index after a bulk load.
     pub fn optimize_search(&self) -> Result<()> {
         search::optimize(&self.conn)

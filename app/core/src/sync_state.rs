@@ -221,21 +221,33 @@ impl Store {
                     tx.execute("DELETE FROM pending_field WHERE seq = ?", [v.seq as i64])?;
                 }
                 _ => {
-                    if let Some(h) = &v.hlc {
-                        tx.execute(
-                            "UPDATE pending_field SET hlc = ? WHERE seq = ?",
-                            params![h.to_string(), v.seq as i64],
-                        )?;
+                    // The hub has decided: take its current values of the fields this
+                    // mutation touched, unless a newer local edit of a field still waits.
+                    let ent: Entity = entity.parse().map_err(|_| Error::Invalid(entity.clone()))?;
+                    let mut canonical = v.canonical.clone();
+                    for field in v.canonical.keys() {
+                        let newer: bool = tx
+                            .query_row(
+                                "SELECT 1 FROM pending_field WHERE entity = ? AND row_id = ? AND field = ? AND seq > ?",
+                                params![entity, row_id, field, v.seq as i64],
+                                |_| Ok(()),
+                            )
+                            .optional()?
+                            .is_some();
+                        if newer {
+                            canonical.remove(field);
+                        }
                     }
+                    if !canonical.is_empty() {
+                        let hlc = v.hlc.clone().unwrap_or_else(|| Hlc::new(0, 0, "hub"));
+                        apply::apply_op(&tx, ent, &row_id, &OpKind::Put, &canonical, &hlc)?;
+                    }
+                    tx.execute(
+                        "DELETE FROM pending_field WHERE entity = ? AND row_id = ? AND seq <= ?",
+                        params![entity, row_id, v.seq as i64],
+                    )?;
                     for c in &v.conflicts {
                         sum.conflicts += 1;
-                        if c.device_lost {
-                            // Decided: the centre's value stands; it arrives (or arrived) as an op.
-                            tx.execute(
-                                "DELETE FROM pending_field WHERE entity = ? AND row_id = ? AND field = ? AND seq <= ?",
-                                params![entity, row_id, c.field, v.seq as i64],
-                            )?;
-                        }
                         record_conflict(&tx, &entity, &row_id, c, &fields, &now)?;
                     }
                 }
@@ -251,7 +263,6 @@ impl Store {
     /// Fields with a newer local edit pending are left alone. If the running checksum then
     /// disagrees with the hub's, the scope is reset to download again from zero.
     pub fn apply_page(&mut self, page: &Page) -> Result<PageSummary> {
-        let now = rfc3339(self.now());
         let tx = self.conn_mut().transaction()?;
         let (mut after, mut checksum, mut count): (u64, u32, u64) = tx
             .query_row(
@@ -268,48 +279,30 @@ impl Store {
             .optional()?
             .ok_or_else(|| Error::Invalid(format!("not a scope of this device: {}", page.scope)))?;
         let mut sum = PageSummary::default();
+        let mut newest: Option<&Hlc> = None;
         for op in &page.ops {
             if op.op_id <= after {
                 continue; // already applied (a page re-sent after a lost response)
             }
             let mut fields = op.fields.clone();
             if op.kind == OpKind::Put && op.entity.is_base_data() {
-                for (field, value) in op.fields.iter() {
-                    let pending: Option<String> = tx
-                        .query_row(
-                            "SELECT hlc FROM pending_field WHERE entity = ? AND row_id = ? AND field = ?",
-                            params![op.entity.as_str(), op.row_id, field],
-                            |r| r.get(0),
-                        )
-                        .optional()?;
-                    let Some(pending) = pending else { continue };
-                    let pending: Hlc = pending
-                        .parse()
-                        .map_err(|_| Error::Invalid("pending clock".into()))?;
-                    if op.hlc < pending {
-                        fields.remove(field); // our edit is newer: keep it
-                    } else {
-                        if op.hlc > pending && op.hlc.node != pending.node {
-                            let local: Option<String> =
-                                local_value(&tx, op.entity, &op.row_id, field)?;
-                            let c = Conflict {
-                                field: field.clone(),
-                                device_lost: true,
-                                other_value: value.clone(),
-                                other_hlc: op.hlc.clone(),
-                                other_by: op.hlc.node.clone(),
-                            };
-                            insert_conflict(&tx, op.entity.as_str(), &op.row_id, &c, local, &now)?;
-                        }
-                        tx.execute(
-                            "DELETE FROM pending_field WHERE entity = ? AND row_id = ? AND field = ?",
-                            params![op.entity.as_str(), op.row_id, field],
-                        )?;
-                    }
-                }
+                // A local edit of this field awaits its verdict; the verdict brings the
+                // hub's value for it, whatever this op says.
+                let mut stmt = tx.prepare_cached(
+                    "SELECT 1 FROM pending_field WHERE entity = ? AND row_id = ? AND field = ?",
+                )?;
+                fields.retain(|field, _| {
+                    !matches!(
+                        stmt.query_row(params![op.entity.as_str(), op.row_id, field], |_| Ok(())),
+                        Ok(())
+                    )
+                });
             }
             if !(op.kind == OpKind::Put && fields.is_empty()) {
                 apply::apply_op(&tx, op.entity, &op.row_id, &op.kind, &fields, &op.hlc)?;
+            }
+            if newest.is_none_or(|n| op.hlc > *n) {
+                newest = Some(&op.hlc);
             }
             after = op.op_id;
             checksum = checksum.wrapping_add(op.hash);
@@ -330,6 +323,9 @@ impl Store {
             )?;
         }
         tx.commit()?;
+        if let Some(h) = newest {
+            self.observe_hlc(h)?;
+        }
         Ok(sum)
     }
 
@@ -369,31 +365,6 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-}
-
-fn local_value(
-    tx: &rusqlite::Connection,
-    entity: Entity,
-    row_id: &str,
-    field: &str,
-) -> Result<Option<String>> {
-    let t = apply::table(entity);
-    if !t.columns.contains(&field) {
-        return Ok(None);
-    }
-    let v: Option<rusqlite::types::Value> = tx
-        .query_row(
-            &format!("SELECT {field} FROM {} WHERE {} = ?", t.name, t.key),
-            [row_id],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(v.and_then(|v| match v {
-        rusqlite::types::Value::Text(s) => Some(s),
-        rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-        rusqlite::types::Value::Real(f) => Some(f.to_string()),
-        _ => None,
-    }))
 }
 
 fn record_conflict(

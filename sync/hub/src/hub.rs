@@ -672,13 +672,14 @@ impl Hub {
                 .ok_or_else(|| StoreError::Backend("device vanished".into()))?;
             for m in &req.push {
                 if m.seq <= dev.last_seq {
-                    verdicts.push(Verdict {
-                        seq: m.seq,
-                        status: Status::Duplicate,
-                        reason: None,
-                        hlc: None,
-                        conflicts: vec![],
-                    });
+                    // Re-sent (the answer was lost): the same verdict again, with today's values.
+                    let mut v = match tx.stored_verdict(device_id, m.seq)? {
+                        Some(json) => serde_json::from_str(&json)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        None => Self::verdict(m.seq, Status::Duplicate, None),
+                    };
+                    v.canonical = Self::canonical(tx, &dev, m)?;
+                    verdicts.push(v);
                     continue;
                 }
                 if m.seq != dev.last_seq + 1 {
@@ -686,22 +687,14 @@ impl Hub {
                     break;
                 }
                 let v = if tx.mutation_seen(&m.mutation_id)? {
-                    Verdict {
-                        seq: m.seq,
-                        status: Status::Duplicate,
-                        reason: None,
-                        hlc: None,
-                        conflicts: vec![],
-                    }
+                    let mut v = Self::verdict(m.seq, Status::Duplicate, None);
+                    v.canonical = Self::canonical(tx, &dev, m)?;
+                    v
                 } else {
-                    let v = self.apply_mutation(tx, &dev, m, now)?;
-                    let status = match v.status {
-                        Status::Applied => "applied",
-                        Status::Merged => "merged",
-                        Status::Duplicate => "duplicate",
-                        Status::Rejected => "rejected",
-                    };
-                    tx.record_mutation(&m.mutation_id, device_id, m.seq, status)?;
+                    let mut v = self.apply_mutation(tx, &dev, m, now)?;
+                    let json = serde_json::to_string(&v).expect("verdict serialises");
+                    tx.record_mutation(&m.mutation_id, device_id, m.seq, &json)?;
+                    v.canonical = Self::canonical(tx, &dev, m)?;
                     v
                 };
                 dev.last_seq = m.seq;
@@ -782,6 +775,36 @@ impl Hub {
         })
     }
 
+    fn verdict(seq: u64, status: Status, hlc: Option<Hlc>) -> Verdict {
+        Verdict {
+            seq,
+            status,
+            reason: None,
+            hlc,
+            conflicts: vec![],
+            canonical: Fields::new(),
+        }
+    }
+
+    /// The hub's current values of the base-data fields `m` touched, if the device may
+    /// read the record.
+    fn canonical(tx: &mut dyn HubTx, dev: &DeviceRecord, m: &Mutation) -> StoreResult<Fields> {
+        if !m.entity.is_base_data() {
+            return Ok(Fields::new());
+        }
+        let Some(row) = tx.row(m.entity, &m.row_id)? else {
+            return Ok(Fields::new());
+        };
+        let grid = row.fields.get("grid_id").and_then(Value::as_str);
+        if row.deleted || !grid.is_some_and(|g| dev.grids.iter().any(|x| x == g)) {
+            return Ok(Fields::new());
+        }
+        Ok(m.fields
+            .keys()
+            .filter_map(|k| row.fields.get(k).map(|v| (k.clone(), v.clone())))
+            .collect())
+    }
+
     fn reject(seq: u64, reason: impl Into<String>) -> Verdict {
         Verdict {
             seq,
@@ -789,6 +812,7 @@ impl Hub {
             reason: Some(reason.into()),
             hlc: None,
             conflicts: vec![],
+            canonical: Fields::new(),
         }
     }
 
@@ -896,6 +920,7 @@ impl Hub {
                     reason: None,
                     hlc: Some(hlc),
                     conflicts,
+                    canonical: Fields::new(),
                 })
             }
             (e, MutOp::Delete) if e.is_base_data() => {
@@ -921,6 +946,7 @@ impl Hub {
                     reason: None,
                     hlc: Some(hlc),
                     conflicts: vec![],
+                    canonical: Fields::new(),
                 })
             }
             (Entity::Event, MutOp::Insert) => {
@@ -931,6 +957,7 @@ impl Hub {
                         reason: None,
                         hlc: None,
                         conflicts: vec![],
+                        canonical: Fields::new(),
                     });
                 }
                 if !in_scope(grid_of(&m.fields).as_deref()) {
@@ -975,6 +1002,7 @@ impl Hub {
                     reason: None,
                     hlc: Some(hlc),
                     conflicts: vec![],
+                    canonical: Fields::new(),
                 })
             }
             (Entity::Task, MutOp::Command(name)) => {
@@ -1049,6 +1077,7 @@ impl Hub {
                     reason: None,
                     hlc: Some(hlc),
                     conflicts: vec![],
+                    canonical: Fields::new(),
                 })
             }
             (
@@ -1102,6 +1131,7 @@ impl Hub {
                     reason: None,
                     hlc: Some(hlc),
                     conflicts: vec![],
+                    canonical: Fields::new(),
                 })
             }
             (e, op) => Ok(Self::reject(

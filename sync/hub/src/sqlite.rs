@@ -53,7 +53,7 @@ CREATE TABLE IF NOT EXISTS applied_mutation (
     mutation_id TEXT PRIMARY KEY,
     device_id   TEXT NOT NULL,
     seq         INTEGER NOT NULL,
-    status      TEXT NOT NULL
+    verdict     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applied_device ON applied_mutation(device_id, seq);
 "#;
@@ -404,14 +404,23 @@ impl HubTx for Tx<'_> {
         mutation_id: &str,
         device_id: &str,
         seq: u64,
-        status: &str,
+        verdict: &str,
     ) -> StoreResult<()> {
         self.tx
-            .prepare_cached("INSERT INTO applied_mutation (mutation_id, device_id, seq, status) VALUES (?, ?, ?, ?)")
+            .prepare_cached("INSERT INTO applied_mutation (mutation_id, device_id, seq, verdict) VALUES (?, ?, ?, ?)")
             .map_err(be)?
-            .execute(params![mutation_id, device_id, seq as i64, status])
+            .execute(params![mutation_id, device_id, seq as i64, verdict])
             .map_err(be)?;
         Ok(())
+    }
+
+    fn stored_verdict(&mut self, device_id: &str, seq: u64) -> StoreResult<Option<String>> {
+        self.tx
+            .prepare_cached("SELECT verdict FROM applied_mutation WHERE device_id = ? AND seq = ?")
+            .map_err(be)?
+            .query_row(params![device_id, seq as i64], |r| r.get(0))
+            .optional()
+            .map_err(be)
     }
 
     fn mutation_count(&mut self, device_id: Option<&str>) -> StoreResult<u64> {

@@ -99,13 +99,15 @@ pub trait HubTx {
 
     /// Idempotency by mutation id (catches a device restored from a backup).
     fn mutation_seen(&mut self, mutation_id: &str) -> StoreResult<bool>;
+    /// Remember a mutation and the verdict given (JSON), so a re-sent one gets it again.
     fn record_mutation(
         &mut self,
         mutation_id: &str,
         device_id: &str,
         seq: u64,
-        status: &str,
+        verdict: &str,
     ) -> StoreResult<()>;
+    fn stored_verdict(&mut self, device_id: &str, seq: u64) -> StoreResult<Option<String>>;
     /// How many mutations the hub has applied (for verification and tests).
     fn mutation_count(&mut self, device_id: Option<&str>) -> StoreResult<u64>;
 }

@@ -139,6 +139,10 @@ pub struct Verdict {
     pub hlc: Option<Hlc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<Conflict>,
+    /// The hub's current values of the fields a base-data mutation touched: the device
+    /// takes them once the verdict arrives (whatever it skipped while the edit was pending).
+    #[serde(default, skip_serializing_if = "Fields::is_empty")]
+    pub canonical: Fields,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
