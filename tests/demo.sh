@@ -1,29 +1,68 @@
 #!/usr/bin/env bash
-# The Gridpad demo, from a fresh Debian machine: builds the terminal, creates an encrypted
-# device store with a generated grid (1,500 residents), and walks a grid worker's day on
-# the command line. Data goes to $GRIDPAD_DATA_DIR (default: a new temporary directory).
+# The Gridpad demo, from a fresh Debian machine: builds the terminal and the hub, seeds
+# the hub with a generated town, enrolls a device, and walks the closed loop — a worker
+# reports an event offline, syncs, the centre accepts and dispatches it back as a task,
+# the worker completes it, the centre closes it, the device shows it closed.
+# Data goes to $GRIDPAD_DEMO_DIR (default: a new temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
-cargo build --release --locked -p gridpad
-gp="${CARGO_TARGET_DIR:-target}/release/gridpad"
+cargo build --release --locked -p gridpad -p gridhub
+bin="${CARGO_TARGET_DIR:-target}/release"
 
-export GRIDPAD_DATA_DIR=${GRIDPAD_DATA_DIR:-$(mktemp -d /tmp/gridpad-demo.XXXXXX)}
-export GRIDPAD_PIN=${GRIDPAD_PIN:-246810}
-step() { printf '\n\033[1m$ gridpad %s\033[0m\n' "$*"; "$gp" "$@"; }
+demo=${GRIDPAD_DEMO_DIR:-$(mktemp -d /tmp/gridpad-demo.XXXXXX)}
+export GRIDPAD_DATA_DIR="$demo/device" GRIDPAD_PIN=${GRIDPAD_PIN:-246810}
+hubdir="$demo/hub"
+gp() { printf '\n\033[1m$ gridpad %s\033[0m\n' "$*"; "$bin/gridpad" "$@"; }
+hub() { printf '\n\033[1m$ gridhub admin %s\033[0m\n' "$*"; "$bin/gridhub" --data-dir "$hubdir" admin "$@"; }
+json_field() { sed -n "s/.*\"$1\": *\"\\([^\"]*\\)\".*/\\1/p" | head -1; }
 
-echo "Demo data directory: $GRIDPAD_DATA_DIR (PIN $GRIDPAD_PIN)"
-[ -f "$GRIDPAD_DATA_DIR/key.json" ] || step init
-status_json=$("$gp" status --json)
-case "$status_json" in *'"persons": 0,'*) step demo-data --persons 1500 --seed 1 ;; esac
-step status
-step search 张 --limit 5
-step search 喆
-step search 幸福 --kind houses --limit 3
-step catalog
-step report --category 0201 --description "3栋2单元楼道堆放纸箱，堵塞消防通道" \
-     --field blocked_by=杂物 --lat 29.9493 --lon 121.7131 --accuracy 12
-step events
-step outbox
+echo "Demo directory: $demo (device PIN $GRIDPAD_PIN)"
+rm -rf "$hubdir" "$GRIDPAD_DATA_DIR"
+grid=$("$bin/gridhub" --data-dir "$hubdir" admin seed-demo --persons 1500 --seed 1 --json | json_field home_grid_code)
+code=$("$bin/gridhub" --data-dir "$hubdir" admin issue-code --user 张网格员 --grid "$grid" --label 演示终端 --json | json_field code)
+echo "Hub seeded with a town; grid $grid; enrollment code $code"
+
+"$bin/gridhub" --data-dir "$hubdir" serve --listen 127.0.0.1:0 2> "$demo/hub.log" &
+hub_pid=$!
+trap 'kill $hub_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q 'http://' "$demo/hub.log" && break; sleep 0.1; done
+url=$(grep -o 'http://[0-9.:]*' "$demo/hub.log" | head -1)
+echo "gridhub serving on $url"
+
+gp init
+gp enroll --hub "$url" --code "$code"
+gp sync --once
+gp status
+gp search 张 --limit 5
+gp search 喆
+
+echo; echo "— no signal: the hub goes away, the worker reports anyway —"
+kill $hub_pid; wait $hub_pid 2>/dev/null || true
+event=$(gp report --category 0201 --description "3栋2单元楼道堆放纸箱，堵塞消防通道" \
+     --field blocked_by=杂物 --lat 29.9493 --lon 121.7131 --accuracy 12 --json | json_field id)
+gp outbox
+gp sync --once || echo "(no hub: the report waits)"
+
+echo; echo "— signal again —"
+port=${url##*:}
+"$bin/gridhub" --data-dir "$hubdir" serve --listen "127.0.0.1:$port" 2>> "$demo/hub.log" &
+hub_pid=$!
+for _ in $(seq 50); do "$bin/gridpad" status >/dev/null 2>&1 && break; sleep 0.1; done
+sleep 0.5
+gp sync --once
+hub events
+hub transition "$event" --status accepted --note 立案
+task=$(hub dispatch "$event" --json | json_field task_id)
+gp sync --once
+gp tasks
+gp task "$task" accept
+gp task "$task" complete --note "纸箱已清理，通道畅通"
+gp sync --once
+hub transition "$event" --status verified
+hub transition "$event" --status closed --note 结案
+gp sync --once
+gp event "$event"
+hub devices
 echo
-echo "Everything above is stored encrypted in $GRIDPAD_DATA_DIR; try: GRIDPAD_PIN=000000 $gp status"
+echo "Device data (encrypted) in $GRIDPAD_DATA_DIR; hub database in $hubdir."

@@ -53,6 +53,11 @@ impl Transport for Direct {
 
 /// A device store enrolled at `hub` for `grid` (id or code).
 pub fn enrolled_device(hub: &Hub, dir: &Path, device_id: &str, grid: &str, now_ms: u64) -> Store {
+    enrolled_device_in(hub, dir, device_id, &[grid.to_string()], now_ms)
+}
+
+/// A device store enrolled at `hub` for several grids.
+pub fn enrolled_device_in(hub: &Hub, dir: &Path, device_id: &str, grids: &[String], now_ms: u64) -> Store {
     let mut store = Store::init(
         dir,
         PIN,
