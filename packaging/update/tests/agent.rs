@@ -593,3 +593,50 @@ fn download_of_missing_bundle_reports_status() {
     h.join().unwrap();
     assert!(e.to_string().ends_with("HTTP 404 Not Found"), "{e}");
 }
+
+#[test]
+fn inbox_installs_dropped_bundles_through_the_binary() {
+    let f = Fleet::new();
+    let root = f.dir.path().join("root");
+    let inbox = root.join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::copy(f.good("0.2.0"), inbox.join("from-usb.gpb")).unwrap();
+    std::fs::write(inbox.join("notes.txt"), "not a bundle").unwrap();
+    std::fs::write(inbox.join(".half-copied.gpb"), "ignored").unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_gridpad-update"))
+            .arg("--config")
+            .arg(f.dir.path().join("no-such.toml"))
+            .arg("--root")
+            .arg(&root)
+            .arg("--keys")
+            .arg(f.dir.path().join("keys"))
+            .args(["--target", "arm64", "--base-binary"])
+            .arg(f.dir.path().join("base/gridpad"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["install-inbox"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("from-usb.gpb: installed 0.2.0 (was 0.1.0)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("notes.txt: not a bundle"), "{stdout}");
+    assert!(stderr.contains("1 of 2 inbox item(s) failed"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&inbox)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, [".half-copied.gpb"]);
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("last-result.json")).unwrap()).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 2);
+    let status = run(&["status", "--json"]);
+    let s: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(s["version"], "0.2.0");
+    assert_eq!(s["target"], "arm64");
+}
