@@ -36,7 +36,11 @@ impl Transport for Metered {
         let up = wire::encode(req);
         self.bytes_up += up.len() as u64 + HEADERS / 2;
         let t = Instant::now();
-        let resp = self.inner.hub.sync(&self.inner.device_id, &wire::decode(&up).unwrap()).map_err(|e| TransportError::Refused(e.to_string()))?;
+        let resp = self
+            .inner
+            .hub
+            .sync(&self.inner.device_id, &wire::decode(&up).unwrap())
+            .map_err(|e| TransportError::Refused(e.to_string()))?;
         self.hub_time += t.elapsed();
         let down = wire::encode(&resp);
         self.bytes_down += down.len() as u64 + HEADERS / 2;
@@ -55,21 +59,35 @@ impl Metered {
 }
 
 fn main() {
-    let persons: usize = std::env::var("GRIDPAD_BENCH_PERSONS").ok().and_then(|v| v.parse().ok()).unwrap_or(14_600);
+    let persons: usize = std::env::var("GRIDPAD_BENCH_PERSONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(14_600);
     let dir = tempfile::tempdir().unwrap();
     let th = TestHub::open(dir.path(), Arc::new(AtomicU64::new(T0)));
     let s = th.hub.seed_demo(DemoSpec { persons, seed: 9 }).unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     // One device works the whole street: all its grids (~20,000 base records).
-    let grids: Vec<String> = gridhub::store::with_tx(th.hub.store(), |tx| tx.rows(gridpad_proto::Entity::Grid, 10_000))
-        .unwrap()
-        .into_iter()
-        .filter(|g| g.fields.get("level").and_then(|l| l.as_str()) == Some("grid"))
-        .map(|g| g.row_id)
-        .collect();
+    let grids: Vec<String> = gridhub::store::with_tx(th.hub.store(), |tx| {
+        tx.rows(gridpad_proto::Entity::Grid, 10_000)
+    })
+    .unwrap()
+    .into_iter()
+    .filter(|g| g.fields.get("level").and_then(|l| l.as_str()) == Some("grid"))
+    .map(|g| g.row_id)
+    .collect();
     let mut dev = enrolled_device_in(&th.hub, dev_dir.path(), "bench-dev", &grids, T0);
     let _ = &s;
-    let mut m = Metered { inner: Direct { hub: th.hub.clone(), device_id: "bench-dev".into() }, exchanges: 0, bytes_up: 0, bytes_down: 0, hub_time: Duration::ZERO };
+    let mut m = Metered {
+        inner: Direct {
+            hub: th.hub.clone(),
+            device_id: "bench-dev".into(),
+        },
+        exchanges: 0,
+        bytes_up: 0,
+        bytes_down: 0,
+        hub_time: Duration::ZERO,
+    };
     let limits = Limits::default();
     let t = Instant::now();
     let mut records = 0;
@@ -127,7 +145,10 @@ fn main() {
     m.reset();
     let r = gridpad_sync::exchange(&mut dev, &mut m, limits).unwrap();
     assert!(!r.more);
-    println!("no-op sync: {} exchange, {} bytes up, {} bytes down", m.exchanges, m.bytes_up, m.bytes_down);
+    println!(
+        "no-op sync: {} exchange, {} bytes up, {} bytes down",
+        m.exchanges, m.bytes_up, m.bytes_down
+    );
     println!(
         "{}",
         serde_json::json!({

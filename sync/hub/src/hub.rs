@@ -518,10 +518,23 @@ impl Hub {
             let Some(mut code) = tx.code(&hash)? else {
                 return Ok(());
             };
-            if code.used_by.is_some() {
-                outcome = Err(HubError::Unauthorized(
-                    "enrollment code already used".into(),
-                ));
+            if let Some(user) = &code.used_by {
+                // The same device asking again (its answer was lost) gets the same answer.
+                let same = tx.device(user)?.filter(|d| {
+                    *user == req.device_id && d.public_key == req.public_key && d.status != "wiped"
+                });
+                outcome = match same {
+                    Some(d) => Ok(EnrollResponse {
+                        device_id: d.device_id,
+                        user: d.user,
+                        grids: d.grids,
+                        server_time_ms: now,
+                        max_drift_ms: MAX_DRIFT_MS,
+                    }),
+                    None => Err(HubError::Unauthorized(
+                        "enrollment code already used".into(),
+                    )),
+                };
                 return Ok(());
             }
             if code.expires_ms < now {

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS row (
     PRIMARY KEY (entity, row_id)
 );
 CREATE INDEX IF NOT EXISTS row_entity_seq ON row(entity, seq);
+CREATE INDEX IF NOT EXISTS row_seq ON row(seq);
 CREATE TABLE IF NOT EXISTS op (
     op_id  INTEGER PRIMARY KEY AUTOINCREMENT,
     scope  TEXT NOT NULL,

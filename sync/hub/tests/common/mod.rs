@@ -57,7 +57,13 @@ pub fn enrolled_device(hub: &Hub, dir: &Path, device_id: &str, grid: &str, now_m
 }
 
 /// A device store enrolled at `hub` for several grids.
-pub fn enrolled_device_in(hub: &Hub, dir: &Path, device_id: &str, grids: &[String], now_ms: u64) -> Store {
+pub fn enrolled_device_in(
+    hub: &Hub,
+    dir: &Path,
+    device_id: &str,
+    grids: &[String],
+    now_ms: u64,
+) -> Store {
     let mut store = Store::init(
         dir,
         PIN,
@@ -70,9 +76,7 @@ pub fn enrolled_device_in(hub: &Hub, dir: &Path, device_id: &str, grids: &[Strin
     let t = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap();
     store.set_clock(move || t);
     let key = store.device_keypair().unwrap();
-    let code = hub
-        .issue_code("网格员", device_id, &[grid.to_string()], 7)
-        .unwrap();
+    let code = hub.issue_code("网格员", device_id, grids, 7).unwrap();
     let resp = hub
         .enroll(&gridpad_proto::wire::EnrollRequest {
             code,
