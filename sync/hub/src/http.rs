@@ -342,3 +342,21 @@ async fn admin_notice(
     let id = blocking(move || hub.create_notice(&b.title, &b.body)).await?;
     Ok((StatusCode::CREATED, Json(json!({"notice_id": id}))).into_response())
 }
+
+/// Every route the router serves, as (method, path) — checked against `openapi.json`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/v1/health"),
+    ("post", "/v1/enroll"),
+    ("post", "/v1/auth/challenge"),
+    ("post", "/v1/auth/token"),
+    ("post", "/v1/sync"),
+    ("get", "/v1/admin/devices"),
+    ("post", "/v1/admin/devices/{id}/status"),
+    ("get", "/v1/admin/events"),
+    ("post", "/v1/admin/events/{id}/transition"),
+    ("post", "/v1/admin/events/{id}/dispatch"),
+    ("get", "/v1/admin/tasks"),
+    ("post", "/v1/admin/tasks"),
+    ("post", "/v1/admin/enrollment-codes"),
+    ("post", "/v1/admin/notices"),
+];
