@@ -42,7 +42,7 @@ done
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for p in mmdebstrap qemu-user-static binfmt-support e2fsprogs fdisk dosfstools mtools; do
+for p in mmdebstrap arch-test qemu-user-static binfmt-support e2fsprogs fdisk dosfstools mtools; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then apt-get update -q; apt-get install -y -q --no-install-recommends "${need[@]}"; fi
