@@ -199,14 +199,9 @@ impl Hub {
         hlc: &Hlc,
         origin_device: Option<&str>,
     ) -> StoreResult<()> {
-        let mut row = tx.row(entity, row_id)?.unwrap_or(Row {
-            entity,
-            row_id: row_id.to_string(),
-            scope: String::new(),
-            fields: Fields::new(),
-            field_hlc: Default::default(),
-            deleted: false,
-        });
+        let mut row = tx
+            .row(entity, row_id)?
+            .unwrap_or_else(|| Row::new(entity, row_id, ""));
         let mut won = Fields::new();
         for (k, v) in fields {
             if row.field_hlc.get(&k).is_none_or(|h| hlc > h) {
@@ -873,14 +868,7 @@ impl Hub {
                         return Ok(Self::reject(m.seq, "ID number is not valid"));
                     }
                 }
-                let mut row = existing.unwrap_or(Row {
-                    entity: m.entity,
-                    row_id: m.row_id.clone(),
-                    scope: String::new(),
-                    fields: Fields::new(),
-                    field_hlc: Default::default(),
-                    deleted: false,
-                });
+                let mut row = existing.unwrap_or_else(|| Row::new(m.entity, &m.row_id, ""));
                 let mut won = Fields::new();
                 let mut conflicts = vec![];
                 for (k, v) in &m.fields {
@@ -953,25 +941,11 @@ impl Hub {
                     &Fields::new(),
                     &hlc,
                 )?;
-                Ok(Verdict {
-                    seq: m.seq,
-                    status: Status::Applied,
-                    reason: None,
-                    hlc: Some(hlc),
-                    conflicts: vec![],
-                    canonical: Fields::new(),
-                })
+                Ok(Self::verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (Entity::Event, MutOp::Insert) => {
                 if existing.is_some() {
-                    return Ok(Verdict {
-                        seq: m.seq,
-                        status: Status::Duplicate,
-                        reason: None,
-                        hlc: None,
-                        conflicts: vec![],
-                        canonical: Fields::new(),
-                    });
+                    return Ok(Self::verdict(m.seq, Status::Duplicate, None));
                 }
                 if !in_scope(grid_of(&m.fields).as_deref()) {
                     return Ok(Self::reject(m.seq, "outside this device's grids"));
@@ -1009,14 +983,7 @@ impl Hub {
                     deleted: false,
                 };
                 tx.put_row(&row)?;
-                Ok(Verdict {
-                    seq: m.seq,
-                    status: Status::Applied,
-                    reason: None,
-                    hlc: Some(hlc),
-                    conflicts: vec![],
-                    canonical: Fields::new(),
-                })
+                Ok(Self::verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (Entity::Task, MutOp::Command(name)) => {
                 let Some(cmd) = TaskCommand::parse(name) else {
@@ -1084,14 +1051,7 @@ impl Hub {
                         );
                     }
                 }
-                Ok(Verdict {
-                    seq: m.seq,
-                    status: Status::Applied,
-                    reason: None,
-                    hlc: Some(hlc),
-                    conflicts: vec![],
-                    canonical: Fields::new(),
-                })
+                Ok(Self::verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (
                 Entity::Visit
@@ -1112,14 +1072,8 @@ impl Hub {
                         return Ok(Self::reject(m.seq, "outside this device's grids"));
                     }
                 }
-                let mut row = existing.unwrap_or(Row {
-                    entity: m.entity,
-                    row_id: m.row_id.clone(),
-                    scope: format!("up:{}", dev.device_id),
-                    fields: Fields::new(),
-                    field_hlc: Default::default(),
-                    deleted: false,
-                });
+                let up = format!("up:{}", dev.device_id);
+                let mut row = existing.unwrap_or_else(|| Row::new(m.entity, &m.row_id, up.clone()));
                 if m.entity == Entity::Notice {
                     // A read receipt: kept per device, not applied to the notice itself.
                     row = Row {
@@ -1138,14 +1092,7 @@ impl Hub {
                     }
                 }
                 tx.put_row(&row)?;
-                Ok(Verdict {
-                    seq: m.seq,
-                    status: Status::Applied,
-                    reason: None,
-                    hlc: Some(hlc),
-                    conflicts: vec![],
-                    canonical: Fields::new(),
-                })
+                Ok(Self::verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (e, op) => Ok(Self::reject(
                 m.seq,

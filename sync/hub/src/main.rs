@@ -75,7 +75,7 @@ enum Admin {
         json: bool,
     },
     /// Create a bearer token for the HTTP admin API.
-    AdminToken {
+    ApiToken {
         #[arg(long, default_value_t = 30)]
         days: u64,
     },
@@ -246,7 +246,7 @@ fn admin(hub: &Hub, command: Admin) -> Result<()> {
             }
             println!("{code}");
         }
-        Admin::AdminToken { days } => println!("{}", hub.issue_admin_token(days)?),
+        Admin::ApiToken { days } => println!("{}", hub.issue_admin_token(days)?),
         Admin::Events { limit, json } => {
             let rows = hub.events(limit)?;
             if json {

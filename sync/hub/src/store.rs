@@ -59,6 +59,20 @@ pub struct Row {
     pub deleted: bool,
 }
 
+impl Row {
+    /// A record the hub has not seen before, in `scope`.
+    pub fn new(entity: Entity, row_id: &str, scope: impl Into<String>) -> Row {
+        Row {
+            entity,
+            row_id: row_id.to_string(),
+            scope: scope.into(),
+            fields: Fields::new(),
+            field_hlc: BTreeMap::new(),
+            deleted: false,
+        }
+    }
+}
+
 /// One transaction's worth of storage operations.
 pub trait HubTx {
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
