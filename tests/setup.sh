@@ -10,6 +10,7 @@ PACKAGES=(
   build-essential pkg-config perl make ca-certificates  # C parts: SQLCipher, vendored OpenSSL, ring
   util-linux                                            # mount (full-disk test on a small tmpfs)
   fdisk e2fsprogs                                       # gridctl provision into a disk image (sfdisk, debugfs, mkfs.ext4)
+  libfontconfig1-dev libxkbcommon-dev                   # Slint (gridpad-ui): fontconfig at build time, keyboard maps
 )
 
 missing=()

@@ -1,0 +1,8 @@
+fn main() {
+    let config = slint_build::CompilerConfiguration::new()
+        .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/lang"))
+        // Element ids for the UI tests (i-slint-backend-testing); costs a few bytes.
+        .with_debug_info(true)
+        .with_default_translation_context(slint_build::DefaultTranslationContext::None);
+    slint_build::compile_with_config("ui/app.slint", config).expect("Slint build failed");
+}

@@ -1,0 +1,70 @@
+//! Login: the PIN unlocks the store on the worker thread (key derivation takes a while
+//! on purpose); wrong PINs and lockouts are shown as the store reports them.
+use super::Ctx;
+use crate::{AppWindow, LoginAdapter, Nav, Screen};
+use gridpad_core::{Error, Store};
+use slint::ComponentHandle;
+use std::rc::Rc;
+
+pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
+    let a = ui.global::<LoginAdapter>();
+    a.set_user_name("".into());
+    a.set_grid_name(ctx.settings.borrow().grid_name.as_str().into());
+    a.set_device_id(
+        gridpad_core::keyring::device_id(&ctx.data_dir)
+            .map(|id| id.chars().take(13).collect::<String>())
+            .unwrap_or_default()
+            .into(),
+    );
+    let c = ctx.clone();
+    a.on_submit(move |pin| {
+        let Some(ui) = c.ui() else { return };
+        let a = ui.global::<LoginAdapter>();
+        a.set_busy(true);
+        let dir = c.data_dir.clone();
+        let clock = c.services.clock.clone();
+        let pin = pin.to_string();
+        let c2 = c.clone();
+        c.exec.run_slot(
+            move |slot| -> Result<String, Error> {
+                let mut store = Store::open(&dir, &pin)?;
+                store.set_clock(move || clock.now());
+                let grid = store.home_grid()?.map(|g| g.name).unwrap_or_default();
+                *slot = Some(store);
+                Ok(grid)
+            },
+            move |r| {
+                let Some(ui) = c2.ui() else { return };
+                let a = ui.global::<LoginAdapter>();
+                a.set_busy(false);
+                a.set_pin("".into());
+                a.set_digits(0);
+                match r {
+                    Ok(grid) => {
+                        a.set_error_kind("".into());
+                        a.set_grid_name(grid.as_str().into());
+                        if c2.settings.borrow().grid_name != grid {
+                            c2.settings.borrow_mut().grid_name = grid;
+                            c2.save_settings();
+                        }
+                        ui.global::<Nav>().set_unlocked(true);
+                        c2.reset_to(Screen::Home);
+                    }
+                    Err(Error::WrongPin { remaining }) => {
+                        a.set_error_kind("wrong-pin".into());
+                        a.set_error_n(remaining as i32);
+                    }
+                    Err(Error::LockedOut { seconds }) => {
+                        a.set_error_kind("locked".into());
+                        a.set_error_n(seconds as i32);
+                    }
+                    Err(Error::NotInitialised(_)) => a.set_error_kind("not-initialised".into()),
+                    Err(e) => {
+                        a.set_error_kind("other".into());
+                        a.set_error_text(e.to_string().into());
+                    }
+                }
+            },
+        );
+    });
+}

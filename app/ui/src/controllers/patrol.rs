@@ -1,0 +1,159 @@
+//! Patrol: start/stop, live duration, in-grid indicator from GNSS, check-ins.
+use super::home::gnss_info;
+use super::Ctx;
+use crate::format::beijing_str;
+use crate::{AppWindow, KeyValue, PatrolAdapter, Screen};
+use chrono::{DateTime, Utc};
+use gridpad_core::model::Inside;
+use slint::{ComponentHandle, ModelRc, VecModel};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+#[derive(Default)]
+struct State {
+    id: Option<String>,
+    started: Option<DateTime<Utc>>,
+}
+
+fn hms(secs: i64) -> String {
+    let s = secs.max(0);
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>) {
+    let a = ui.global::<PatrolAdapter>();
+    a.set_gnss(gnss_info(ctx.services.gnss.as_ref()));
+    let weak = ui.as_weak();
+    let (st, c) = (st.clone(), ctx.clone());
+    ctx.exec.run(
+        |s| s.queries().active_patrol(),
+        move |r| {
+            let (Some(ui), Ok(p)) = (weak.upgrade(), r) else {
+                return;
+            };
+            let a = ui.global::<PatrolAdapter>();
+            let mut s = st.borrow_mut();
+            match p {
+                Some(p) => {
+                    s.id = Some(p.id);
+                    s.started = DateTime::parse_from_rfc3339(&p.started_at)
+                        .ok()
+                        .map(|t| t.with_timezone(&Utc));
+                    a.set_active(true);
+                    a.set_distance(format!("{:.1} km", p.distance_m / 1000.0).into());
+                    a.set_checkins(ModelRc::new(VecModel::from(
+                        p.checkins
+                            .iter()
+                            .map(|(t, place)| KeyValue {
+                                key: beijing_str(t).chars().skip(6).collect::<String>().into(),
+                                value: place.as_str().into(),
+                            })
+                            .collect::<Vec<_>>(),
+                    )));
+                }
+                None => {
+                    *s = State::default();
+                    a.set_active(false);
+                    a.set_checkins(ModelRc::default());
+                }
+            }
+            tick(&ui, &c, &s);
+        },
+    );
+}
+
+fn tick(ui: &AppWindow, ctx: &Ctx, s: &State) {
+    let a = ui.global::<PatrolAdapter>();
+    if let Some(t) = s.started {
+        a.set_duration(hms((ctx.services.clock.now() - t).num_seconds()).into());
+    }
+    a.set_gnss(gnss_info(ctx.services.gnss.as_ref()));
+}
+
+pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
+    let st = Rc::new(RefCell::new(State::default()));
+    let a = ui.global::<PatrolAdapter>();
+    ctx.when_shown(Screen::Patrol, {
+        let (c, st) = (ctx.clone(), st.clone());
+        move |ui| {
+            ui.global::<PatrolAdapter>().set_message("".into());
+            load(ui, &c, &st)
+        }
+    });
+    let (c, s2) = (ctx.clone(), st.clone());
+    a.on_start(move || {
+        let (c2, s3) = (c.clone(), s2.clone());
+        c.exec.run(
+            |s| s.start_patrol(),
+            move |r| {
+                if let (Some(ui), Ok(_)) = (c2.ui(), r) {
+                    load(&ui, &c2, &s3);
+                }
+            },
+        );
+    });
+    let (c, s2) = (ctx.clone(), st.clone());
+    a.on_stop(move || {
+        let Some(id) = s2.borrow().id.clone() else {
+            return;
+        };
+        let (c2, s3) = (c.clone(), s2.clone());
+        c.exec.run(
+            move |s| s.finish_patrol(&id, 0.0, 0.0),
+            move |_| {
+                if let Some(ui) = c2.ui() {
+                    load(&ui, &c2, &s3);
+                }
+            },
+        );
+    });
+    let (c, s2) = (ctx.clone(), st.clone());
+    a.on_checkin(move |place| {
+        let id = s2.borrow().id.clone();
+        let g = c.services.gnss.status();
+        let inside = g.inside.unwrap_or(Inside::Uncertain);
+        let position = g.position();
+        let place = place.to_string();
+        let (c2, s3) = (c.clone(), s2.clone());
+        c.exec.run(
+            move |s| s.checkin(id.as_deref(), &place, inside, position),
+            move |r| {
+                let Some(ui) = c2.ui() else { return };
+                let a = ui.global::<PatrolAdapter>();
+                match r {
+                    Ok(_) => {
+                        a.set_place("".into());
+                        load(&ui, &c2, &s3);
+                        ui.global::<PatrolAdapter>()
+                            .set_message("checked-in".into());
+                    }
+                    Err(e) => a.set_message(e.to_string().into()),
+                }
+            },
+        );
+    });
+    let timer = slint::Timer::default();
+    let (c, s2) = (ctx.clone(), st);
+    timer.start(
+        slint::TimerMode::Repeated,
+        Duration::from_secs(1),
+        move || {
+            if let Some(ui) = c.ui() {
+                if ui.global::<crate::Nav>().get_current() == Screen::Patrol {
+                    tick(&ui, &c, &s2.borrow());
+                }
+            }
+        },
+    );
+    vec![timer]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn durations_read_as_clock_time() {
+        assert_eq!(super::hms(3725), "01:02:05");
+        assert_eq!(super::hms(-4), "00:00:00");
+    }
+}

@@ -1,0 +1,97 @@
+//! Sync: waiting items, rejected items with reasons, conflict notices, "sync now".
+use super::Ctx;
+use crate::format::{beijing_opt, beijing_str};
+use crate::{AppWindow, Screen, SyncAdapter, SyncInfo, SyncRow};
+use slint::{ComponentHandle, ModelRc, VecModel};
+use std::rc::Rc;
+
+pub const SHOWN: usize = 50;
+
+pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
+    let weak = ui.as_weak();
+    let status = ctx.services.sync.status();
+    ctx.exec.run(
+        |s| {
+            let q = s.queries();
+            Ok((
+                q.sync_health()?,
+                q.waiting(SHOWN)?,
+                q.rejected(SHOWN)?,
+                q.conflicts(SHOWN)?,
+            ))
+        },
+        move |r| {
+            let (Some(ui), Ok((h, waiting, rejected, conflicts))) = (weak.upgrade(), r) else {
+                return;
+            };
+            let a = ui.global::<SyncAdapter>();
+            a.set_info(SyncInfo {
+                pending: h.pending as i32,
+                rejected: h.rejected as i32,
+                conflicts: h.conflicts as i32,
+                last_sync: beijing_opt(h.last_sync.as_deref()).into(),
+                online: status.online,
+                running: status.running,
+            });
+            let rows = |v: Vec<SyncRow>| ModelRc::new(VecModel::from(v));
+            a.set_waiting(rows(
+                waiting
+                    .into_iter()
+                    .map(|w| SyncRow {
+                        id: w.seq.to_string().into(),
+                        what: w.entity.into(),
+                        title: w.title.into(),
+                        at: beijing_str(&w.created_at).into(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ));
+            a.set_rejected(rows(
+                rejected
+                    .into_iter()
+                    .map(|d| SyncRow {
+                        id: d.seq.to_string().into(),
+                        what: d.entity.into(),
+                        title: d.title.into(),
+                        reason: d.reason.into(),
+                        detail: d.detail.into(),
+                        at: beijing_str(&d.at).into(),
+                    })
+                    .collect(),
+            ));
+            a.set_conflicts(rows(
+                conflicts
+                    .into_iter()
+                    .map(|c| SyncRow {
+                        id: c.id.to_string().into(),
+                        what: c.entity.into(),
+                        title: format!("{} · {}", c.title, c.field).into(),
+                        reason: c.winning_value.unwrap_or_default().into(),
+                        detail: c.winner.into(),
+                        at: beijing_str(&c.at).into(),
+                    })
+                    .collect(),
+            ));
+        },
+    );
+}
+
+pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
+    let a = ui.global::<SyncAdapter>();
+    let c = ctx.clone();
+    a.on_sync_now(move || {
+        c.services.sync.sync_now();
+        if let Some(ui) = c.ui() {
+            ui.global::<SyncAdapter>().set_message("requested".into());
+            load(&ui, &c);
+        }
+    });
+    a.on_open_rejected(|_| {});
+    ctx.when_shown(Screen::Sync, {
+        let c = ctx.clone();
+        move |ui| {
+            ui.global::<SyncAdapter>().set_message("".into());
+            load(ui, &c)
+        }
+    });
+}

@@ -1,0 +1,136 @@
+//! Tasks: inbox, detail, accept / start / complete with feedback / return with a reason.
+use super::home::{items, task_item};
+use super::Ctx;
+use crate::format::{beijing, colour};
+use crate::{AppWindow, Screen, TaskAdapter, TasksAdapter};
+use gridpad_core::model::{DeadlineColour, TaskCommand};
+use gridpad_core::Error;
+use slint::ComponentHandle;
+use std::rc::Rc;
+
+fn show(ui: &AppWindow, t: &gridpad_core::model::Task, cat: String, c: Option<DeadlineColour>) {
+    let a = ui.global::<TaskAdapter>();
+    a.set_id(t.id.as_str().into());
+    a.set_title(t.title.as_str().into());
+    a.set_body(t.body.as_str().into());
+    a.set_status(t.status.as_str().into());
+    a.set_colour(colour(c).into());
+    a.set_deadline(
+        if t.status.is_open() {
+            t.deadline_at.map(beijing).unwrap_or_default()
+        } else {
+            String::new()
+        }
+        .into(),
+    );
+    a.set_category(cat.into());
+    a.set_created(beijing(t.created_at).into());
+    a.set_feedback(t.feedback.as_str().into());
+    a.set_reject_reason(t.reject_reason.as_str().into());
+}
+
+type Loaded = (gridpad_core::model::Task, String, Option<DeadlineColour>);
+
+fn load(s: &gridpad_core::Store, id: &str) -> Result<Loaded, Error> {
+    let t = s
+        .queries()
+        .task(id)?
+        .ok_or_else(|| Error::NotFound(id.to_string()))?;
+    let cat = match &t.category_code {
+        Some(c) => s.category(c)?.map(|c| c.name).unwrap_or_default(),
+        None => String::new(),
+    };
+    let colour = s
+        .tasks()?
+        .into_iter()
+        .find(|x| x.id == t.id)
+        .and_then(|x| x.colour);
+    Ok((t, cat, colour))
+}
+
+pub fn open(ctx: &Rc<Ctx>, id: &str) {
+    let Some(ui) = ctx.ui() else { return };
+    let weak = ui.as_weak();
+    let id = id.to_string();
+    let c = ctx.clone();
+    ctx.exec.run(
+        move |s| load(s, &id),
+        move |r| {
+            let (Some(ui), Ok((t, cat, col))) = (weak.upgrade(), r) else {
+                return;
+            };
+            show(&ui, &t, cat, col);
+            let a = ui.global::<TaskAdapter>();
+            a.set_note("".into());
+            a.set_message_kind("".into());
+            c.go(Screen::TaskDetail);
+        },
+    );
+}
+
+pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
+    let a = ui.global::<TasksAdapter>();
+    let c = ctx.clone();
+    a.on_open(move |id| open(&c, &id));
+    ctx.when_shown(Screen::Tasks, {
+        let c = ctx.clone();
+        move |ui| {
+            let weak = ui.as_weak();
+            c.exec.run(
+                |s| s.tasks(),
+                move |r| {
+                    let (Some(ui), Ok(tasks)) = (weak.upgrade(), r) else {
+                        return;
+                    };
+                    let (open, done): (Vec<_>, Vec<_>) =
+                        tasks.iter().partition(|t| t.status.is_open());
+                    let a = ui.global::<TasksAdapter>();
+                    a.set_open_tasks(items(open.into_iter().map(task_item).collect()));
+                    a.set_done_tasks(items(done.into_iter().map(task_item).collect()));
+                },
+            );
+        }
+    });
+
+    let t = ui.global::<TaskAdapter>();
+    let c = ctx.clone();
+    t.on_command(move |id, cmd, note| {
+        let Some(ui) = c.ui() else { return };
+        let a = ui.global::<TaskAdapter>();
+        let Some(cmd) = TaskCommand::parse(&cmd) else {
+            return;
+        };
+        let note = note.trim().to_string();
+        if matches!(cmd, TaskCommand::Complete | TaskCommand::Reject) && note.is_empty() {
+            a.set_message_kind("need-note".into());
+            return;
+        }
+        a.set_busy(true);
+        let position = c.services.gnss.status().position();
+        let weak = ui.as_weak();
+        let id = id.to_string();
+        c.exec.run(
+            move |s| {
+                s.task_command(&id, cmd, &note, &[], Some(position))?;
+                load(s, &id)
+            },
+            move |r| {
+                let Some(ui) = weak.upgrade() else { return };
+                let a = ui.global::<TaskAdapter>();
+                a.set_busy(false);
+                match r {
+                    Ok((t, cat, col)) => {
+                        show(&ui, &t, cat, col);
+                        a.set_note("".into());
+                        a.set_message_kind("done".into());
+                    }
+                    Err(Error::NotAllowed(_)) => a.set_message_kind("not-allowed".into()),
+                    Err(e) => {
+                        a.set_message_kind("other".into());
+                        a.set_message_text(e.to_string().into());
+                    }
+                }
+            },
+        );
+    });
+}

@@ -1,0 +1,221 @@
+//! Services the UI uses, behind traits so tests and screenshots use fakes: the clock, the
+//! GNSS receiver, sync with the hub, the camera.
+
+use chrono::{DateTime, Utc};
+use gridpad_core::model::{Inside, Position, PositionSource};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that stands still (tests, screenshots).
+pub struct FixedClock(pub DateTime<Utc>);
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GnssState {
+    /// A current fix.
+    Fix,
+    /// No fix now; a previous position of a known age.
+    LastKnown,
+    /// Never had a position.
+    None,
+    /// No receiver configured.
+    Off,
+}
+
+impl GnssState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GnssState::Fix => "fix",
+            GnssState::LastKnown => "last-known",
+            GnssState::None => "none",
+            GnssState::Off => "off",
+        }
+    }
+}
+
+/// What the receiver says now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GnssStatus {
+    pub state: GnssState,
+    pub sats: u32,
+    pub accuracy_m: Option<f64>,
+    pub age_s: Option<f64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub inside: Option<Inside>,
+}
+
+impl GnssStatus {
+    pub fn none() -> Self {
+        GnssStatus {
+            state: GnssState::None,
+            sats: 0,
+            accuracy_m: None,
+            age_s: None,
+            lat: None,
+            lon: None,
+            inside: None,
+        }
+    }
+
+    /// The position evidence a record gets: the fix, the last known position with its
+    /// age, or none.
+    pub fn position(&self) -> Position {
+        match (self.state, self.lat, self.lon) {
+            (GnssState::Fix, Some(lat), Some(lon)) => Position {
+                source: PositionSource::Gnss,
+                lat: Some(lat),
+                lon: Some(lon),
+                accuracy_m: self.accuracy_m,
+                sats_used: Some(self.sats),
+                ..Position::none()
+            },
+            (GnssState::LastKnown, Some(lat), Some(lon)) => Position {
+                source: PositionSource::LastKnown,
+                lat: Some(lat),
+                lon: Some(lon),
+                accuracy_m: self.accuracy_m,
+                age_s: self.age_s,
+                ..Position::none()
+            },
+            _ => Position::none(),
+        }
+    }
+}
+
+pub trait GnssService: Send + Sync {
+    fn status(&self) -> GnssStatus;
+}
+
+/// A receiver whose answer the test sets.
+pub struct FakeGnss(pub Mutex<GnssStatus>);
+
+impl FakeGnss {
+    pub fn fix(lat: f64, lon: f64, accuracy_m: f64, sats: u32) -> Self {
+        FakeGnss(Mutex::new(GnssStatus {
+            state: GnssState::Fix,
+            sats,
+            accuracy_m: Some(accuracy_m),
+            age_s: None,
+            lat: Some(lat),
+            lon: Some(lon),
+            inside: Some(Inside::Inside),
+        }))
+    }
+    pub fn set(&self, s: GnssStatus) {
+        *self.0.lock().unwrap() = s;
+    }
+}
+
+impl GnssService for FakeGnss {
+    fn status(&self) -> GnssStatus {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SyncStatus {
+    pub online: bool,
+    pub running: bool,
+}
+
+pub trait SyncService: Send + Sync {
+    fn status(&self) -> SyncStatus;
+    /// Ask for a sync round as soon as possible.
+    fn sync_now(&self);
+}
+
+/// Sync as it is until the sync engine lands: offline, counts requests.
+#[derive(Default)]
+pub struct FakeSync {
+    pub requests: AtomicU64,
+}
+
+impl SyncService for FakeSync {
+    fn status(&self) -> SyncStatus {
+        SyncStatus::default()
+    }
+    fn sync_now(&self) {
+        self.requests.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A photo just taken, already stored by the photo service under its SHA-256.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CapturedPhoto {
+    pub sha256: String,
+    pub bytes: i64,
+    pub mime: String,
+    pub width: i64,
+    pub height: i64,
+}
+
+pub trait Camera: Send + Sync {
+    fn capture(&self) -> Option<CapturedPhoto>;
+}
+
+/// Deterministic fake photos (no camera on desktops).
+#[derive(Default)]
+pub struct FakeCamera(AtomicU64);
+
+impl Camera for FakeCamera {
+    fn capture(&self) -> Option<CapturedPhoto> {
+        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
+        Some(CapturedPhoto {
+            sha256: format!("{:0>64}", format!("f0{n:x}")),
+            bytes: 180_000,
+            mime: "image/jpeg".into(),
+            width: 1600,
+            height: 1200,
+        })
+    }
+}
+
+/// Everything the UI talks to besides the store.
+#[derive(Clone)]
+pub struct Services {
+    pub clock: Arc<dyn Clock>,
+    pub gnss: Arc<dyn GnssService>,
+    pub sync: Arc<dyn SyncService>,
+    pub camera: Option<Arc<dyn Camera>>,
+}
+
+impl Services {
+    /// Fakes: a fixed clock, a GNSS fix in the demo town, sync offline, a fake camera.
+    pub fn fake(now: DateTime<Utc>) -> Self {
+        Services {
+            clock: Arc::new(FixedClock(now)),
+            gnss: Arc::new(FakeGnss::fix(29.9493, 121.7131, 4.0, 14)),
+            sync: Arc::new(FakeSync::default()),
+            camera: Some(Arc::new(FakeCamera::default())),
+        }
+    }
+
+    /// The running system until the GNSS and sync services land: system clock, no
+    /// receiver, sync offline, fake camera.
+    pub fn system() -> Self {
+        let mut none = GnssStatus::none();
+        none.state = GnssState::Off;
+        Services {
+            clock: Arc::new(SystemClock),
+            gnss: Arc::new(FakeGnss(Mutex::new(none))),
+            sync: Arc::new(FakeSync::default()),
+            camera: Some(Arc::new(FakeCamera::default())),
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Renders every screen at 480×800 in Chinese and English with the software renderer
+//! (headless, mock time, fixed clock, bundled font) into `docs/screenshots/`.
+//! Set `GRIDPAD_SKIP_SCREENSHOTS=1` to skip writing the files.
+
+mod common;
+use common::*;
+use gridpad_ui::controllers::{events, residents, tasks};
+use gridpad_ui::{App, Nav, ReportAdapter, ResidentsAdapter, Screen, Theme};
+use slint::ComponentHandle;
+use std::path::{Path, PathBuf};
+
+fn out_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+}
+
+fn shot(app: &App, name: &str, lang: &str) {
+    let snap = app.ui.window().take_snapshot().expect("snapshot");
+    assert_eq!((snap.width(), snap.height()), (480, 800));
+    // Not blank: the screen has more than a couple of colours.
+    let px = snap.as_bytes();
+    let first = &px[..4];
+    assert!(px.chunks(4).any(|p| p != first), "{name}-{lang} is blank");
+    if std::env::var_os("GRIDPAD_SKIP_SCREENSHOTS").is_some() {
+        return;
+    }
+    let dir = out_dir();
+    std::fs::create_dir_all(&dir).unwrap();
+    image::save_buffer(
+        dir.join(format!("{name}-{lang}.png")),
+        px,
+        snap.width(),
+        snap.height(),
+        image::ColorType::Rgba8,
+    )
+    .unwrap();
+}
+
+fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
+    let first = tempfile::tempdir().unwrap();
+    let app = open_app(&first.path().join("new"), lang);
+    shot(&app, "first-run", file_lang);
+    drop(app);
+
+    let dir = tempfile::tempdir().unwrap();
+    living_grid(dir.path(), 1_500);
+    let app = open_app(dir.path(), lang);
+    shot(&app, "login", file_lang);
+    log_in(&app, "000000", unlock);
+    shot(&app, "login-wrong-pin", file_lang);
+    log_in(&app, PIN, unlock);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    shot(&app, "home", file_lang);
+
+    app.ctx.go(Screen::Report);
+    let r = app.ui.global::<ReportAdapter>();
+    r.invoke_select_main("02".into());
+    shot(&app, "report-category", file_lang);
+    r.invoke_select_sub("0201".into());
+    r.invoke_set_field("blocked_by".into(), "杂物".into(), false);
+    r.set_description("3栋一楼楼道堆放杂物，堵塞消防通道".into());
+    r.invoke_edited();
+    shot(&app, "report", file_lang);
+    app.ctx.reset_to(Screen::Home);
+
+    app.ctx.go(Screen::Residents);
+    shot(&app, "residents", file_lang);
+    app.ui.global::<ResidentsAdapter>().set_query("喆".into());
+    app.ui
+        .global::<ResidentsAdapter>()
+        .invoke_search("喆".into());
+    shot(&app, "residents-search", file_lang);
+    let rare = app
+        .with_store(|s| s.search_people("喆", 1, None).unwrap().hits[0].id.clone())
+        .unwrap();
+    residents::open(&app.ctx, &rare);
+    shot(&app, "resident-detail", file_lang);
+    gridpad_ui::controllers::person_edit::edit_person(&app.ctx, &rare);
+    shot(&app, "person-edit", file_lang);
+    app.ctx.reset_to(Screen::Home);
+
+    app.ctx.go(Screen::Events);
+    shot(&app, "events", file_lang);
+    let e1 = app
+        .with_store(|s| {
+            s.events(10)
+                .unwrap()
+                .into_iter()
+                .find(|e| e.status.as_str() == "dispatched")
+                .unwrap()
+                .id
+        })
+        .unwrap();
+    events::open(&app.ctx, &e1);
+    shot(&app, "event-detail", file_lang);
+    app.ctx.reset_to(Screen::Home);
+
+    app.ctx.go(Screen::Tasks);
+    shot(&app, "tasks", file_lang);
+    tasks::open(&app.ctx, "t1");
+    shot(&app, "task-detail", file_lang);
+    app.ctx.reset_to(Screen::Home);
+
+    for (screen, name) in [
+        (Screen::Sync, "sync"),
+        (Screen::Settings, "settings"),
+        (Screen::Patrol, "patrol"),
+        (Screen::Visits, "visits"),
+        (Screen::Notices, "notices"),
+        (Screen::Stats, "stats"),
+    ] {
+        app.ctx.reset_to(Screen::Home);
+        app.ctx.go(screen);
+        shot(&app, name, file_lang);
+    }
+    // The sunlight theme with large text.
+    app.ctx.reset_to(Screen::Home);
+    app.ui.global::<Theme>().set_high_contrast(true);
+    app.ui.global::<Theme>().set_text_scale(1.2);
+    shot(&app, "home-high-contrast", file_lang);
+}
+
+#[test]
+fn every_screen_in_chinese_and_english() {
+    init_backend();
+    all_screens("zh_CN", "zh-CN", "解锁");
+    all_screens("en", "en", "Unlock");
+}

@@ -1,0 +1,330 @@
+//! The real screens, driven through Slint's testing backend: what a grid worker does,
+//! checked on the screen and in the encrypted store.
+
+mod common;
+use common::*;
+use gridpad_core::model::{EventStatus, TaskStatus};
+use gridpad_ui::{
+    EnrollAdapter, HomeAdapter, LoginAdapter, Nav, ResidentAdapter, ResidentsAdapter, Screen,
+    TaskAdapter,
+};
+use slint::{ComponentHandle, Model};
+
+#[test]
+fn log_in_with_a_wrong_then_the_right_pin() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 300);
+    let app = open_app_sized(dir.path(), "en", 2400);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Login);
+
+    log_in(&app, "111111", "Unlock");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Login);
+    assert_eq!(
+        app.ui.global::<LoginAdapter>().get_error_kind(),
+        "wrong-pin"
+    );
+    assert!(
+        shows(&app, "Wrong PIN. 4 attempts left"),
+        "the wrong PIN is explained"
+    );
+
+    log_in(&app, PIN, "Unlock");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    let grid = app
+        .with_store(|s| s.home_grid().unwrap().unwrap().name)
+        .expect("store open after login");
+    assert_eq!(
+        app.ui.global::<HomeAdapter>().get_grid_name(),
+        grid.as_str()
+    );
+    assert!(shows(&app, &grid), "home shows my grid");
+    assert!(shows(&app, "GNSS fix · accuracy 4 m · 14 satellites"));
+}
+
+#[test]
+fn the_login_screen_is_chinese_by_default() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    let app = open_app_sized(dir.path(), "zh_CN", 2400);
+    log_in(&app, PIN, "解锁");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    assert!(shows(&app, "上报事件"));
+}
+
+#[test]
+fn report_an_event_with_a_photo() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 300);
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    let sha = "ab".repeat(32);
+    // A photo the photo service stored. (If the store cannot register photos, the
+    // report is still checked, without one — and the failure is printed.)
+    let photo_ok = app
+        .with_store(|s| s.register_photo(&sha, 204_800, "image/jpeg", Some(1600), Some(1200)))
+        .unwrap()
+        .map_err(|e| eprintln!("register_photo failed: {e}"))
+        .is_ok();
+
+    tap(&app, "Report event");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Report);
+    tap(&app, "消防安全");
+    tap(&app, "消防通道堵塞");
+    // The subcategory's own field, from the catalog data.
+    assert!(shows(&app, "堵塞物 *"));
+    tap(&app, "Submit report");
+    assert!(
+        shows(&app, "Fill in “堵塞物”."),
+        "a missing required field is named"
+    );
+    tap(&app, "杂物");
+    by_label(&app, "What is the problem? *")
+        .set_accessible_value("3栋一楼楼道堆放杂物，堵塞消防通道");
+    if photo_ok {
+        let photo = i_slint_backend_testing::ElementQuery::from_root(&app.ui)
+            .match_descendants()
+            .match_predicate(|e| {
+                e.accessible_label()
+                    .is_some_and(|l| l.ends_with(" · abababab"))
+            })
+            .find_first()
+            .expect("the registered photo is offered");
+        photo.invoke_accessible_default_action();
+    }
+    assert!(shows(&app, "GNSS fix · accuracy 4 m"));
+    tap(&app, "Submit report");
+    assert!(shows(
+        &app,
+        "Saved on this device. It will be sent when there is signal."
+    ));
+
+    let (event, outbox) = app
+        .with_store(|s| {
+            let id = s.events(10).unwrap()[0].id.clone();
+            (s.event(&id).unwrap().unwrap(), s.outbox(10).unwrap())
+        })
+        .unwrap();
+    assert_eq!(event.category_code, "0201");
+    assert_eq!(event.description, "3栋一楼楼道堆放杂物，堵塞消防通道");
+    assert_eq!(event.fields["blocked_by"], "杂物");
+    if photo_ok {
+        assert_eq!(event.photos, vec![sha]);
+    }
+    assert_eq!(event.status, EventStatus::Reported);
+    let pos = event.position.unwrap();
+    assert_eq!(pos.accuracy_m, Some(4.0));
+    assert!(
+        outbox.iter().any(|o| o.mutation.row_id == event.id),
+        "queued for sync"
+    );
+}
+
+#[test]
+fn find_a_resident_by_a_two_character_name() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 1_500);
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    // A resident with a two-character name, and how many share it.
+    let (name, expected) = app
+        .with_store(|s| {
+            let people = s.queries().people_from(0, 500).unwrap();
+            let p = people
+                .iter()
+                .find(|p| p.name.chars().count() == 2)
+                .unwrap()
+                .clone();
+            let page = s.search_people(&p.name, 50, None).unwrap();
+            (p.name, page.hits)
+        })
+        .unwrap();
+
+    tap(&app, "Residents");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Residents);
+    assert_eq!(app.ui.global::<ResidentsAdapter>().get_total(), 1_500);
+    let field = by_label(&app, "Name, address, ID or phone tail");
+    field.set_accessible_value(name.as_str());
+    let rows = app.ui.global::<ResidentsAdapter>().get_rows();
+    assert!(rows.row_count() >= 1);
+    assert_eq!(rows.row_data(0).unwrap().name, expected[0].name.as_str());
+    assert!(shows(&app, "found"));
+
+    tap(&app, &expected[0].name);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::ResidentDetail);
+    let person = app
+        .with_store(|s| s.person(&expected[0].id).unwrap().unwrap())
+        .unwrap();
+    assert_eq!(
+        app.ui.global::<ResidentAdapter>().get_name(),
+        person.name.as_str()
+    );
+    if let Some(idn) = &person.id_number {
+        let masked = gridpad_core::model::id_number::masked(idn);
+        assert!(shows(&app, &masked), "the ID number is shown masked");
+        assert!(!shows(&app, idn), "never in full");
+    }
+}
+
+#[test]
+fn complete_a_task_from_the_centre() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 300);
+    {
+        let mut s = gridpad_core::Store::open(dir.path(), PIN).unwrap();
+        remote_task(
+            &mut s,
+            "t1",
+            "核查3栋消防通道",
+            "2026-11-19T08:00:00.000Z",
+            "2026-11-20T04:00:00.000Z",
+        );
+    }
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    assert!(
+        shows(&app, "核查3栋消防通道"),
+        "the task is due on the home screen"
+    );
+    // 18 of 20 hours used: red.
+    assert!(shows(&app, "Urgent"));
+    tap(&app, "核查3栋消防通道");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::TaskDetail);
+    tap(&app, "Accept");
+    assert_eq!(app.ui.global::<TaskAdapter>().get_status(), "accepted");
+    tap(&app, "Start");
+    tap(&app, "Complete");
+    assert!(shows(&app, "Write the feedback or the reason first."));
+    by_label(&app, "Feedback (needed to complete; a reason to return)")
+        .set_accessible_value("杂物已清理，通道畅通");
+    tap(&app, "Complete");
+    assert!(shows(
+        &app,
+        "Saved. The centre will see it after the next sync."
+    ));
+    assert_eq!(app.ui.global::<TaskAdapter>().get_status(), "completed");
+
+    let (task, ops) = app
+        .with_store(|s| {
+            let t = s.queries().task("t1").unwrap().unwrap();
+            let ops: Vec<String> = s
+                .outbox(10)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.mutation.op.to_text())
+                .collect();
+            (t, ops)
+        })
+        .unwrap();
+    assert_eq!(task.status, TaskStatus::Completed);
+    assert_eq!(task.feedback, "杂物已清理，通道畅通");
+    assert_eq!(
+        ops,
+        vec!["command:accept", "command:start", "command:complete"]
+    );
+}
+
+#[test]
+fn see_a_rejected_item_and_why() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 300);
+    {
+        let mut s = gridpad_core::Store::open(dir.path(), PIN).unwrap();
+        let n = now();
+        s.set_clock(move || n);
+        s.add_person(gridpad_core::NewPerson {
+            grid_id: None,
+            house_id: None,
+            name: "王堃".into(),
+            id_number: None,
+            phone: None,
+            sex: gridpad_core::model::Sex::Male,
+            birth_date: None,
+            relation: gridpad_core::model::Relation::Other,
+            residence_type: gridpad_core::model::ResidenceType::Registered,
+            tags: vec![],
+            note: String::new(),
+        })
+        .unwrap();
+        let seq = s.outbox(1).unwrap()[0].mutation.seq as i64;
+        s.queries()
+            .reject_outbox_row_for_tests(seq, "invalid", "户籍地址与标准地址不一致")
+            .unwrap();
+    }
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    assert!(shows(&app, "Rejected: 1"), "home shows the rejected count");
+    tap(&app, "Sync status");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Sync);
+    assert!(shows(&app, "Resident · 王堃"));
+    assert!(shows(&app, "Rejected: The centre found the data invalid"));
+    assert!(shows(&app, "户籍地址与标准地址不一致"));
+    assert!(shows(
+        &app,
+        "Open the record, correct it and save it again."
+    ));
+    let health = app
+        .with_store(|s| s.queries().sync_health().unwrap())
+        .unwrap();
+    assert_eq!((health.rejected, health.pending), (1, 0));
+}
+
+#[test]
+fn first_run_enrolls_and_creates_the_pin() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = open_app_sized(&data, "en", 2400);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::FirstRun);
+    let a = app.ui.global::<EnrollAdapter>();
+    a.set_code("ZH-7731".into());
+    a.set_pin("123456".into());
+    a.set_pin2("123455".into());
+    tap(&app, "Enroll and create PIN");
+    assert!(shows(&app, "The two PINs differ."));
+    a.set_pin2("123456".into());
+    tap(&app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    assert_eq!(
+        app.with_store(|s| s.kv("enrollment_code").unwrap())
+            .unwrap()
+            .as_deref(),
+        Some("ZH-7731")
+    );
+    drop(app);
+    assert!(
+        gridpad_core::Store::open(&data, "123456").is_ok(),
+        "the new PIN opens the store"
+    );
+}
+
+#[test]
+fn escape_goes_back_and_f_keys_jump() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    let key = |k: slint::platform::Key| {
+        let t: slint::SharedString = k.into();
+        app.ui
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::KeyPressed { text: t.clone() });
+        app.ui
+            .window()
+            .dispatch_event(slint::platform::WindowEvent::KeyReleased { text: t });
+    };
+    key(slint::platform::Key::F4);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Tasks);
+    key(slint::platform::Key::F3);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Residents);
+    key(slint::platform::Key::Escape);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Tasks);
+    key(slint::platform::Key::Escape);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+}
