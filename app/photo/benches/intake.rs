@@ -44,11 +44,17 @@ fn twelve_mp() -> Vec<u8> {
     out
 }
 
-fn imagemagick() -> Option<String> {
-    let out = Command::new("convert").arg("-version").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    text.contains("ImageMagick")
-        .then(|| text.lines().next().unwrap_or("").to_string())
+/// ImageMagick's `convert`: `$GRIDPAD_IMAGEMAGICK`, else Debian's `/usr/bin/convert`
+/// (a `convert` earlier on PATH may be something else), else `convert` / `magick`.
+fn imagemagick() -> Option<(String, String)> {
+    let mut candidates: Vec<String> = std::env::var("GRIDPAD_IMAGEMAGICK").into_iter().collect();
+    candidates.extend(["/usr/bin/convert", "convert", "magick"].map(String::from));
+    candidates.into_iter().find_map(|c| {
+        let out = Command::new(&c).arg("-version").output().ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.contains("ImageMagick")
+            .then(|| (c, text.lines().next().unwrap_or("").to_string()))
+    })
 }
 
 fn main() {
@@ -133,18 +139,18 @@ fn main() {
         enc.len()
     );
 
-    let Some(version) = imagemagick() else {
+    let Some((convert, version)) = imagemagick() else {
         println!(
             "ImageMagick's convert is not installed (or `convert` is not ImageMagick): no ratio. \
              Run `bash app/photo/bench.sh`, which installs it."
         );
         return;
     };
-    println!("baseline: {version}");
+    println!("baseline: {convert}: {version}");
     let out_path = dir.path().join("out.jpg");
     let size = format!("{}x{}!", p.width, p.height);
     let run_im = |extra: &[&str]| -> Duration {
-        let mut cmd = Command::new("convert");
+        let mut cmd = Command::new(&convert);
         cmd.args(extra)
             .arg(&in_path)
             .args(["-resize", &size])
@@ -154,7 +160,7 @@ fn main() {
         let times = (0..RUNS)
             .map(|_| {
                 let t = Instant::now();
-                let st = Command::new("convert")
+                let st = Command::new(&convert)
                     .args(extra)
                     .arg(&in_path)
                     .args(["-resize", &size])

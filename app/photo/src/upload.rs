@@ -140,6 +140,7 @@ enum Patch {
     Conflict,
     Gone,
     Mismatch,
+    Refused(u16),
     Failed(String),
 }
 
@@ -201,7 +202,8 @@ impl HubClient {
         Ok(out)
     }
 
-    fn create(&self, sha: &str, len: u64) -> Result<UploadCreated, String> {
+    /// `Err`: worth retrying; `Ok(Err)`: refused for good.
+    fn create(&self, sha: &str, len: u64) -> Result<Result<UploadCreated, UploadError>, String> {
         let r = self
             .http
             .post(self.url(UPLOADS_PATH))
@@ -213,10 +215,21 @@ impl HubClient {
             .send()
             .map_err(|e| e.to_string())?;
         let status = r.status();
+        if Self::refused(status) {
+            return Ok(Err(UploadError::Hub(
+                status.as_u16(),
+                r.text().unwrap_or_default(),
+            )));
+        }
         if !status.is_success() {
             return Err(format!("{status}: {}", r.text().unwrap_or_default()));
         }
-        r.json().map_err(|e| e.to_string())
+        r.json().map(Ok).map_err(|e| e.to_string())
+    }
+
+    /// Answers that retrying cannot fix (authentication, permission, size).
+    fn refused(status: StatusCode) -> bool {
+        matches!(status.as_u16(), 400 | 401 | 403 | 413)
     }
 
     /// `Ok(None)`: the hub does not know the upload.
@@ -275,6 +288,8 @@ impl HubClient {
             Patch::Gone
         } else if s.as_u16() == CHECKSUM_MISMATCH {
             Patch::Mismatch
+        } else if Self::refused(s) {
+            Patch::Refused(s.as_u16())
         } else {
             Patch::Failed(format!("PATCH: {s}"))
         }
@@ -328,13 +343,14 @@ impl HubClient {
             let Some(cur) = id.clone() else {
                 st.requests += 1;
                 match self.create(sha, len) {
-                    Ok(c) if c.complete => {
+                    Ok(Err(e)) => return Err(e),
+                    Ok(Ok(c)) if c.complete => {
                         store.mark_photo_uploaded(sha)?;
                         st.needed = 0;
                         st.skipped += 1;
                         return Ok(st);
                     }
-                    Ok(c) => {
+                    Ok(Ok(c)) => {
                         store.set_photo_upload(sha, &c.id, c.offset as i64)?;
                         if c.offset != offset {
                             st.needed = len - c.offset;
@@ -388,6 +404,9 @@ impl HubClient {
                         return Ok(st);
                     }
                     store.set_photo_upload(sha, &cur, o as i64)?;
+                }
+                Patch::Refused(code) => {
+                    return Err(UploadError::Hub(code, "upload refused".into()));
                 }
                 Patch::Gone => {
                     store.reset_photo_upload(sha)?;
