@@ -94,6 +94,16 @@ impl Drop for Proxy {
 }
 
 fn start_proxy(target: std::net::SocketAddr, cut_every: u64, delay_per_read: Duration) -> Proxy {
+    start_proxy_with(target, cut_every, delay_per_read, u64::MAX)
+}
+
+/// Like [`start_proxy`]; also cuts each connection after `down_cut` hub→device bytes.
+fn start_proxy_with(
+    target: std::net::SocketAddr,
+    cut_every: u64,
+    delay_per_read: Duration,
+    down_cut: u64,
+) -> Proxy {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let up = Arc::new(AtomicU64::new(0));
@@ -111,12 +121,24 @@ fn start_proxy(target: std::net::SocketAddr, cut_every: u64, delay_per_read: Dur
                 continue;
             };
             let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            // hub → device: free.
+            // hub → device: free, or cut after `down_cut` bytes on this connection.
+            let cuts_down = cuts2.clone();
             std::thread::spawn(move || {
                 let (mut s, mut c) = (s2, c2);
                 let mut buf = [0u8; 16 * 1024];
+                let mut left = down_cut;
                 while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 || c.write_all(&buf[..n]).is_err() {
+                    if n == 0 {
+                        break;
+                    }
+                    if n as u64 >= left {
+                        let _ = c.write_all(&buf[..left as usize]);
+                        cuts_down.fetch_add(1, Ordering::Relaxed);
+                        let _ = s.shutdown(Shutdown::Both);
+                        break;
+                    }
+                    left -= n as u64;
+                    if c.write_all(&buf[..n]).is_err() {
                         break;
                     }
                 }
@@ -286,8 +308,14 @@ fn five_megabytes_through_a_cutting_link() {
     let err = c.download(&dl_vault, &sha).unwrap_err();
     assert!(err.to_string().contains("not allowed"), "{err}");
     hub.auth.readable.lock().unwrap().push(sha.clone());
-    let n = c.download(&dl_vault, &sha).unwrap();
+    // Through a link that cuts every download connection after 700 KB.
+    let down = start_proxy_with(hub.addr, u64::MAX / 4, Duration::ZERO, 700 * 1024);
+    let c2 = client(&down);
+    let n = c2.download(&dl_vault, &sha).unwrap();
+    let down_cuts = down.cuts.load(Ordering::Relaxed);
+    println!("download of {n} bytes resumed with Range across {down_cuts} cuts");
     assert_eq!(n, data.len() as u64);
+    assert!(down_cuts >= 5, "{down_cuts}");
     assert!(dl_vault.read(&sha).unwrap() == data);
 }
 
@@ -320,8 +348,8 @@ fn uploader_killed_mid_way_resumes() {
     let hub = start_hub(&hub_dir);
     let dev_dir = tmp.path().join("device");
     let (sha, data) = device_with_photo(&dev_dir);
-    // A slow link (~4 KB per ms) so the kill lands mid-way.
-    let proxy = start_proxy(hub.addr, u64::MAX / 4, Duration::from_micros(1500));
+    // A slow link (4 KB per 2.5 ms) so the kill lands mid-way.
+    let proxy = start_proxy(hub.addr, u64::MAX / 4, Duration::from_micros(2500));
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_uploader", "--ignored", "--nocapture"])
         .env("GRIDPAD_TEST_DEVICE_DIR", &dev_dir)
