@@ -77,12 +77,13 @@ mmdebstrap --architectures=arm64 --variant=minbase --include="$PKGS" \
   --customize-hook='printf "%s\n" "PARTLABEL=rootfs / ext4 defaults,noatime,errors=remount-ro 0 1" "PARTLABEL=boot /boot/firmware vfat defaults,noatime,umask=0077 0 2" "PARTLABEL=data /data ext4 defaults,noatime,nodev,nosuid,noexec 0 2" "/data/gridpad /var/lib/gridpad none bind,x-systemd.requires-mounts-for=/data 0 0" > "$1/etc/fstab"; mkdir -p "$1/boot/firmware"' \
   --customize-hook='chroot "$1" systemctl enable gridpad.service gridpad-update.path' \
   --customize-hook='chroot "$1" passwd --lock root' \
-  --customize-hook='chroot "$1" id -u gridpad > "$1/tmp/gridpad.uid"; chroot "$1" id -g gridpad > "$1/tmp/gridpad.gid"' \
   --customize-hook='rm -rf "$1/var/cache/apt/archives/"*.deb "$1/var/lib/apt/lists/"*' \
   "$SUITE" "$ROOT" "$MIRROR"
 echo "== rootfs done in $(( $(date +%s) - start )) s: $(du -sh "$ROOT" | cut -f1)"
 
-GP_UID=$(cat "$ROOT/tmp/gridpad.uid"); GP_GID=$(cat "$ROOT/tmp/gridpad.gid"); rm -f "$ROOT"/tmp/gridpad.*id
+GP_UID=$(awk -F: '$1 == "gridpad" { print $3 }' "$ROOT/etc/passwd")
+GP_GID=$(awk -F: '$1 == "gridpad" { print $3 }' "$ROOT/etc/group")
+[ -n "$GP_UID" ] && [ -n "$GP_GID" ] || { echo "build-image: the package did not create the gridpad user" >&2; exit 1; }
 
 # The data partition's initial content: /gridpad owned by the app user, 0700.
 DATA=$WORK/data
