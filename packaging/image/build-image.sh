@@ -110,9 +110,9 @@ start=1MiB, size=${BOOT_MB}MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=
 size=${ROOT_MB}MiB, type=B921B045-1DF0-41C3-AF44-4C6F280D3FAE, name=rootfs
 size=${DATA_MB}MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=data
 PARTS
-dd if="$WORK/boot.img" of="$OUT" bs=1M seek=1 conv=notrunc status=none
-dd if="$WORK/root.img" of="$OUT" bs=1M seek=$((1 + BOOT_MB)) conv=notrunc status=none
-dd if="$WORK/data.img" of="$OUT" bs=1M seek=$((1 + BOOT_MB + ROOT_MB)) conv=notrunc status=none
+dd if="$WORK/boot.img" of="$OUT" bs=1M seek=1 conv=notrunc,sparse status=none
+dd if="$WORK/root.img" of="$OUT" bs=1M seek=$((1 + BOOT_MB)) conv=notrunc,sparse status=none
+dd if="$WORK/data.img" of="$OUT" bs=1M seek=$((1 + BOOT_MB + ROOT_MB)) conv=notrunc,sparse status=none
 
 if [ -n "$CSV" ]; then
   echo "== provisioning $DEVICE"

@@ -272,6 +272,11 @@ pub fn write_to_data_root(root: &Path, p: &Provision, force: bool) -> Result<Pat
         );
     }
     gridpad_update::write_atomic(&path, to_toml(p).as_bytes(), 0o600)?;
+    // Owned like its directory (the app's user when the partition was prepared for it; the
+    // change needs root and is skipped otherwise).
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(&dir)?;
+    let _ = std::os::unix::fs::chown(&path, Some(meta.uid()), Some(meta.gid()));
     Ok(path)
 }
 
@@ -338,8 +343,23 @@ pub fn write_to_image(image: &Path, p: &Provision, force: bool) -> Result<String
     }
     let tmp = tempfile_path()?;
     std::fs::write(&tmp, to_toml(p))?;
+    // The file belongs to whoever owns /gridpad on the partition (the app's user, as the
+    // image build made it), so the app can read and then delete it.
+    let dir = debugfs("stat /gridpad\n")?;
+    let owner = |key: &str| {
+        dir.split(key)
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    let chown = match (owner("User:"), owner("Group:")) {
+        (Some(u), Some(g)) if dir.contains("Inode:") => {
+            format!("sif /gridpad/provision.toml uid {u}\nsif /gridpad/provision.toml gid {g}\n")
+        }
+        _ => String::new(),
+    };
     let cmds = format!(
-        "mkdir /gridpad\nsif /gridpad mode 040700\n{}write {} /gridpad/provision.toml\nsif /gridpad/provision.toml mode 0100600\n",
+        "mkdir /gridpad\nsif /gridpad mode 040700\n{}write {} /gridpad/provision.toml\nsif /gridpad/provision.toml mode 0100600\n{chown}",
         if exists { "rm /gridpad/provision.toml\n" } else { "" },
         tmp.display()
     );
@@ -351,9 +371,9 @@ pub fn write_to_image(image: &Path, p: &Provision, force: bool) -> Result<String
         bail!("debugfs did not write the file: {log}");
     }
     Ok(format!(
-        "{}:{}(offset {offset})/gridpad/provision.toml",
+        "{} partition {} (offset {offset}): /gridpad/provision.toml",
         image.display(),
-        part["node"].as_str().unwrap_or("data")
+        part["name"].as_str().unwrap_or("(last)")
     ))
 }
 

@@ -309,7 +309,7 @@ fn provision_into_a_disk_image() {
         "--hub-url",
         "https://hub.example/",
     ]));
-    assert!(out.contains("offset 13631488"), "{out}");
+    assert!(out.contains("partition data (offset 13631488)"), "{out}");
     let cat = Command::new("debugfs")
         .arg("-R")
         .arg("cat /gridpad/provision.toml")
@@ -318,6 +318,22 @@ fn provision_into_a_disk_image() {
         .unwrap();
     let text = String::from_utf8_lossy(&cat.stdout);
     assert!(text.contains("device_label = \"dc-001\""), "{text}");
+    let stat = Command::new("debugfs")
+        .arg("-R")
+        .arg("stat /gridpad/provision.toml")
+        .arg(format!("{i}?offset={}", 13 << 20))
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&stat.stdout);
+    assert!(stat.contains("Mode:  0600"), "{stat}");
+    let stat = Command::new("debugfs")
+        .arg("-R")
+        .arg("stat /gridpad/provision.toml")
+        .arg(format!("{i}?offset={}", 13 << 20))
+        .output()
+        .unwrap();
+    let stat = String::from_utf8_lossy(&stat.stdout);
+    assert!(stat.contains("Mode:  0600"), "{stat}");
     let e = err(&gridctl(&[
         "provision",
         "--csv",
