@@ -573,3 +573,25 @@ fn a_registered_resident_is_searchable_at_once() {
         "only the changed field travels"
     );
 }
+
+#[test]
+fn a_report_references_its_photos_by_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_store(dir.path(), 200);
+    let sha = "ab".repeat(32);
+    s.register_photo(&sha, 180_000, "image/jpeg", Some(1600), Some(1200))
+        .unwrap();
+    s.register_photo(&sha, 180_000, "image/jpeg", Some(1600), Some(1200))
+        .unwrap(); // same photo: one row
+    let mut r = report("楼道堆物，附照片");
+    r.photos = vec![sha.clone()];
+    let id = s.report_event(r).unwrap();
+    assert_eq!(s.event(&id).unwrap().unwrap().photos, vec![sha]);
+    let photo_rows = s
+        .outbox(10)
+        .unwrap()
+        .iter()
+        .filter(|e| e.mutation.entity == Entity::Photo)
+        .count();
+    assert_eq!(photo_rows, 1);
+}

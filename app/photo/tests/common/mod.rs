@@ -18,28 +18,7 @@ pub fn new_store(dir: &Path) -> Store {
         },
     )
     .expect("init store");
-    schema_workaround(&s);
     s
-}
-
-/// apply.rs (since the sync commit) writes `updated_hlc` on every domain row, but the
-/// `photo` table has no such column, so `Store::register_photo` fails. Until the schema
-/// gains `photo.updated_hlc` (reported to the store's owner), tests add it themselves.
-pub fn schema_workaround(s: &Store) {
-    let has: bool = s
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM pragma_table_info('photo') WHERE name = 'updated_hlc'",
-            [],
-            |r| r.get::<_, i64>(0),
-        )
-        .unwrap()
-        > 0;
-    if !has {
-        s.conn()
-            .execute_batch("ALTER TABLE photo ADD COLUMN updated_hlc TEXT")
-            .unwrap();
-    }
 }
 
 pub fn demo_store(dir: &Path) -> Store {
