@@ -29,6 +29,11 @@ pub fn id_state(id: &str) -> &'static str {
     }
 }
 
+/// Empty, or 7+ digits (dashes allowed), as the store accepts.
+fn phone_ok(phone: &str) -> bool {
+    phone.is_empty() || (phone.len() >= 7 && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+}
+
 fn clear(a: &PersonEditAdapter) {
     a.set_name("".into());
     a.set_id_number("".into());
@@ -111,9 +116,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
             "no-name"
         } else if !idn.is_empty() && id_state(&idn) != "ok" {
             "bad-id"
-        } else if !phone.is_empty()
-            && !(phone.len() >= 7 && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
-        {
+        } else if !phone_ok(&phone) {
             "bad-phone"
         } else if !birth.is_empty()
             && chrono::NaiveDate::parse_from_str(&birth, "%Y-%m-%d").is_err()

@@ -199,9 +199,8 @@ pub fn living_grid(dir: &Path, persons: usize) {
     .unwrap();
     let _ = grid;
     let sha = "c3".repeat(32);
-    let photo_ok = s
-        .register_photo(&sha, 204_800, "image/jpeg", Some(1600), Some(1200))
-        .is_ok();
+    s.register_photo(&sha, 204_800, "image/jpeg", Some(1600), Some(1200))
+        .unwrap();
     let mut report = gridpad_core::NewReport {
         category_code: "0201".into(),
         description: "3栋一楼楼道堆放杂物，堵塞消防通道".into(),
@@ -210,7 +209,7 @@ pub fn living_grid(dir: &Path, persons: usize) {
             .as_object()
             .unwrap()
             .clone(),
-        photos: if photo_ok { vec![sha] } else { vec![] },
+        photos: vec![sha],
         position: Some(gridpad_core::model::Position::manual(
             29.9493,
             121.7131,
