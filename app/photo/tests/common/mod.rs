@@ -9,7 +9,7 @@ pub const PIN: &str = "246810";
 pub const FAST_KDF: u32 = 2_000;
 
 pub fn new_store(dir: &Path) -> Store {
-    let s = Store::init(
+    Store::init(
         dir,
         PIN,
         InitOptions {
@@ -17,8 +17,7 @@ pub fn new_store(dir: &Path) -> Store {
             kdf_iterations: FAST_KDF,
         },
     )
-    .expect("init store");
-    s
+    .expect("init store")
 }
 
 pub fn demo_store(dir: &Path) -> Store {
