@@ -149,6 +149,8 @@ pub struct State {
 }
 
 const HISTORY_MAX: usize = 50;
+/// How long an agent waits for another one to finish before reporting `Busy`.
+const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 #[derive(Clone, Debug, Default)]
 pub struct InstallOptions {
@@ -243,10 +245,21 @@ impl Agent {
             .write(true)
             .open(&p)
             .map_err(|e| Error::io(&p, e))?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy(p.display().to_string())),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io(&p, e)),
+        // A short wait, not a block: boot-check runs before the app starts and must not
+        // hang behind a long install; a lock held for a moment (a forked child of another
+        // thread still holding a copy of the descriptor until its exec) is waited out.
+        let deadline = Instant::now() + LOCK_WAIT;
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(f),
+                Err(std::fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(100))
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Busy(p.display().to_string()))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(&p, e)),
+            }
         }
     }
 
