@@ -300,6 +300,11 @@ impl Store {
         Ok(())
     }
 
+    pub fn delete_kv(&mut self, key: &str) -> Result<()> {
+        self.conn.execute("DELETE FROM kv WHERE key = ?", [key])?;
+        Ok(())
+    }
+
     /// Run `f` in one transaction. Everything it records is committed together, or —
     /// on any error, including a full disk — nothing is.
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {

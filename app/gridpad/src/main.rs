@@ -145,6 +145,11 @@ enum Command {
         code: String,
         #[arg(long, default_value = "")]
         label: String,
+        /// PEM certificate of the authority that signed the hub's HTTPS certificate (a
+        /// city's own CA); kept in the store and the only one trusted from then on.
+        /// Without it the system's roots are trusted.
+        #[arg(long, env = "GRIDPAD_HUB_CA")]
+        hub_ca: Option<PathBuf>,
     },
     /// Sync with the hub: push what waits, pull what the centre decided. Without --once it
     /// keeps running, syncing after local writes, periodically and with back-off.
@@ -483,11 +488,31 @@ fn run(cli: Cli) -> Result<()> {
                 counts.persons, counts.houses, counts.organisations, counts.events, counts.tasks, counts.outbox
             );
         }
-        Command::Enroll { hub, code, label } => {
+        Command::Enroll {
+            hub,
+            code,
+            label,
+            hub_ca,
+        } => {
             let mut store = open(&cli)?;
             let key = store.device_keypair()?;
-            let transport = gridpad_sync::http::HttpTransport::new(hub, store.device_id(), key)?;
+            let ca_pem = match hub_ca {
+                Some(path) => Some(
+                    std::fs::read(path)
+                        .with_context(|| format!("reading the hub CA {}", path.display()))?,
+                ),
+                None => None,
+            };
+            let tls = gridpad_sync::http::HubTls {
+                ca_pem: ca_pem.clone(),
+            };
+            let transport =
+                gridpad_sync::http::HttpTransport::with_tls(hub, store.device_id(), key, &tls)?;
             let resp = transport.enroll(code, label)?;
+            match &ca_pem {
+                Some(pem) => store.set_kv("hub_ca_pem", &String::from_utf8_lossy(pem))?,
+                None => store.delete_kv("hub_ca_pem")?,
+            }
             store.set_kv("hub_url", hub)?;
             store.set_kv("hub_user", &resp.user)?;
             if let Some(home) = resp.grids.first() {
@@ -562,8 +587,12 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
         anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
     })?;
     let key = store.device_keypair()?;
-    let mut transport = gridpad_sync::http::HttpTransport::new(&hub, store.device_id(), key)?
-        .with_token(store.kv("hub_token")?);
+    let tls = gridpad_sync::http::HubTls {
+        ca_pem: store.kv("hub_ca_pem")?.map(String::into_bytes),
+    };
+    let mut transport =
+        gridpad_sync::http::HttpTransport::with_tls(&hub, store.device_id(), key, &tls)?
+            .with_token(store.kv("hub_token")?);
     let now_ms = || chrono::Utc::now().timestamp_millis().max(0) as u64;
     let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
     let mut action = sched.handle(Event::Started { now: now_ms() });
@@ -587,6 +616,16 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
                         total.pulled_ops += r.pulled_ops;
                         if let Some(cmd) = r.command {
                             return obey(store, cmd);
+                        }
+                        if r.remaining_ops > 0 {
+                            // A long first download: say how far it is.
+                            let all = total.pulled_ops + r.remaining_ops;
+                            eprintln!(
+                                "downloading: {} of {} changes ({}%)",
+                                total.pulled_ops,
+                                all,
+                                total.pulled_ops * 100 / all.max(1)
+                            );
                         }
                         if !json {
                             eprintln!(

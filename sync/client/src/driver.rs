@@ -56,6 +56,9 @@ pub struct Report {
     pub rejected: u64,
     pub conflicts: u64,
     pub pulled_ops: u64,
+    /// Ops the hub still holds for this device after this exchange (all scopes): with
+    /// `pulled_ops` summed over a run, the progress of a long first download.
+    pub remaining_ops: u64,
     pub diverged_scopes: u64,
     pub more: bool,
     pub next_sync_in_ms: u64,
@@ -121,6 +124,7 @@ pub fn apply_response(
         }
         let s = store.apply_page(page)?;
         report.pulled_ops += s.applied;
+        report.remaining_ops += page.remaining;
         if s.diverged {
             report.diverged_scopes += 1;
         }

@@ -1,5 +1,6 @@
-//! The HTTP transport: compressed CBOR over plain HTTP/1.1 (TLS arrives with the hub's
-//! TLS configuration), with device authentication by signed challenge → short-lived token.
+//! The HTTP transport: compressed CBOR over HTTPS (rustls with *ring*; plain HTTP only to a
+//! loopback hub, for tests and the demo), with device authentication by signed challenge →
+//! short-lived token.
 
 use crate::driver::{Transport, TransportError};
 use gridpad_proto::wire::{self, *};
@@ -14,17 +15,78 @@ pub struct HttpTransport {
     token: Option<String>,
 }
 
+/// How to reach the hub.
+#[derive(Clone, Debug, Default)]
+pub struct HubTls {
+    /// PEM certificate(s) of the authority that signed the hub's certificate. When given,
+    /// only these are trusted (a city's own CA); otherwise the system's roots are.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+/// The error and its causes on one line: "error sending request" alone does not tell a
+/// fleet manager that the hub's certificate is not trusted.
+fn describe(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = s.source();
+    }
+    text
+}
+
 fn classify(e: reqwest::Error) -> TransportError {
-    TransportError::Offline(e.to_string())
+    TransportError::Offline(describe(&e))
+}
+
+/// Plain HTTP only to this machine: anything else must be HTTPS.
+fn check_scheme(base: &str) -> Result<(), TransportError> {
+    let url = reqwest::Url::parse(base)
+        .map_err(|e| TransportError::Refused(format!("hub address {base:?}: {e}")))?;
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d == "localhost",
+                Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+                Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+                None => false,
+            };
+            if loopback {
+                Ok(())
+            } else {
+                Err(TransportError::Refused(format!(
+                    "refusing plain HTTP to {base}: use https:// (plain HTTP is only for a hub on this machine)"
+                )))
+            }
+        }
+        other => Err(TransportError::Refused(format!(
+            "hub address {base:?}: unsupported scheme {other}"
+        ))),
+    }
 }
 
 impl HttpTransport {
     pub fn new(base: &str, device_id: &str, key: Ed25519KeyPair) -> Result<Self, TransportError> {
-        let client = reqwest::blocking::Client::builder()
+        Self::with_tls(base, device_id, key, &HubTls::default())
+    }
+
+    pub fn with_tls(
+        base: &str,
+        device_id: &str,
+        key: Ed25519KeyPair,
+        tls: &HubTls,
+    ) -> Result<Self, TransportError> {
+        check_scheme(base)?;
+        let client = client_builder(tls)?
             .connect_timeout(Duration::from_secs(15))
             .timeout(Duration::from_secs(90))
             .build()
-            .map_err(|e| TransportError::Refused(e.to_string()))?;
+            .map_err(|e| TransportError::Refused(describe(&e)))?;
         Ok(HttpTransport {
             base: base.trim_end_matches('/').to_string(),
             client,
@@ -132,5 +194,54 @@ impl Transport for HttpTransport {
             }
             other => other,
         }
+    }
+}
+
+/// A blocking client builder with rustls on *ring* (no C toolchain beyond what ring needs,
+/// cross-compiles for ARM) trusting `tls.ca_pem` only, or the system's roots.
+pub fn client_builder(tls: &HubTls) -> Result<reqwest::blocking::ClientBuilder, TransportError> {
+    // reqwest is built without a provider of its own; installing twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let mut b = reqwest::blocking::Client::builder();
+    if let Some(pem) = &tls.ca_pem {
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            TransportError::Refused(format!("hub CA certificate: {}", describe(&e)))
+        })?;
+        if certs.is_empty() {
+            return Err(TransportError::Refused(
+                "hub CA certificate: no certificate in the PEM file".into(),
+            ));
+        }
+        b = b.tls_certs_only(certs);
+    }
+    Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        assert!(check_scheme("http://127.0.0.1:8470").is_ok());
+        assert!(check_scheme("http://localhost:8470/").is_ok());
+        assert!(check_scheme("http://[::1]:8470").is_ok());
+        assert!(check_scheme("https://hub.example.cn").is_ok());
+        let e = check_scheme("http://hub.example.cn")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("refusing plain HTTP"), "{e}");
+        assert!(check_scheme("http://10.1.2.3:8470").is_err());
+        assert!(check_scheme("ftp://hub").is_err());
+        assert!(check_scheme("not a url").is_err());
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_a_clear_error() {
+        let tls = HubTls {
+            ca_pem: Some(b"hello".to_vec()),
+        };
+        let e = client_builder(&tls).expect_err("refused").to_string();
+        assert!(e.contains("hub CA certificate"), "{e}");
     }
 }

@@ -758,6 +758,12 @@ impl Hub {
                     let (checksum, count) = tx.scope_summary(&c.scope, next)?;
                     let complete = next >= last;
                     more |= !complete;
+                    // Only a scope still downloading pays for counting what is left.
+                    let remaining = if complete {
+                        0
+                    } else {
+                        tx.scope_summary(&c.scope, last)?.1.saturating_sub(count)
+                    };
                     pages.push(Page {
                         scope: c.scope.clone(),
                         ops,
@@ -765,6 +771,7 @@ impl Hub {
                         checksum,
                         count,
                         complete,
+                        remaining,
                     });
                 }
                 Ok(())

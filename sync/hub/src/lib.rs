@@ -3,11 +3,13 @@
 //! - [`store`]: storage behind a trait ([`store::HubStore`]), free of SQL;
 //! - [`sqlite`]: the default backend (one file, nothing else to run);
 //! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
-//! - [`http`]: the HTTP interface (axum).
+//! - [`http`]: the HTTP interface (axum);
+//! - [`tls`]: HTTPS for `gridhub serve` (rustls).
 
 pub mod http;
 pub mod hub;
 pub mod sqlite;
 pub mod store;
+pub mod tls;
 
 pub use hub::{Hub, HubError};

@@ -39,6 +39,12 @@ enum Command {
         /// Allow plain HTTP on a non-loopback address (only behind a TLS-terminating proxy).
         #[arg(long)]
         behind_tls_proxy: bool,
+        /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+        #[arg(long, requires = "tls_key", env = "GRIDHUB_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert", env = "GRIDHUB_TLS_KEY")]
+        tls_key: Option<PathBuf>,
     },
     /// Administer the hub (works on the database directly, also while it serves).
     Admin {
@@ -169,25 +175,39 @@ fn run(cli: Cli) -> Result<()> {
         Command::Serve {
             listen,
             behind_tls_proxy,
+            tls_cert,
+            tls_key,
         } => {
-            if !listen.ip().is_loopback() && !behind_tls_proxy {
-                bail!("refusing plain HTTP on {listen}: serve on loopback behind a TLS proxy and pass --behind-tls-proxy");
+            let tls = match (&tls_cert, &tls_key) {
+                (Some(cert), Some(key)) => Some(gridhub::tls::server_config(cert, key)?),
+                _ => None,
+            };
+            if tls.is_none() && !listen.ip().is_loopback() && !behind_tls_proxy {
+                bail!("refusing plain HTTP on {listen}: give --tls-cert and --tls-key, or serve on loopback behind a TLS proxy and pass --behind-tls-proxy");
             }
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("binding {listen}"))?;
+                let shutdown = async {
+                    let _ = tokio::signal::ctrl_c().await;
+                };
+                let app = gridhub::http::router(hub);
                 eprintln!(
-                    "gridhub: serving {} on http://{}",
+                    "gridhub: serving {} on {}://{}",
                     cli.data_dir.display(),
+                    if tls.is_some() { "https" } else { "http" },
                     listener.local_addr()?
                 );
-                axum::serve(listener, gridhub::http::router(hub))
-                    .with_graceful_shutdown(async {
-                        let _ = tokio::signal::ctrl_c().await;
-                    })
-                    .await?;
+                match tls {
+                    Some(config) => gridhub::tls::serve(listener, config, app, shutdown).await?,
+                    None => {
+                        axum::serve(listener, app)
+                            .with_graceful_shutdown(shutdown)
+                            .await?
+                    }
+                }
                 Ok::<_, anyhow::Error>(())
             })?;
         }

@@ -440,3 +440,43 @@ fn a_divergent_scope_is_downloaded_again_alone() {
             .unwrap();
     assert_eq!(hub_sum, sum2, "checksums agree again");
 }
+
+#[test]
+fn a_long_first_download_reports_how_much_is_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let (th, s, _) = two_grid_hub(dir.path());
+    let dev_dir = tempfile::tempdir().unwrap();
+    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-p", &s.home_grid_id, T0);
+    let mut t = Direct {
+        hub: th.hub.clone(),
+        device_id: "dev-p".into(),
+    };
+    // Small pages, as on EDGE: the download takes many exchanges.
+    let limits = gridpad_sync::Limits {
+        push_bytes: 64 * 1024,
+        pull_bytes: 64 * 1024,
+    };
+    let mut pulled = 0;
+    let mut seen_total = None;
+    let mut exchanges = 0;
+    loop {
+        let r = gridpad_sync::exchange(&mut dev, &mut t, limits).unwrap();
+        exchanges += 1;
+        pulled += r.pulled_ops;
+        if r.more && r.remaining_ops > 0 {
+            // pulled + remaining is the size of the whole download, every time.
+            let total = pulled + r.remaining_ops;
+            if let Some(t) = seen_total {
+                assert_eq!(t, total, "the estimate is stable while nothing changes");
+            }
+            seen_total = Some(total);
+        }
+        if !r.more {
+            assert_eq!(r.remaining_ops, 0);
+            break;
+        }
+        assert!(exchanges < 500, "download did not finish");
+    }
+    assert!(exchanges > 3, "small pages make a long download ({exchanges})");
+    assert_eq!(seen_total, Some(pulled), "progress ended at 100 %");
+}

@@ -203,6 +203,10 @@ pub struct Page {
     pub count: u64,
     /// No more ops in this scope right now.
     pub complete: bool,
+    /// How many ops of this scope come after this page (0 when complete): lets the device
+    /// show progress during a long first download. Absent from older hubs.
+    #[serde(default)]
+    pub remaining: u64,
 }
 
 /// What the fleet asks of a device.

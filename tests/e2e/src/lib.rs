@@ -52,10 +52,31 @@ impl Hub {
     }
 
     pub fn start_on(dir: &Path, listen: &str) -> Hub {
+        Self::start_with(dir, &["--listen", listen])
+    }
+
+    /// `gridhub serve` over HTTPS with this PEM certificate and key, on 127.0.0.1.
+    pub fn start_tls(dir: &Path, cert: &Path, key: &Path) -> Hub {
+        let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+        Self::start_with(
+            dir,
+            &[
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                cert,
+                "--tls-key",
+                key,
+            ],
+        )
+    }
+
+    fn start_with(dir: &Path, serve_args: &[&str]) -> Hub {
         let mut child = Command::new(bin("gridhub"))
             .arg("--data-dir")
             .arg(dir)
-            .args(["serve", "--listen", listen])
+            .arg("serve")
+            .args(serve_args)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -67,7 +88,7 @@ impl Hub {
                 .next()
                 .expect("gridhub exited before serving")
                 .expect("read");
-            if let Some(i) = line.find("http://") {
+            if let Some(i) = line.find("http://").or_else(|| line.find("https://")) {
                 break line[i..].trim().to_string();
             }
         };
