@@ -3,8 +3,10 @@
 //! - [`store`]: storage behind a trait ([`store::HubStore`]), free of SQL;
 //! - [`sqlite`]: the default backend (one file, nothing else to run);
 //! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
+//! - [`evidence`]: photos (blob store, who may read them, completeness) and sealed records;
 //! - [`http`]: the HTTP interface (axum).
 
+pub mod evidence;
 pub mod http;
 pub mod hub;
 pub mod sqlite;

@@ -147,7 +147,12 @@ enum Admin {
 fn open_hub(dir: &std::path::Path) -> Result<Arc<Hub>> {
     let store = SqliteStore::open(dir)
         .with_context(|| format!("opening the hub database in {}", dir.display()))?;
-    Ok(Arc::new(Hub::with_system_clock(Arc::new(store))))
+    let hub = Hub::with_system_clock(Arc::new(store));
+    hub.attach_blobs(
+        gridhub::evidence::open_blobs(dir)
+            .with_context(|| format!("opening the photo store in {}", dir.display()))?,
+    );
+    Ok(Arc::new(hub))
 }
 
 fn main() {
@@ -248,11 +253,11 @@ fn admin(hub: &Hub, command: Admin) -> Result<()> {
         }
         Admin::ApiToken { days } => println!("{}", hub.issue_admin_token(days)?),
         Admin::Events { limit, json } => {
-            let rows = hub.events(limit)?;
             if json {
-                let out: Vec<_> = rows.iter().map(|r| serde_json::json!({"id": r.row_id, "device_scope": r.scope, "fields": r.fields})).collect();
-                return print_json(&out);
+                // With each report's evidence: photos received, complete, seal verdict.
+                return print_json(&hub.events_with_evidence(limit)?);
             }
+            let rows = hub.events(limit)?;
             for r in rows {
                 let f = |k: &str| {
                     r.fields
