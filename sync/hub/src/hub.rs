@@ -402,18 +402,25 @@ impl Hub {
         let category = source
             .as_ref()
             .and_then(|r| r.fields.get("category_code").cloned());
-        let mut fields = fields_of(json!({
+        let fields = fields_of(json!({
             "grid_id": grid_id, "assignee": assignee, "title": title, "body": body,
             "source_event_id": source_event, "category_code": category, "status": "assigned", "priority": 0,
             "created_at": rfc3339_ms(now), "deadline_at": rfc3339_ms(now + deadline_hours * 3_600_000),
         }));
-        // The report's photos go with the task: the grid's devices may fetch them as its
-        // reference photos.
-        if let Some(p) = source.as_ref().and_then(|r| r.fields.get("photos")) {
-            fields.insert("photos".into(), p.clone());
-        }
+
+        // The report's photos are the task's reference photos: the grid's devices may fetch
+        // them (the index only; devices of this protocol take no `photos` on a task).
+        let photos = source
+            .as_ref()
+            .and_then(|r| r.fields.get("photos"))
+            .map(crate::evidence::photo_list)
+            .unwrap_or_default();
         with_tx(&*self.store, |tx| {
-            self.central_write(tx, Entity::Task, &id, fields.clone(), &hlc, None)
+            self.central_write(tx, Entity::Task, &id, fields.clone(), &hlc, None)?;
+            if !photos.is_empty() {
+                tx.set_photo_refs(Entity::Task, &id, &photos)?;
+            }
+            Ok(())
         })?;
         Ok(id)
     }
