@@ -266,12 +266,24 @@ fn admin(hub: &Hub, command: Admin) -> Result<()> {
                         .unwrap_or("-")
                         .to_string()
                 };
+                let ev = hub.event_evidence(&r)?;
+                let seal = match ev["seal_flags"].as_array() {
+                    Some(fl) if !fl.is_empty() => format!("seal: {}", serde_json::json!(fl)),
+                    _ => "sealed".to_string(),
+                };
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\tphotos {}/{}{}\t{seal}",
                     r.row_id,
                     f("status"),
                     f("category_code"),
-                    f("description")
+                    f("description"),
+                    ev["photos_received"],
+                    ev["photos_expected"],
+                    if ev["complete"] == true {
+                        ""
+                    } else {
+                        " (incomplete)"
+                    },
                 );
             }
         }

@@ -605,3 +605,64 @@ fn the_hub_flags_a_broken_chain_on_the_events() {
     );
     assert_eq!(ev1["device_chain"]["claimed_last_seq"], 5, "{ev1}");
 }
+
+#[test]
+fn a_bad_photo_is_refused_clearly_and_nothing_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dev = tmp.path().join("device");
+    run(gridpad(&dev).arg("init"));
+    run(gridpad(&dev).args(["demo-data", "--persons", "300"]));
+    let good = camera_jpeg(640, 480, 4);
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "truncated.jpg",
+            good[..good.len() / 2].to_vec(),
+            "truncated",
+        ),
+        (
+            "corrupt.jpg",
+            {
+                let mut b = good.clone();
+                for x in &mut b[2..400] {
+                    *x = 0x5a;
+                }
+                b
+            },
+            "",
+        ),
+        (
+            "notes.jpg",
+            "不是照片".repeat(100).into_bytes(),
+            "not a JPEG or PNG",
+        ),
+    ];
+    for (name, bytes, says) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        let out = gridpad(&dev)
+            .args(["report", "--category", "0401", "--description", "坏照片"])
+            .arg("--photo")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}: refused");
+        assert!(
+            err.contains(name),
+            "{name}: the message names the file: {err}"
+        );
+        assert!(err.contains(says), "{name}: {err}");
+        let events = run_json(gridpad(&dev).args(["events", "--json"]));
+        assert_eq!(
+            events.as_array().unwrap().len(),
+            0,
+            "{name}: nothing reported"
+        );
+        let outbox = run_json(gridpad(&dev).args(["outbox", "--json"]));
+        assert_eq!(
+            outbox.as_array().unwrap().len(),
+            0,
+            "{name}: nothing queued"
+        );
+    }
+}
