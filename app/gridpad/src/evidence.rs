@@ -86,6 +86,22 @@ fn bearer_client(token: &str) -> Result<reqwest::blocking::Client> {
         .build()?)
 }
 
+/// A small request on a bad link: tried up to 5 times, 0.5 s doubling between (the photo
+/// upload itself resumes on its own).
+fn retrying<T, E>(mut f: impl FnMut() -> Result<T, E>, retry: impl Fn(&E) -> bool) -> Result<T, E> {
+    let mut delay = Duration::from_millis(500);
+    for _ in 0..4 {
+        match f() {
+            Err(e) if retry(&e) => {
+                std::thread::sleep(delay);
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    f()
+}
+
 /// Send the sealed records the hub has not acknowledged.
 fn send_seals(
     store: &mut Store,
@@ -105,15 +121,21 @@ fn send_seals(
             break;
         }
         let sent = seals.len();
-        let r = http
-            .post(&url)
-            .timeout(Duration::from_secs(60))
-            .json(&SealsRequest {
-                last_seq: last,
-                seals,
-            })
-            .send()
-            .map_err(|e| anyhow!("sending seals: {e}"))?;
+        let body = SealsRequest {
+            last_seq: last,
+            seals,
+        };
+        // `send` fails only when the request did not get an answer.
+        let r = retrying(
+            || {
+                http.post(&url)
+                    .timeout(Duration::from_secs(60))
+                    .json(&body)
+                    .send()
+            },
+            |_| true,
+        )
+        .map_err(|e| anyhow!("sending seals: {e}"))?;
         if !r.status().is_success() {
             let s = r.status();
             return Err(anyhow!(
@@ -169,7 +191,10 @@ fn upload_photos(
     let vault = Vault::open(store.dir(), store.photo_key())?;
     let client = HubClient::new(http, hub);
     let hashes: Vec<String> = pending.iter().map(|p| p.sha256.clone()).collect();
-    let missing = client.missing(&hashes)?;
+    let missing = retrying(
+        || client.missing(&hashes),
+        |e| matches!(e, UploadError::Network { .. }),
+    )?;
     let mut sizer = ChunkSizer::default();
     let n = missing.len();
     let mut i = 0;
