@@ -9,6 +9,8 @@ use gridpad_core::{keyring, InitOptions, NewReport, Store};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
+mod evidence;
+
 #[derive(Parser)]
 #[command(
     name = "gridpad",
@@ -90,8 +92,19 @@ enum Command {
         on_the_spot: bool,
         #[arg(long, env = "GRIDPAD_USER", default_value = "网格员")]
         reporter: String,
+        /// A photo (JPEG/PNG) as evidence, repeatable: processed to the category's photo
+        /// policy, stamped (time, position, grid, reporter), stored encrypted.
+        #[arg(long = "photo")]
+        photos: Vec<PathBuf>,
         #[arg(long)]
         json: bool,
+    },
+    /// Download a photo that a record on this device references (e.g. a task's reference
+    /// photo), verified by its SHA-256; `--out` writes it (decrypted) to a file.
+    FetchPhoto {
+        sha256: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Events on this device, with their deadline colours.
     Events {
@@ -221,12 +234,20 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
 }
 
 fn main() {
-    // Behave like a Unix tool when piped into `head`: end quietly on a closed pipe.
-    // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-    }
     let cli = Cli::parse();
+    // Behave like a Unix tool when piped into `head`: end quietly on a closed pipe. Not
+    // for the commands that talk to the hub: there a connection the network cut must be
+    // an error to retry (EPIPE), not a signal that kills the process mid-upload.
+    let network = matches!(
+        cli.command,
+        Command::Sync { .. } | Command::Enroll { .. } | Command::FetchPhoto { .. }
+    );
+    if !network {
+        // SAFETY: restoring the default disposition of SIGPIPE before any thread starts.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     if let Err(e) = run(cli) {
         eprintln!("gridpad: {e:#}");
         std::process::exit(1);
@@ -332,6 +353,7 @@ fn run(cli: Cli) -> Result<()> {
             accuracy,
             on_the_spot,
             reporter,
+            photos,
             json,
         } => {
             let mut store = open(&cli)?;
@@ -339,7 +361,10 @@ fn run(cli: Cli) -> Result<()> {
                 (Some(lat), Some(lon)) => Some(Position::manual(*lat, *lon, *accuracy)),
                 _ => None,
             };
+            let photos =
+                evidence::take_photos(&mut store, photos, category, position.as_ref(), reporter)?;
             let id = store.report_event(NewReport {
+                photos,
                 category_code: category.clone(),
                 description: description.clone(),
                 address_text: address.clone(),
@@ -349,6 +374,8 @@ fn run(cli: Cli) -> Result<()> {
                 reporter: reporter.clone(),
                 ..Default::default()
             })?;
+            // Sealed into the device's hash chain, signed with the device key.
+            gridpad_photo::seal_event(&mut store, &id)?;
             let ev = store
                 .event(&id)?
                 .ok_or_else(|| anyhow!("the report vanished"))?;
@@ -525,6 +552,20 @@ fn run(cli: Cli) -> Result<()> {
                 resp.grids.join(", ")
             );
         }
+        Command::FetchPhoto { sha256, out } => {
+            let mut store = open(&cli)?;
+            let hub = store.kv("hub_url")?.ok_or_else(|| {
+                anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
+            })?;
+            let key = store.device_keypair()?;
+            let mut transport =
+                gridpad_sync::http::HttpTransport::new(&hub, store.device_id(), key)?;
+            transport.login()?;
+            let token = transport.token().unwrap_or_default().to_string();
+            store.set_kv("hub_token", &token)?;
+            let n = evidence::fetch_photo(&store, &hub, &token, sha256, out.as_deref())?;
+            println!("photo {sha256}: {n} bytes, verified");
+        }
         Command::Sync { once, json } => {
             let mut store = open(&cli)?;
             sync_loop(&mut store, *once, *json)?;
@@ -597,6 +638,7 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
     let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
     let mut action = sched.handle(Event::Started { now: now_ms() });
     let mut total = gridpad_sync::Report::default();
+    let mut evidence_total = evidence::EvidenceReport::default();
     loop {
         match action {
             Action::Exchange => {
@@ -649,6 +691,22 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
                     Err(e) => bail!("{e}"),
                 };
                 if let Outcome::Done { more: false, .. } = outcome {
+                    // Seals and photos after the records they belong to.
+                    let token = transport.token().unwrap_or_default().to_string();
+                    let mut relogin = || -> Result<String> {
+                        transport.login()?;
+                        Ok(transport.token().unwrap_or_default().to_string())
+                    };
+                    match evidence::sync_evidence(store, &hub, &token, &mut relogin, !json) {
+                        Ok(r) => evidence_total = r,
+                        Err(e) if once => return Err(e),
+                        Err(e) => eprintln!("photo evidence not sent yet, will retry: {e:#}"),
+                    }
+                    if let Some(t) = transport.token() {
+                        if store.kv("hub_token")?.as_deref() != Some(t) {
+                            store.set_kv("hub_token", t)?;
+                        }
+                    }
                     if once {
                         break;
                     }
@@ -672,14 +730,18 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
             "pushed": total.pushed, "acked": total.acked, "rejected": total.rejected,
             "conflicts": total.conflicts, "pulled_ops": total.pulled_ops,
             "outbox": store.outbox_len()?,
+            "evidence": evidence_total,
         }))?;
     } else {
         println!(
-            "sync complete: {} acknowledged, {} refused, {} changes received; {} waiting",
+            "sync complete: {} acknowledged, {} refused, {} changes received; {} waiting; {} photo(s) uploaded ({} bytes sent), {} waiting",
             total.acked,
             total.rejected,
             total.pulled_ops,
-            store.outbox_len()?
+            store.outbox_len()?,
+            evidence_total.photos_uploaded,
+            evidence_total.photo_bytes_sent,
+            evidence_total.photos_waiting
         );
     }
     Ok(())

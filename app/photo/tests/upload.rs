@@ -194,6 +194,8 @@ fn start_proxy_with(
 }
 
 fn client(proxy: &Proxy) -> HubClient {
+    // reqwest is built without a TLS provider of its own (the device installs ring's).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::blocking::Client::builder()
         .default_headers({
             let mut h = reqwest::header::HeaderMap::new();
@@ -329,6 +331,8 @@ fn child_uploader() {
     let url = std::env::var("GRIDPAD_TEST_HUB").unwrap();
     let store = gridpad_core::Store::open(Path::new(&dir), PIN).unwrap();
     let vault = Vault::open(Path::new(&dir), store.photo_key()).unwrap();
+    // reqwest is built without a TLS provider of its own (the device installs ring's).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let http = reqwest::blocking::Client::builder()
         .default_headers({
             let mut h = reqwest::header::HeaderMap::new();

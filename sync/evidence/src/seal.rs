@@ -414,3 +414,37 @@ pub fn verify_chain(
     let verdicts = records.iter().map(|r| v.check(r)).collect();
     (verdicts, v.state().missing())
 }
+
+/// Path where a device sends its sealed records to the hub.
+pub const SEALS_PATH: &str = "/v1/seals";
+/// Most seals in one request.
+pub const MAX_SEALS: usize = 500;
+
+/// `POST /v1/seals` (JSON): the device's sealed records after the last one the hub
+/// acknowledged, and the sequence number of the newest seal the device holds (so the hub
+/// can tell records held back from records not yet made).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SealsRequest {
+    /// The newest seal of the device's chain (0: none yet).
+    pub last_seq: u64,
+    #[serde(default)]
+    pub seals: Vec<SealedRecord>,
+}
+
+/// The hub's verdict on one arriving seal.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SealVerdict {
+    pub seq: u64,
+    pub record_id: String,
+    pub verdict: Verdict,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SealsResponse {
+    pub verdicts: Vec<SealVerdict>,
+    /// Every seal `1..=received_through` is at the hub: the device sends from the next.
+    pub received_through: u64,
+    /// Sequence numbers the hub has not received (holes, and seals the device says it
+    /// holds but has not sent).
+    pub missing: Vec<u64>,
+}

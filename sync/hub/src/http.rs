@@ -3,6 +3,7 @@
 //! enrollment, the login challenge and `/v1/health` carries a bearer token. Errors are
 //! `application/problem+json`.
 
+use crate::evidence::{HubAuthorizer, SealsRequest, SEALS_PATH};
 use crate::hub::{Hub, HubError};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use gridpad_core::model::EventStatus;
+use gridpad_evidence::AuthedDevice;
 use gridpad_proto::wire::{self, Problem, SeqGap, CONTENT_TYPE};
 use serde::Deserialize;
 use serde_json::json;
@@ -20,12 +22,18 @@ use std::sync::Arc;
 pub const MAX_REQUEST: usize = 16 << 20;
 
 pub fn router(hub: Arc<Hub>) -> Router {
-    Router::new()
+    let blobs = hub.blobs().cloned().map(|store| {
+        gridpad_evidence::router(store, Arc::new(HubAuthorizer(hub.clone()))).layer(
+            axum::middleware::from_fn_with_state(hub.clone(), device_auth),
+        )
+    });
+    let api = Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/enroll", post(enroll))
         .route("/v1/auth/challenge", post(challenge))
         .route("/v1/auth/token", post(token))
         .route("/v1/sync", post(sync))
+        .route(SEALS_PATH, post(seals))
         .route("/v1/admin/devices", get(admin_devices))
         .route("/v1/admin/devices/{id}/status", post(admin_device_status))
         .route("/v1/admin/events", get(admin_events))
@@ -35,7 +43,27 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/enrollment-codes", post(admin_issue_code))
         .route("/v1/admin/notices", post(admin_notice))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
-        .with_state(hub)
+        .with_state(hub);
+    match blobs {
+        Some(b) => api.merge(b),
+        None => api,
+    }
+}
+
+/// The photo routes' authentication: the bearer token of a device session becomes the
+/// [`AuthedDevice`] the blob handlers read. Admin tokens cannot move photos.
+async fn device_auth(
+    State(hub): State<Arc<Hub>>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match authed_device(&hub, req.headers()).await {
+        Ok(device) => {
+            req.extensions_mut().insert(AuthedDevice(device));
+            next.run(req).await
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 struct ApiError(HubError);
@@ -176,6 +204,17 @@ async fn sync(State(hub): State<Arc<Hub>>, headers: HeaderMap, body: Bytes) -> A
     Ok(cbor(&resp))
 }
 
+/// A device's sealed records (JSON, see [`crate::evidence`]).
+async fn seals(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Json(req): Json<SealsRequest>,
+) -> ApiResult<Response> {
+    let device = authed_device(&hub, &headers).await?;
+    let resp = blocking(move || hub.receive_seals(&device, &req)).await?;
+    Ok(Json(resp).into_response())
+}
+
 #[derive(Deserialize)]
 struct Limit {
     limit: Option<usize>,
@@ -213,8 +252,8 @@ async fn admin_events(
     Query(q): Query<Limit>,
 ) -> ApiResult<Response> {
     authed_admin(&hub, &headers).await?;
-    let rows = blocking(move || hub.events(q.limit.unwrap_or(100))).await?;
-    Ok(Json(rows.iter().map(row_json).collect::<Vec<_>>()).into_response())
+    let rows = blocking(move || hub.events_with_evidence(q.limit.unwrap_or(100))).await?;
+    Ok(Json(rows).into_response())
 }
 
 async fn admin_tasks(
@@ -350,6 +389,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/auth/challenge"),
     ("post", "/v1/auth/token"),
     ("post", "/v1/sync"),
+    ("post", "/v1/seals"),
+    ("post", "/v1/blobs/have"),
+    ("post", "/v1/uploads"),
+    ("head", "/v1/uploads/{id}"),
+    ("patch", "/v1/uploads/{id}"),
+    ("get", "/v1/blobs/{sha256}"),
     ("get", "/v1/admin/devices"),
     ("post", "/v1/admin/devices/{id}/status"),
     ("get", "/v1/admin/events"),

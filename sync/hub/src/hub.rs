@@ -44,6 +44,8 @@ pub struct Hub {
     now: Clock,
     hlc: Mutex<HlcClock>,
     rng: SystemRandom,
+    /// Where photos are kept (see `evidence.rs`); set by `gridhub` at start.
+    pub(crate) blobs: std::sync::OnceLock<Arc<gridpad_evidence::fs_store::FsBlobStore>>,
 }
 
 /// A device's row in the health list.
@@ -129,6 +131,7 @@ impl Hub {
             now,
             hlc: Mutex::new(HlcClock::new("hub", None)),
             rng: SystemRandom::new(),
+            blobs: std::sync::OnceLock::new(),
         }
     }
 
@@ -215,6 +218,9 @@ impl Hub {
             row.scope = s;
         }
         tx.put_row(&row)?;
+        if let Some(photos) = won.get("photos") {
+            tx.set_photo_refs(entity, row_id, &crate::evidence::photo_list(photos))?;
+        }
         if !old_scope.is_empty() && old_scope != row.scope && scope_is_pulled(&old_scope) {
             tx.append_op(
                 &old_scope,
@@ -389,19 +395,32 @@ impl Hub {
         let id = uuid::Uuid::now_v7().to_string();
         let hlc = self.tick();
         let now = self.now_ms();
-        let category = match source_event {
-            Some(e) => self
-                .row(Entity::Event, e)?
-                .and_then(|r| r.fields.get("category_code").cloned()),
+        let source = match source_event {
+            Some(e) => self.row(Entity::Event, e)?,
             None => None,
         };
+        let category = source
+            .as_ref()
+            .and_then(|r| r.fields.get("category_code").cloned());
         let fields = fields_of(json!({
             "grid_id": grid_id, "assignee": assignee, "title": title, "body": body,
             "source_event_id": source_event, "category_code": category, "status": "assigned", "priority": 0,
             "created_at": rfc3339_ms(now), "deadline_at": rfc3339_ms(now + deadline_hours * 3_600_000),
         }));
+
+        // The report's photos are the task's reference photos: the grid's devices may fetch
+        // them (the index only; devices of this protocol take no `photos` on a task).
+        let photos = source
+            .as_ref()
+            .and_then(|r| r.fields.get("photos"))
+            .map(crate::evidence::photo_list)
+            .unwrap_or_default();
         with_tx(&*self.store, |tx| {
-            self.central_write(tx, Entity::Task, &id, fields.clone(), &hlc, None)
+            self.central_write(tx, Entity::Task, &id, fields.clone(), &hlc, None)?;
+            if !photos.is_empty() {
+                tx.set_photo_refs(Entity::Task, &id, &photos)?;
+            }
+            Ok(())
         })?;
         Ok(id)
     }
@@ -648,7 +667,7 @@ impl Hub {
         }
     }
 
-    fn scopes_of(d: &DeviceRecord) -> Vec<String> {
+    pub(crate) fn scopes_of(d: &DeviceRecord) -> Vec<String> {
         let mut s = vec![
             format!("device:{}", d.device_id),
             "catalog".to_string(),
@@ -979,8 +998,20 @@ impl Hub {
                         format!("a new report cannot be {status}"),
                     ));
                 }
-                let mut fields = m.fields.clone();
-                fields.remove("photos");
+                let fields = m.fields.clone();
+                let photos = match fields.get("photos") {
+                    None => vec![],
+                    Some(p) => match crate::evidence::checked_photo_list(p) {
+                        Some(list) => list,
+                        None => {
+                            return Ok(Self::reject(
+                                m.seq,
+                                "photos must be a list of SHA-256 hashes",
+                            ))
+                        }
+                    },
+                };
+                tx.set_photo_refs(Entity::Event, &m.row_id, &photos)?;
                 let row = Row {
                     entity: Entity::Event,
                     row_id: m.row_id.clone(),

@@ -3,9 +3,11 @@
 //! - [`store`]: storage behind a trait ([`store::HubStore`]), free of SQL;
 //! - [`sqlite`]: the default backend (one file, nothing else to run);
 //! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
+//! - [`evidence`]: photos (blob store, who may read them, completeness) and sealed records;
 //! - [`http`]: the HTTP interface (axum);
 //! - [`tls`]: HTTPS for `gridhub serve` (rustls).
 
+pub mod evidence;
 pub mod http;
 pub mod hub;
 pub mod sqlite;

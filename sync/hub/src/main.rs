@@ -153,7 +153,12 @@ enum Admin {
 fn open_hub(dir: &std::path::Path) -> Result<Arc<Hub>> {
     let store = SqliteStore::open(dir)
         .with_context(|| format!("opening the hub database in {}", dir.display()))?;
-    Ok(Arc::new(Hub::with_system_clock(Arc::new(store))))
+    let hub = Hub::with_system_clock(Arc::new(store));
+    hub.attach_blobs(
+        gridhub::evidence::open_blobs(dir)
+            .with_context(|| format!("opening the photo store in {}", dir.display()))?,
+    );
+    Ok(Arc::new(hub))
 }
 
 fn main() {
@@ -268,11 +273,11 @@ fn admin(hub: &Hub, command: Admin) -> Result<()> {
         }
         Admin::ApiToken { days } => println!("{}", hub.issue_admin_token(days)?),
         Admin::Events { limit, json } => {
-            let rows = hub.events(limit)?;
             if json {
-                let out: Vec<_> = rows.iter().map(|r| serde_json::json!({"id": r.row_id, "device_scope": r.scope, "fields": r.fields})).collect();
-                return print_json(&out);
+                // With each report's evidence: photos received, complete, seal verdict.
+                return print_json(&hub.events_with_evidence(limit)?);
             }
+            let rows = hub.events(limit)?;
             for r in rows {
                 let f = |k: &str| {
                     r.fields
@@ -281,12 +286,24 @@ fn admin(hub: &Hub, command: Admin) -> Result<()> {
                         .unwrap_or("-")
                         .to_string()
                 };
+                let ev = hub.event_evidence(&r)?;
+                let seal = match ev["seal_flags"].as_array() {
+                    Some(fl) if !fl.is_empty() => format!("seal: {}", serde_json::json!(fl)),
+                    _ => "sealed".to_string(),
+                };
                 println!(
-                    "{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\tphotos {}/{}{}\t{seal}",
                     r.row_id,
                     f("status"),
                     f("category_code"),
-                    f("description")
+                    f("description"),
+                    ev["photos_received"],
+                    ev["photos_expected"],
+                    if ev["complete"] == true {
+                        ""
+                    } else {
+                        " (incomplete)"
+                    },
                 );
             }
         }

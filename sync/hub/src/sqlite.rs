@@ -57,6 +57,29 @@ CREATE TABLE IF NOT EXISTS applied_mutation (
     verdict     TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS applied_device ON applied_mutation(device_id, seq);
+CREATE TABLE IF NOT EXISTS photo_ref (
+    sha256 TEXT NOT NULL,
+    entity TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    PRIMARY KEY (sha256, entity, row_id)
+);
+CREATE INDEX IF NOT EXISTS photo_ref_owner ON photo_ref(entity, row_id);
+CREATE TABLE IF NOT EXISTS seal (
+    device_id   TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    hash        TEXT NOT NULL,
+    entity      TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    verdict     TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    PRIMARY KEY (device_id, seq, hash)
+);
+CREATE INDEX IF NOT EXISTS seal_record ON seal(entity, record_id);
+CREATE TABLE IF NOT EXISTS chain_state (
+    device_id TEXT PRIMARY KEY,
+    state     TEXT NOT NULL
+);
 "#;
 
 pub struct SqliteStore {
@@ -437,5 +460,113 @@ impl HubTx for Tx<'_> {
         }
         .map_err(be)?;
         Ok(n as u64)
+    }
+
+    fn set_photo_refs(
+        &mut self,
+        entity: Entity,
+        row_id: &str,
+        photos: &[String],
+    ) -> StoreResult<()> {
+        self.tx
+            .execute(
+                "DELETE FROM photo_ref WHERE entity = ? AND row_id = ?",
+                params![entity.as_str(), row_id],
+            )
+            .map_err(be)?;
+        for p in photos {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO photo_ref (sha256, entity, row_id) VALUES (?, ?, ?)",
+                )
+                .map_err(be)?
+                .execute(params![p, entity.as_str(), row_id])
+                .map_err(be)?;
+        }
+        Ok(())
+    }
+
+    fn photo_refs(&mut self, sha256: &str) -> StoreResult<Vec<(Entity, String)>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT entity, row_id FROM photo_ref WHERE sha256 = ?")
+            .map_err(be)?;
+        let raw: Vec<(String, String)> = stmt
+            .query_map([sha256], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        raw.into_iter()
+            .map(|(e, id)| Ok((e.parse().map_err(|_| StoreError::Corrupt(e.clone()))?, id)))
+            .collect()
+    }
+
+    fn put_seal(&mut self, s: &StoredSeal) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO seal (device_id, seq, hash, entity, record_id, verdict, body, received_ms)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .map_err(be)?
+            .execute(params![
+                s.device_id,
+                s.seq as i64,
+                s.hash,
+                s.entity,
+                s.record_id,
+                s.verdict,
+                s.body,
+                s.received_ms as i64
+            ])
+            .map_err(be)?;
+        Ok(())
+    }
+
+    fn seals_of(&mut self, entity: &str, record_id: &str) -> StoreResult<Vec<StoredSeal>> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT device_id, seq, hash, entity, record_id, verdict, body, received_ms
+                 FROM seal WHERE entity = ? AND record_id = ? ORDER BY received_ms, seq",
+            )
+            .map_err(be)?;
+        let rows = stmt
+            .query_map(params![entity, record_id], |r| {
+                Ok(StoredSeal {
+                    device_id: r.get(0)?,
+                    seq: r.get::<_, i64>(1)? as u64,
+                    hash: r.get(2)?,
+                    entity: r.get(3)?,
+                    record_id: r.get(4)?,
+                    verdict: r.get(5)?,
+                    body: r.get(6)?,
+                    received_ms: r.get::<_, i64>(7)? as u64,
+                })
+            })
+            .map_err(be)?
+            .collect::<Result<_, _>>()
+            .map_err(be)?;
+        Ok(rows)
+    }
+
+    fn chain_state(&mut self, device_id: &str) -> StoreResult<Option<String>> {
+        self.tx
+            .prepare_cached("SELECT state FROM chain_state WHERE device_id = ?")
+            .map_err(be)?
+            .query_row([device_id], |r| r.get(0))
+            .optional()
+            .map_err(be)
+    }
+
+    fn put_chain_state(&mut self, device_id: &str, state: &str) -> StoreResult<()> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO chain_state (device_id, state) VALUES (?, ?)
+                 ON CONFLICT(device_id) DO UPDATE SET state = excluded.state",
+            )
+            .map_err(be)?
+            .execute(params![device_id, state])
+            .map_err(be)?;
+        Ok(())
     }
 }

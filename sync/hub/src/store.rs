@@ -124,6 +124,41 @@ pub trait HubTx {
     fn stored_verdict(&mut self, device_id: &str, seq: u64) -> StoreResult<Option<String>>;
     /// How many mutations the hub has applied (for verification and tests).
     fn mutation_count(&mut self, device_id: Option<&str>) -> StoreResult<u64>;
+
+    // ---- evidence (photos and seals) ----------------------------------------------------
+
+    /// The photos (SHA-256) a record references (replaces the record's earlier list).
+    fn set_photo_refs(
+        &mut self,
+        entity: Entity,
+        row_id: &str,
+        photos: &[String],
+    ) -> StoreResult<()>;
+    /// The records that reference a photo.
+    fn photo_refs(&mut self, sha256: &str) -> StoreResult<Vec<(Entity, String)>>;
+    /// Keep a sealed record as it arrived, with the verifier's verdict (JSON). The same
+    /// record (device, seq, hash) is kept once.
+    fn put_seal(&mut self, seal: &StoredSeal) -> StoreResult<()>;
+    /// The seals that arrived for one record.
+    fn seals_of(&mut self, entity: &str, record_id: &str) -> StoreResult<Vec<StoredSeal>>;
+    /// A device's chain verification state (JSON), as the hub last saved it.
+    fn chain_state(&mut self, device_id: &str) -> StoreResult<Option<String>>;
+    fn put_chain_state(&mut self, device_id: &str, state: &str) -> StoreResult<()>;
+}
+
+/// A sealed record as the hub keeps it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredSeal {
+    pub device_id: String,
+    pub seq: u64,
+    pub entity: String,
+    pub record_id: String,
+    pub hash: String,
+    /// The verifier's verdict when it arrived (JSON of `gridpad_evidence::Verdict`).
+    pub verdict: String,
+    /// The signed canonical body.
+    pub body: String,
+    pub received_ms: u64,
 }
 
 /// A storage backend: runs closures in serialisable transactions.

@@ -477,6 +477,9 @@ fn a_long_first_download_reports_how_much_is_left() {
         }
         assert!(exchanges < 500, "download did not finish");
     }
-    assert!(exchanges > 3, "small pages make a long download ({exchanges})");
+    assert!(
+        exchanges > 3,
+        "small pages make a long download ({exchanges})"
+    );
     assert_eq!(seen_total, Some(pulled), "progress ended at 100 %");
 }

@@ -33,7 +33,9 @@ fn the_openapi_description_lists_exactly_the_served_routes() {
 fn every_described_route_answers_on_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
     let store = gridhub::sqlite::SqliteStore::open(dir.path()).unwrap();
-    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(store)));
+    let hub = gridhub::Hub::with_system_clock(Arc::new(store));
+    hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
+    let hub = Arc::new(hub);
     let admin = hub.issue_admin_token(1).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
@@ -42,7 +44,10 @@ fn every_described_route_answers_on_a_real_server() {
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, gridhub::http::router(hub)).await });
     for (method, path) in gridhub::http::ROUTES {
-        let url = format!("http://{addr}{}", path.replace("{id}", "x"));
+        let url = format!(
+            "http://{addr}{}",
+            path.replace("{id}", "x").replace("{sha256}", "x")
+        );
         let body = if *method == "post" { "{}" } else { "" };
         let req = format!(
             "{} {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

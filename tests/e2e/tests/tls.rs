@@ -84,20 +84,45 @@ fn a_device_syncs_over_https_trusting_only_the_city_ca() {
         .arg(&city.ca));
     let first = run_json(gridpad(dev.path()).args(["sync", "--once", "--json"]));
     assert!(first["pulled_ops"].as_u64().unwrap() > 300, "{first}");
-    run(gridpad(dev.path()).args([
-        "report",
-        "--category",
-        "0401",
-        "--description",
-        "加密链路上报的占道经营",
-    ]));
-    let second = run_json(gridpad(dev.path()).args(["sync", "--once", "--json"]));
-    assert_eq!(second["acked"], 1, "{second}");
-    let events = run_json(hub.admin().args(["events", "--json"]));
-    assert!(
-        events.to_string().contains("加密链路上报的占道经营"),
-        "{events}"
+    // A report with a photo: the record, its seal and the photo all travel over HTTPS.
+    let photo = certs.path().join("photo.jpg");
+    let img = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 241) as u8, ((x * y) % 239) as u8])
+    });
+    img.save(&photo).unwrap();
+    let ev = run_json(
+        gridpad(dev.path())
+            .args([
+                "report",
+                "--category",
+                "0401",
+                "--description",
+                "加密链路上报的占道经营",
+                "--json",
+                "--photo",
+            ])
+            .arg(&photo),
     );
+    let id = ev["id"].as_str().unwrap().to_string();
+    let second = run_json(gridpad(dev.path()).args(["sync", "--once", "--json"]));
+    assert_eq!(second["rejected"], 0, "{second}");
+    assert_eq!(second["outbox"], 0, "{second}");
+    assert_eq!(second["evidence"]["photos_uploaded"], 1, "{second}");
+    let events = run_json(hub.admin().args(["events", "--json"]));
+    let at_hub = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == id.as_str())
+        .unwrap_or_else(|| panic!("the report reached the hub: {events}"))
+        .clone();
+    assert_eq!(
+        at_hub["fields"]["description"], "加密链路上报的占道经营",
+        "{at_hub}"
+    );
+    assert_eq!(at_hub["photos_received"], 1, "{at_hub}");
+    assert_eq!(at_hub["complete"], true, "{at_hub}");
+    assert_eq!(at_hub["sealed_ok"], true, "{at_hub}");
 }
 
 #[test]
