@@ -33,8 +33,7 @@ struct Kb {
 /// Whether the keyboard shows by default: always on the device, with `GRIDPAD_OSK=1` on
 /// desktops.
 pub fn default_enabled() -> bool {
-    cfg!(feature = "device")
-        || std::env::var("GRIDPAD_OSK").is_ok_and(|v| v == "1" || v == "true")
+    cfg!(feature = "device") || std::env::var("GRIDPAD_OSK").is_ok_and(|v| v == "1" || v == "true")
 }
 
 /// Start loading the lexicon off the UI thread.
@@ -78,8 +77,10 @@ impl Kb {
     fn send_key(&self, text: SharedString) {
         let Some(ui) = self.ui() else { return };
         self.dispatching.set(true);
-        ui.window().dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
-        ui.window().dispatch_event(WindowEvent::KeyReleased { text });
+        ui.window()
+            .dispatch_event(WindowEvent::KeyPressed { text: text.clone() });
+        ui.window()
+            .dispatch_event(WindowEvent::KeyReleased { text });
         self.dispatching.set(false);
     }
 
@@ -179,7 +180,14 @@ impl Kb {
             "shift" => kb.set_shift(!kb.get_shift()),
             "mode-toggle" => {
                 self.finish();
-                kb.set_mode(if mode == "pinyin" { "english" } else { "pinyin" }.into());
+                kb.set_mode(
+                    if mode == "pinyin" {
+                        "english"
+                    } else {
+                        "pinyin"
+                    }
+                    .into(),
+                );
             }
             "mode-symbols" => {
                 self.finish();
@@ -237,7 +245,10 @@ impl Kb {
             self.key("enter");
         } else if c == ' ' {
             self.key("space");
-        } else if let Some(d) = c.to_digit(10).filter(|d| (1..=PAGE_SIZE as u32).contains(d)) {
+        } else if let Some(d) = c
+            .to_digit(10)
+            .filter(|d| (1..=PAGE_SIZE as u32).contains(d))
+        {
             self.choose(d as usize - 1);
         } else if c == '=' || c == ']' {
             self.key("next");
