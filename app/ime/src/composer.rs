@@ -321,6 +321,9 @@ pub fn candidates(lex: &Lexicon, user: &UserModel, segs: &[Segmentation]) -> Vec
     out
 }
 
+/// A sentence prefix: score, start of its last piece, that piece's text and syllables.
+type Step = (f64, usize, String, Vec<u16>);
+
 /// The most likely reading of the whole split as a sequence of words (when it takes more
 /// than one word).
 fn sentence(lex: &Lexicon, seg: &Segmentation) -> Option<(f64, Candidate)> {
@@ -329,7 +332,7 @@ fn sentence(lex: &Lexicon, seg: &Segmentation) -> Option<(f64, Candidate)> {
         return None;
     }
     // best[j] = (score, start of last piece, entry text, syllables)
-    let mut best: Vec<Option<(f64, usize, String, Vec<u16>)>> = vec![None; n + 1];
+    let mut best: Vec<Option<Step>> = vec![None; n + 1];
     best[0] = Some((0.0, 0, String::new(), vec![]));
     for j in 1..=n {
         for i in j.saturating_sub(8)..j {

@@ -212,6 +212,11 @@ impl Lexicon {
         }
     }
 
+    /// Every entry, in file order.
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> {
+        (0..self.entries.len() as u32).map(move |i| self.entry(i))
+    }
+
     /// Entries of `n` syllables whose syllables start with `first_letters`, most frequent
     /// first.
     pub(crate) fn bucket(

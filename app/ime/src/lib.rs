@@ -17,6 +17,6 @@ mod segment;
 mod user;
 
 pub use composer::{Candidate, Composer};
-pub use lexicon::{Lexicon, LexiconError};
+pub use lexicon::{EntryRef, Lexicon, LexiconError};
 pub use segment::{segment, Segmentation, Token};
 pub use user::UserModel;

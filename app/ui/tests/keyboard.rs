@@ -23,6 +23,7 @@ fn press(app: &App, label: &str) {
     });
     // A text area sits in a scroll view, which holds a press back briefly (drag or tap?).
     i_slint_backend_testing::mock_elapsed_time(std::time::Duration::from_millis(300));
+    slint::platform::update_timers_and_animations();
     w.dispatch_event(WindowEvent::PointerReleased {
         position,
         button: PointerEventButton::Left,
@@ -239,4 +240,44 @@ fn id_numbers_get_the_numeric_pad_with_x() {
     keys(&app, "kun");
     choose(&app, "堃");
     assert_eq!(app.ui.global::<PersonEditAdapter>().get_name(), "堃");
+}
+
+fn shot(app: &App, name: &str) {
+    if std::env::var_os("GRIDPAD_SKIP_SCREENSHOTS").is_some() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    save(app, dir.join(name).to_str().unwrap());
+}
+
+/// `docs/screenshots/keyboard-*.png`: pinyin with candidates while typing a resident's
+/// name, the ID-number pad (480×800, Chinese).
+#[test]
+fn keyboard_screenshots() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    let app = open_app(dir.path(), "zh_CN");
+    log_in(&app, PIN, "解锁");
+    app.ui.global::<KeyboardAdapter>().set_enabled(true);
+    app.ctx.go(Screen::PersonEdit);
+    let p = app.ui.global::<PersonEditAdapter>();
+    p.set_name("".into());
+    p.set_id_number("".into());
+    press(&app, "姓名 *");
+    assert!(keyboard_shown(&app));
+    keys(&app, "wangge");
+    assert_eq!(candidates(&app)[0], "网格");
+    tap(&app, "Space");
+    keys(&app, "zhangzhe");
+    choose(&app, "张");
+    assert_eq!(app.ui.global::<KeyboardAdapter>().get_preedit(), "张zhe");
+    shot(&app, "keyboard-pinyin-zh-CN.png");
+    p.set_name("".into());
+
+    press(&app, "身份证号（18位）");
+    keys(&app, "11010519491231002");
+    assert_eq!(app.ui.global::<KeyboardAdapter>().get_mode(), "id");
+    shot(&app, "keyboard-numeric-id-zh-CN.png");
 }

@@ -64,7 +64,7 @@ impl Kb {
             let user = self
                 .ctx
                 .exec
-                .run_now(|s| Ok(s.kv(USER_MODEL_KEY)?))
+                .run_now(|s| s.kv(USER_MODEL_KEY))
                 .ok()
                 .flatten()
                 .and_then(|json| UserModel::from_json(&json).ok())
@@ -94,7 +94,7 @@ impl Kb {
         let json = self.with_composer(|c| c.take_user_changed().then(|| c.user().to_json()));
         if let Some(Some(json)) = json {
             self.ctx.exec.run(
-                move |s| Ok(s.set_kv(USER_MODEL_KEY, &json)?),
+                move |s| s.set_kv(USER_MODEL_KEY, &json),
                 |r: Result<(), gridpad_core::Error>| {
                     if let Err(e) = r {
                         eprintln!("gridpad-ui: learned input choices not saved: {e}");
