@@ -54,14 +54,14 @@ fn main() {
         .filter(|e| (2..=4).contains(&e.syllables.len()))
         .map(|e| (e.weight, e.syllables.to_vec()))
         .collect();
-    words.sort_by(|a, b| b.0.cmp(&a.0));
+    words.sort_by_key(|w| std::cmp::Reverse(w.0));
     words.truncate(1_500);
     let mut chars: Vec<_> = lex
         .entries()
         .filter(|e| e.syllables.len() == 1)
         .map(|e| (e.weight, e.syllables.to_vec()))
         .collect();
-    chars.sort_by(|a, b| b.0.cmp(&a.0));
+    chars.sort_by_key(|w| std::cmp::Reverse(w.0));
     chars.truncate(500);
     let mut inputs: Vec<String> = vec![];
     for (_, syls) in words.iter().chain(chars.iter()) {
