@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use gridpad_ui::controllers::keyboard::USER_MODEL_KEY;
-use gridpad_ui::{App, KeyboardAdapter, PersonEditAdapter, Screen};
+use gridpad_ui::{App, KeyboardAdapter, PersonEditAdapter, ReportAdapter, Screen};
 use i_slint_backend_testing::ElementHandle;
 use slint::platform::{PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, Model};
@@ -63,6 +63,29 @@ fn keyboard_shown(app: &App) -> bool {
         .is_some()
 }
 
+/// Logged in, on the report screen, the keyboard on, the description focused.
+fn report_description(dir: &std::path::Path) -> App {
+    let app = open_app_sized(dir, "en", 1400);
+    log_in(&app, PIN, "Unlock");
+    app.ui.global::<KeyboardAdapter>().set_enabled(true);
+    app.ctx.go(Screen::Report);
+    let r = app.ui.global::<ReportAdapter>();
+    r.invoke_select_main("02".into());
+    r.invoke_select_sub("0201".into());
+    assert!(!keyboard_shown(&app), "no keyboard without a focused field");
+    press(&app, "What is the problem? *");
+    assert!(keyboard_shown(&app), "the keyboard comes with the focus");
+    assert_eq!(app.ui.global::<KeyboardAdapter>().get_mode(), "pinyin");
+    app
+}
+
+fn description(app: &App) -> String {
+    app.ui
+        .global::<ReportAdapter>()
+        .get_description()
+        .to_string()
+}
+
 /// Logged in, editing a resident, the keyboard on, the name field focused.
 fn name_field(dir: &std::path::Path) -> App {
     let app = open_app_sized(dir, "en", 1400);
@@ -98,15 +121,19 @@ fn wangge_becomes_the_domain_word() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 100);
-    let app = name_field(dir.path());
+    let app = report_description(dir.path());
     keys(&app, "wangge");
     let kb = app.ui.global::<KeyboardAdapter>();
     assert_eq!(kb.get_preedit(), "wang'ge");
     assert_eq!(candidates(&app)[0], "网格");
     assert!(shows(&app, "wang'ge"), "the composition is on screen");
-    assert_eq!(name(&app), "", "nothing in the field while composing");
+    assert_eq!(
+        description(&app),
+        "",
+        "nothing in the field while composing"
+    );
     tap(&app, "Space");
-    assert_eq!(name(&app), "网格");
+    assert_eq!(description(&app), "网格");
     assert_eq!(kb.get_preedit(), "");
     // Punctuation, then initials for a phrase, then a tapped candidate.
     tap(&app, "，");
@@ -115,7 +142,7 @@ fn wangge_becomes_the_domain_word() {
     tap(&app, "消防通道");
     keys(&app, "chuzuwu");
     choose(&app, "出租屋");
-    assert_eq!(name(&app), "网格，消防通道出租屋");
+    assert_eq!(description(&app), "网格，消防通道出租屋");
 }
 
 #[test]
@@ -163,7 +190,7 @@ fn deletion_edits_the_composition_then_the_field() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 100);
-    let app = name_field(dir.path());
+    let app = report_description(dir.path());
     keys(&app, "wanggee");
     tap(&app, "Backspace");
     assert_eq!(app.ui.global::<KeyboardAdapter>().get_preedit(), "wang'ge");
@@ -171,19 +198,19 @@ fn deletion_edits_the_composition_then_the_field() {
     keys(&app, "ab");
     tap(&app, "Backspace");
     tap(&app, "Backspace");
-    assert_eq!(name(&app), "网格", "composition gone, field intact");
+    assert_eq!(description(&app), "网格", "composition gone, field intact");
     tap(&app, "Backspace");
-    assert_eq!(name(&app), "网");
+    assert_eq!(description(&app), "网");
     // English letters and Enter without conversion.
     keys(&app, "gps");
     tap(&app, "Enter");
-    assert_eq!(name(&app), "网gps");
+    assert_eq!(description(&app), "网gps");
     tap(&app, "Chinese (pinyin)");
     assert_eq!(app.ui.global::<KeyboardAdapter>().get_mode(), "english");
     tap(&app, "Shift");
     keys(&app, "A");
     keys(&app, "b");
-    assert_eq!(name(&app), "网gpsAb");
+    assert_eq!(description(&app), "网gpsAb");
 }
 
 #[test]
@@ -191,14 +218,14 @@ fn physical_letters_feed_the_composition() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 100);
-    let app = name_field(dir.path());
+    let app = report_description(dir.path());
     let w = app.ui.window();
     for c in "wangge ".chars() {
         let t: slint::SharedString = c.to_string().into();
         w.dispatch_event(WindowEvent::KeyPressed { text: t.clone() });
         w.dispatch_event(WindowEvent::KeyReleased { text: t });
     }
-    assert_eq!(name(&app), "网格");
+    assert_eq!(description(&app), "网格");
 }
 
 #[test]
@@ -251,8 +278,8 @@ fn shot(app: &App, name: &str) {
     save(app, dir.join(name).to_str().unwrap());
 }
 
-/// `docs/screenshots/keyboard-*.png`: pinyin with candidates while typing a resident's
-/// name, the ID-number pad (480×800, Chinese).
+/// `docs/screenshots/keyboard-*.png`: pinyin with candidates in a report's description,
+/// the ID-number pad in the resident form (480×800, Chinese).
 #[test]
 fn keyboard_screenshots() {
     init_backend();
@@ -261,21 +288,26 @@ fn keyboard_screenshots() {
     let app = open_app(dir.path(), "zh_CN");
     log_in(&app, PIN, "解锁");
     app.ui.global::<KeyboardAdapter>().set_enabled(true);
-    app.ctx.go(Screen::PersonEdit);
-    let p = app.ui.global::<PersonEditAdapter>();
-    p.set_name("".into());
-    p.set_id_number("".into());
-    press(&app, "姓名 *");
+    app.ctx.go(Screen::Report);
+    let r = app.ui.global::<ReportAdapter>();
+    r.invoke_select_main("02".into());
+    r.invoke_select_sub("0201".into());
+    r.invoke_set_field("blocked_by".into(), "杂物".into(), false);
+    press(&app, "问题描述 *");
     assert!(keyboard_shown(&app));
+    tap(&app, "Digits and symbols");
+    keys(&app, "3");
+    tap(&app, "Letters");
+    keys(&app, "dong");
+    choose(&app, "栋");
     keys(&app, "wangge");
     assert_eq!(candidates(&app)[0], "网格");
-    tap(&app, "Space");
-    keys(&app, "zhangzhe");
-    choose(&app, "张");
-    assert_eq!(app.ui.global::<KeyboardAdapter>().get_preedit(), "张zhe");
+    assert_eq!(r.get_description(), "3栋");
     shot(&app, "keyboard-pinyin-zh-CN.png");
-    p.set_name("".into());
 
+    app.ctx.go(Screen::PersonEdit);
+    let p = app.ui.global::<PersonEditAdapter>();
+    p.set_id_number("".into());
     press(&app, "身份证号（18位）");
     keys(&app, "11010519491231002");
     assert_eq!(app.ui.global::<KeyboardAdapter>().get_mode(), "id");
