@@ -12,6 +12,17 @@ fn main() {
         for ch in input.chars() {
             c.push(ch);
         }
+        let t = std::time::Instant::now();
+        for _ in 0..20 {
+            c.clear();
+            for ch in input.chars() {
+                c.push(ch);
+            }
+        }
+        eprintln!(
+            "{input}: {:.3} ms per typing",
+            t.elapsed().as_secs_f64() * 1e3 / 20.0
+        );
         let page: Vec<String> = c.page().iter().map(|c| c.text.clone()).collect();
         println!("{input} [{}] → {}", c.preedit(), page.join(" "));
     }
