@@ -64,6 +64,12 @@ impl Composer {
         &self.user
     }
 
+    /// Replace the user model (the app reads it from its store after the composer exists).
+    pub fn set_user(&mut self, user: UserModel) {
+        self.user = user;
+        self.update();
+    }
+
     /// Whether the user model changed since the last call (the app then saves it).
     pub fn take_user_changed(&mut self) -> bool {
         std::mem::take(&mut self.user_changed)

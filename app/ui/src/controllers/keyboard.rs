@@ -4,7 +4,8 @@
 //!
 //! The lexicon loads on its own thread at start-up; the first keystroke waits for it only
 //! if it comes within that first fraction of a second. The user model (learned choices —
-//! personal data) lives in the encrypted store's `kv` table.
+//! personal data) lives in the encrypted store's `kv` table; it is read on the store's
+//! thread after login and written after each finished choice.
 
 use super::Ctx;
 use crate::{AppWindow, KeyboardAdapter};
@@ -26,6 +27,8 @@ struct Kb {
     ctx: Rc<Ctx>,
     lexicon: LexSlot,
     composer: RefCell<Option<Composer>>,
+    /// The learned choices, read from the store after login (off the UI thread).
+    stored_user: RefCell<Option<UserModel>>,
     /// Our own key events must not be taken back by the physical-key hook.
     dispatching: Cell<bool>,
 }
@@ -61,14 +64,7 @@ impl Kb {
         let mut slot = self.composer.borrow_mut();
         if slot.is_none() {
             let lex = self.lexicon.wait().clone()?;
-            let user = self
-                .ctx
-                .exec
-                .run_now(|s| s.kv(USER_MODEL_KEY))
-                .ok()
-                .flatten()
-                .and_then(|json| UserModel::from_json(&json).ok())
-                .unwrap_or_default();
+            let user = self.stored_user.borrow_mut().take().unwrap_or_default();
             *slot = Some(Composer::new(lex, user, PAGE_SIZE));
         }
         slot.as_mut().map(f)
@@ -271,6 +267,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         ctx: ctx.clone(),
         lexicon: load_lexicon(),
         composer: RefCell::new(None),
+        stored_user: RefCell::new(None),
         dispatching: Cell::new(false),
     });
     let s = state.clone();
@@ -301,8 +298,37 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         s.refresh();
     });
     // A new login may be another user: forget the composer (and its user model) on lock.
-    let s = state;
+    let s = state.clone();
     ctx.when_shown(crate::Screen::Login, move |_| {
         s.composer.borrow_mut().take();
+        s.stored_user.borrow_mut().take();
+    });
+    // After login: read the learned choices on the store's thread.
+    let s = state;
+    ctx.when_shown(crate::Screen::Home, move |_| {
+        if s.composer.borrow().is_some() {
+            return;
+        }
+        let s = s.clone();
+        s.ctx.clone().exec.run(
+            |store| store.kv(USER_MODEL_KEY),
+            move |r| {
+                let user = match r {
+                    Ok(Some(json)) => UserModel::from_json(&json).unwrap_or_else(|e| {
+                        eprintln!(
+                            "gridpad-ui: learned input choices unreadable, starting afresh: {e}"
+                        );
+                        UserModel::default()
+                    }),
+                    _ => UserModel::default(),
+                };
+                let mut composer = s.composer.borrow_mut();
+                match composer.as_mut() {
+                    Some(c) if !c.is_composing() => c.set_user(user),
+                    Some(_) => {}
+                    None => *s.stored_user.borrow_mut() = Some(user),
+                }
+            },
+        );
     });
 }
