@@ -4,6 +4,7 @@
 pub mod enroll;
 pub mod events;
 pub mod home;
+pub mod keyboard;
 pub mod login;
 pub mod nav;
 pub mod notices;
@@ -169,6 +170,7 @@ impl App {
         visits::setup(&ui, &ctx);
         notices::setup(&ui, &ctx);
         stats::setup(&ui, &ctx);
+        keyboard::setup(&ui, &ctx);
         let first = if ctx.data_dir.join(gridpad_core::db::DB_FILE).exists() {
             Screen::Login
         } else {
