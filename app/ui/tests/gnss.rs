@@ -8,6 +8,7 @@ use common::*;
 use gridpad_ui::gnss::{GnssSource, NmeaGnss};
 use gridpad_ui::services::{GnssService, GnssState, Services};
 use gridpad_ui::{HomeAdapter, Screen};
+use slint::ComponentHandle;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -59,7 +60,7 @@ fn a_replayed_receiver_gives_the_home_screen_a_fix() {
         "{lat} {lon}"
     );
     assert!(st.sats >= 4 && st.accuracy_m.is_some_and(|a| a > 0.0));
-    i_slint_backend_testing::mock_elapsed_time(1_100);
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1_100));
     let shown = slint::ComponentHandle::global::<HomeAdapter>(&app.ui).get_gnss();
     assert_eq!(shown.state, "fix");
     assert!(shown.sats >= 4);
@@ -136,7 +137,7 @@ fn a_patrol_records_its_distance_and_track_from_the_receiver() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    i_slint_backend_testing::mock_elapsed_time(1_100);
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1_100));
     let shown = slint::ComponentHandle::global::<gridpad_ui::PatrolAdapter>(&app.ui)
         .get_distance()
         .to_string();

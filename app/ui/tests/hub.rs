@@ -77,7 +77,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
             "timed out waiting for {what}"
         );
         std::thread::sleep(Duration::from_millis(50));
-        i_slint_backend_testing::mock_elapsed_time(1_000);
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1_000));
     }
 }
 
