@@ -3,7 +3,9 @@
 # the hub with a generated town, enrolls a device, and walks the closed loop — a worker
 # reports an event offline, syncs, the centre accepts and dispatches it back as a task,
 # the worker completes it, the centre closes it, the device shows it closed.
-# Data goes to $GRIDPAD_DEMO_DIR (default: a new temporary directory).
+# It ends by opening the terminal app (gridpad-ui) on the device's data against the
+# still-running hub: in a window when $DISPLAY is set, otherwise under Xvfb with a
+# screenshot. Data goes to $GRIDPAD_DEMO_DIR (default: a new temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
@@ -66,3 +68,26 @@ gp event "$event"
 hub devices
 echo
 echo "Device data (encrypted) in $GRIDPAD_DATA_DIR; hub database in $hubdir."
+
+echo; echo "— the terminal app on this device's data, syncing with the same hub —"
+if [ -z "${DISPLAY:-}" ] && ! command -v xvfb-run >/dev/null 2>&1; then
+  echo "demo: installing xvfb (no display)"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends \
+    xvfb xauth libxcursor1 libxkbcommon-x11-0 libxi6 libxrandr2
+fi
+cargo build --release --locked -p gridpad-ui
+# Position from a real receiver capture, replayed (when shared/ is beside the clone).
+nmea="$(cd .. && pwd)/shared/data/nmea/quectel-l76k-nmea.log"
+gnss=none; [ -f "$nmea" ] && gnss="replay:$nmea"
+ui=("$bin/gridpad-ui" --data-dir "$GRIDPAD_DATA_DIR" --gnss "$gnss")
+printf '\n\033[1mPIN for the login screen: %s\033[0m\n' "$GRIDPAD_PIN"
+if [ -n "${DISPLAY:-}" ]; then
+  echo "\$ ${ui[*]}   (close the window to end the demo)"
+  "${ui[@]}"
+else
+  shot="$demo/gridpad-ui-login.png"
+  echo "\$ xvfb-run ${ui[*]} --screenshot $shot   (no display: 15 s under Xvfb)"
+  timeout 15 xvfb-run -a -s "-screen 0 480x800x24" "${ui[@]}" --screenshot "$shot" || true
+  if [ -f "$shot" ]; then echo "Screenshot of the app: $shot"; else echo "demo: no screenshot was written" >&2; exit 1; fi
+fi

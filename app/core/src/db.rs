@@ -32,7 +32,7 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 ///   and bulk sync apply batches rows per transaction);
 /// - `foreign_keys=ON`; `temp_store=MEMORY` so sort spills never reach disk unencrypted.
 pub fn open(path: &Path, key: &DataKey) -> Result<Connection> {
-    let conn = Connection::open_with_flags(
+    let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -59,6 +59,10 @@ pub fn open(path: &Path, key: &DataKey) -> Result<Connection> {
          PRAGMA temp_store = MEMORY;
          PRAGMA busy_timeout = 5000;",
     )?;
+    // Transactions take the write lock when they begin: with a second connection (the
+    // app's sync thread) a deferred transaction that read first could not upgrade and
+    // would fail at once instead of waiting out `busy_timeout`.
+    conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
     Ok(conn)
 }
 

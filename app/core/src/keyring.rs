@@ -38,6 +38,11 @@ impl DataKey {
         &self.0
     }
 
+    /// A second copy (for a second connection to the same database); zeroed on drop too.
+    pub(crate) fn duplicate(&self) -> DataKey {
+        DataKey(Zeroizing::new(*self.0))
+    }
+
     /// A subkey for another purpose (HKDF-SHA256 with `info`), e.g. photo encryption.
     pub fn derive(&self, info: &[u8]) -> Zeroizing<[u8; 32]> {
         struct Len;

@@ -551,6 +551,108 @@ impl Queries<'_> {
     }
 }
 
+/// One line of a base-data list (buildings, houses, units, facilities): what it is, where,
+/// and a count or a state code the UI turns into words.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlaceItem {
+    pub id: String,
+    pub title: String,
+    pub subtitle: String,
+    /// Houses in a building, residents in a house; 0 for units and facilities.
+    pub count: i64,
+    /// A code: a house's use, a unit's kind, a facility's kind.
+    pub kind: String,
+    /// A facility's state (`normal`, `damaged` …); empty otherwise.
+    pub state: String,
+}
+
+fn place_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlaceItem> {
+    Ok(PlaceItem {
+        id: r.get(0)?,
+        title: r.get(1)?,
+        subtitle: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        count: r.get(3)?,
+        kind: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+        state: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+    })
+}
+
+/// Base-data browsing: buildings → houses → residents; units; facilities. Pages by
+/// `offset`/`limit` (a grid holds hundreds of these, not 100,000).
+impl Queries<'_> {
+    pub fn buildings(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT b.id, b.name, a.full_text,
+                    (SELECT count(*) FROM house h WHERE h.building_id = b.id), b.kind, ''
+             FROM building b LEFT JOIN address a ON a.id = b.address_id
+             ORDER BY a.full_text, length(b.name), b.name, b.id LIMIT ? OFFSET ?",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], place_item)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn building_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM building", [], |r| r.get(0))?)
+    }
+
+    /// The houses of a building, by unit and room.
+    pub fn houses_in(&self, building_id: &str) -> Result<Vec<PlaceItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT h.id, h.unit_no || ' ' || h.room, h.full_address,
+                    (SELECT count(*) FROM person p WHERE p.house_id = h.id), h.use, ''
+             FROM house h WHERE h.building_id = ?
+             ORDER BY length(h.unit_no), h.unit_no, length(h.room), h.room, h.id",
+        )?;
+        let rows = stmt.query_map([building_id], place_item)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The residents of a house, masked as lists show them.
+    pub fn residents_in(&self, house_id: &str) -> Result<Vec<PersonHit>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.id, p.name, p.sex, p.birth_date, p.id_number, p.phone, h.full_address, p.tags
+             FROM person p LEFT JOIN house h ON h.id = p.house_id
+             WHERE p.house_id = ? ORDER BY p.relation != 'householder', p.birth_date, p.rid",
+        )?;
+        let rows = stmt.query_map([house_id], person_hit)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Units (organisations): shops, companies, schools …
+    pub fn units(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, name, address_text, 0, kind, '' FROM organisation
+             ORDER BY kind, name, rid LIMIT ? OFFSET ?",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], place_item)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn unit_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM organisation", [], |r| r.get(0))?)
+    }
+
+    /// Facilities (部件): hydrants, manholes, lamps … with their state.
+    pub fn facilities(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, coalesce(code, ''), note, 0, kind, state FROM facility
+             ORDER BY state = 'normal', kind, code, id LIMIT ? OFFSET ?",
+        )?;
+        let rows = stmt.query_map(params![limit as i64, offset as i64], place_item)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn facility_count(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM facility", [], |r| r.get(0))?)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

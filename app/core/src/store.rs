@@ -42,6 +42,8 @@ pub struct Store {
     now: Now,
     /// Key for photo files, derived from the data key (HKDF-SHA256, "gridpad-photo-v1").
     photo_key: zeroize::Zeroizing<[u8; 32]>,
+    /// The data key, kept to open a second connection ([`Store::open_again`]).
+    key: DataKey,
 }
 
 /// Options for a new data directory.
@@ -217,7 +219,20 @@ impl Store {
             device_id,
             now: Box::new(Utc::now),
             photo_key: key.derive(b"gridpad-photo-v1"),
+            key: key.duplicate(),
         })
+    }
+
+    /// A second connection to the same encrypted database, without the PIN (the app's
+    /// sync thread has its own, so a slow hub never holds up the screens). Writes through
+    /// either are safe: transactions take the write lock up front and every local write
+    /// first merges the clock the other connection may have advanced.
+    pub fn open_again(&self) -> Result<Store> {
+        let mut other = Store::open_with_key(&self.dir, &self.key, self.device_id.clone())?;
+        if self.clock.last() > other.clock.last() {
+            other.clock.observe(self.clock.last(), 0);
+        }
+        Ok(other)
     }
 
     pub fn dir(&self) -> &Path {
@@ -310,11 +325,17 @@ impl Store {
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let now = (self.now)();
         let tx = self.conn.transaction()?;
-        let mut w = Writer {
-            tx,
-            clock: self.clock.clone(),
-            now,
-        };
+        // Another connection (sync) may have merged newer timestamps into the stored clock.
+        let mut clock = self.clock.clone();
+        let stored: Option<String> = tx
+            .query_row("SELECT value FROM kv WHERE key = 'hlc'", [], |r| r.get(0))
+            .optional()?;
+        if let Some(stored) = stored.and_then(|s| s.parse::<Hlc>().ok()) {
+            if &stored > clock.last() {
+                clock.observe(&stored, now.timestamp_millis().max(0) as u64);
+            }
+        }
+        let mut w = Writer { tx, clock, now };
         let out = f(&mut w)?;
         let Writer { tx, clock, .. } = w;
         tx.execute(

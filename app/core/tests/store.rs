@@ -595,3 +595,53 @@ fn a_report_references_its_photos_by_hash() {
         .count();
     assert_eq!(photo_rows, 1);
 }
+
+#[test]
+fn two_connections_write_at_once_without_failures_gaps_or_clock_inversions() {
+    // The app's screens and its sync thread each hold a connection to the same file.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ui = demo_store(dir.path(), 300);
+    let mut other = ui.open_again().unwrap();
+    assert_eq!(other.device_id(), ui.device_id());
+    // The second connection's clock runs ahead (it merged a timestamp from the hub).
+    let ahead = chrono::Utc::now().timestamp_millis() as u64 + 86_400_000;
+    other
+        .apply_remote(&[RemoteChange {
+            entity: Entity::Notice,
+            row_id: "n-ahead".into(),
+            op: Op::Insert,
+            fields: fields(
+                json!({"title": "通知", "body": "正文", "published_at": "2026-11-20T01:00:00Z"}),
+            ),
+            hlc: Hlc::new(ahead, 0, "hub"),
+        }])
+        .unwrap();
+    let writer = std::thread::spawn(move || {
+        for i in 0..40 {
+            other
+                .report_event(report(&format!("同步线程 {i}")))
+                .unwrap();
+        }
+        other
+    });
+    for i in 0..40 {
+        ui.report_event(report(&format!("界面 {i}"))).unwrap();
+    }
+    writer.join().unwrap();
+    let out = ui.outbox(1000).unwrap();
+    assert_eq!(out.len(), 80, "every write committed");
+    for (i, e) in out.iter().enumerate() {
+        assert_eq!(e.mutation.seq, i as u64 + 1, "dense sequence");
+    }
+    for w in out.windows(2) {
+        assert!(
+            w[0].mutation.hlc < w[1].mutation.hlc,
+            "HLCs follow the sequence"
+        );
+    }
+    assert!(
+        out.iter().all(|e| e.mutation.hlc.millis >= ahead),
+        "writes on either connection order after what the other one saw"
+    );
+    ui.integrity_check().unwrap();
+}

@@ -522,7 +522,6 @@ fn run(cli: Cli) -> Result<()> {
             hub_ca,
         } => {
             let mut store = open(&cli)?;
-            let key = store.device_keypair()?;
             let ca_pem = match hub_ca {
                 Some(path) => Some(
                     std::fs::read(path)
@@ -530,21 +529,13 @@ fn run(cli: Cli) -> Result<()> {
                 ),
                 None => None,
             };
-            let tls = gridpad_sync::http::HubTls {
-                ca_pem: ca_pem.clone(),
-            };
-            let transport =
-                gridpad_sync::http::HttpTransport::with_tls(hub, store.device_id(), key, &tls)?;
-            let resp = transport.enroll(code, label)?;
-            match &ca_pem {
-                Some(pem) => store.set_kv("hub_ca_pem", &String::from_utf8_lossy(pem))?,
-                None => store.delete_kv("hub_ca_pem")?,
-            }
-            store.set_kv("hub_url", hub)?;
-            store.set_kv("hub_user", &resp.user)?;
-            if let Some(home) = resp.grids.first() {
-                store.set_kv("grid_id", home)?;
-            }
+            let resp = gridpad_sync::device::enroll_with_ca(
+                &mut store,
+                hub,
+                code,
+                label,
+                ca_pem.as_deref(),
+            )?;
             println!(
                 "enrolled {} as {} for grid(s) {}; run `gridpad sync` to download the grid",
                 resp.device_id,
@@ -624,16 +615,9 @@ fn run(cli: Cli) -> Result<()> {
 /// Sync until nothing is left (`once`), or keep syncing on the scheduler's plan.
 fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
     use gridpad_sync::{Action, Event, Outcome, Scheduler};
-    let hub = store.kv("hub_url")?.ok_or_else(|| {
+    let mut session = gridpad_sync::device::Session::open(store)?.ok_or_else(|| {
         anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
     })?;
-    let key = store.device_keypair()?;
-    let tls = gridpad_sync::http::HubTls {
-        ca_pem: store.kv("hub_ca_pem")?.map(String::into_bytes),
-    };
-    let mut transport =
-        gridpad_sync::http::HttpTransport::with_tls(&hub, store.device_id(), key, &tls)?
-            .with_token(store.kv("hub_token")?);
     let now_ms = || chrono::Utc::now().timestamp_millis().max(0) as u64;
     let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
     let mut action = sched.handle(Event::Started { now: now_ms() });
@@ -642,13 +626,7 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
     loop {
         match action {
             Action::Exchange => {
-                let result =
-                    gridpad_sync::exchange(store, &mut transport, gridpad_sync::Limits::default());
-                if let Some(t) = transport.token() {
-                    if store.kv("hub_token")?.as_deref() != Some(t) {
-                        store.set_kv("hub_token", t)?;
-                    }
-                }
+                let result = session.exchange(store, gridpad_sync::Limits::default());
                 let outcome = match result {
                     Ok(r) => {
                         total.pushed += r.pushed;
@@ -692,20 +670,15 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
                 };
                 if let Outcome::Done { more: false, .. } = outcome {
                     // Seals and photos after the records they belong to.
-                    let token = transport.token().unwrap_or_default().to_string();
-                    let mut relogin = || -> Result<String> {
-                        transport.login()?;
-                        Ok(transport.token().unwrap_or_default().to_string())
-                    };
-                    match evidence::sync_evidence(store, &hub, &token, &mut relogin, !json) {
+                    let token = session.token().unwrap_or_default().to_string();
+                    let hub = session.hub().to_string();
+                    let mut relogin = || -> Result<String> { Ok(session.login()?) };
+                    let sent = evidence::sync_evidence(store, &hub, &token, &mut relogin, !json);
+                    session.keep_token(store)?;
+                    match sent {
                         Ok(r) => evidence_total = r,
                         Err(e) if once => return Err(e),
                         Err(e) => eprintln!("photo evidence not sent yet, will retry: {e:#}"),
-                    }
-                    if let Some(t) = transport.token() {
-                        if store.kv("hub_token")?.as_deref() != Some(t) {
-                            store.set_kv("hub_token", t)?;
-                        }
                     }
                     if once {
                         break;
@@ -749,23 +722,13 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
 
 /// The fleet's orders: lock stops at the login; wipe destroys the data key and the data.
 fn obey(store: &mut Store, cmd: gridpad_sync::driver::DeviceCommand) -> Result<()> {
+    gridpad_sync::device::obey(store, cmd)?;
     match cmd {
         gridpad_sync::driver::DeviceCommand::Lock => {
-            store.set_kv("locked", "1")?;
-            bail!("the command centre locked this device");
+            bail!("the command centre locked this device")
         }
         gridpad_sync::driver::DeviceCommand::Wipe => {
-            let dir = store.dir().to_path_buf();
-            keyring::destroy(&dir)?;
-            for entry in std::fs::read_dir(&dir)? {
-                let path = entry?.path();
-                if path.is_dir() {
-                    std::fs::remove_dir_all(&path)?;
-                } else {
-                    std::fs::remove_file(&path)?;
-                }
-            }
-            bail!("the command centre wiped this device: its data is gone");
+            bail!("the command centre wiped this device: its data is gone")
         }
     }
 }

@@ -9,10 +9,14 @@ slint::include_modules!();
 pub mod controllers;
 pub mod exec;
 pub mod format;
+pub mod gnss;
+pub mod hubsync;
 pub mod measure;
+pub mod notify;
 pub mod paged;
 pub mod services;
 pub mod settings;
+pub mod snapshot;
 
 pub use controllers::{App, AppConfig};
 

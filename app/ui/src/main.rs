@@ -9,14 +9,18 @@ use gridpad_ui::services::Services;
 use gridpad_ui::{App, AppConfig};
 use slint::ComponentHandle;
 use std::path::PathBuf;
+use std::time::Duration;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: gridpad-ui [--data-dir DIR] [--lang zh_CN|en]\n\
+        "usage: gridpad-ui [--data-dir DIR] [--lang zh_CN|en] [--gnss SOURCE] [--screenshot PNG]\n\
+         gridpad-ui --version\n\
          gridpad-ui measure --data-dir DIR --pin PIN [--make-town N] [--frames N]\n\
          \n\
          DIR defaults to $GRIDPAD_DATA_DIR, then ./gridpad-data. A directory without data\n\
-         opens the first-run screen (enroll and create a PIN)."
+         opens the first-run screen (enroll and create a PIN). SOURCE overrides the saved\n\
+         GNSS source: a serial device (/dev/ttyS1), gpsd:HOST:PORT, replay:FILE.nmea, none.\n\
+         --screenshot writes the first screen to PNG (after 2 s) and goes on running."
     );
     std::process::exit(2)
 }
@@ -50,11 +54,19 @@ fn main() {
     }
     let mut data_dir: Option<PathBuf> = std::env::var_os("GRIDPAD_DATA_DIR").map(PathBuf::from);
     let mut language = None;
+    let mut gnss = None;
+    let mut screenshot: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--data-dir" => data_dir = Some(args.next().unwrap_or_else(|| usage()).into()),
             "--lang" => language = Some(args.next().unwrap_or_else(|| usage())),
+            "--gnss" => gnss = Some(args.next().unwrap_or_else(|| usage())),
+            "--screenshot" => screenshot = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "-V" | "--version" => {
+                println!("gridpad-ui {}", env!("CARGO_PKG_VERSION"));
+                return;
+            }
             "-h" | "--help" => usage(),
             other => {
                 eprintln!("gridpad-ui: unknown argument {other:?}");
@@ -64,9 +76,10 @@ fn main() {
     }
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("gridpad-data"));
     select_backend();
+    let gnss = gnss.unwrap_or_else(|| gridpad_ui::settings::Settings::load(&data_dir).gnss_source);
     let app = match App::new(AppConfig {
         data_dir,
-        services: Services::system(),
+        services: Services::system(&gnss),
         mode: Mode::Threaded,
         language,
         kdf_iterations: None,
@@ -77,7 +90,37 @@ fn main() {
             std::process::exit(1);
         }
     };
-    if let Err(e) = app.ui.run() {
+    if let Err(e) = app.ui.show() {
+        eprintln!("gridpad-ui: cannot show the window: {e}");
+        std::process::exit(1);
+    }
+    // The software renderer has no frame notifier: a zero-delay timer runs once the event
+    // loop turns with the window shown, i.e. after its first frame was drawn.
+    let ready = slint::Timer::default();
+    ready.start(slint::TimerMode::SingleShot, Duration::ZERO, || {
+        let _ = gridpad_ui::notify::notify("READY=1");
+    });
+    let _watchdog = gridpad_ui::notify::watchdog();
+    let _shot = screenshot.map(|path| {
+        let weak = app.ui.as_weak();
+        let t = slint::Timer::default();
+        t.start(
+            slint::TimerMode::SingleShot,
+            Duration::from_secs(2),
+            move || {
+                let Some(ui) = weak.upgrade() else { return };
+                match ui.window().take_snapshot() {
+                    Ok(shot) => match gridpad_ui::snapshot::save_png(&shot, &path) {
+                        Ok(()) => eprintln!("gridpad-ui: screenshot saved to {}", path.display()),
+                        Err(e) => eprintln!("gridpad-ui: cannot write {}: {e}", path.display()),
+                    },
+                    Err(e) => eprintln!("gridpad-ui: cannot take a screenshot: {e}"),
+                }
+            },
+        );
+        t
+    });
+    if let Err(e) = slint::run_event_loop() {
         eprintln!("gridpad-ui: {e}");
         std::process::exit(1);
     }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use gridpad_core::model::{Inside, Position, PositionSource};
+use gridpad_core::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -100,6 +101,17 @@ impl GnssStatus {
 
 pub trait GnssService: Send + Sync {
     fn status(&self) -> GnssStatus;
+    /// Start recording a patrol track from the fixes that arrive (a recording already
+    /// under way goes on).
+    fn start_track(&self) {}
+    /// Metres walked so far on the recording (0 without one).
+    fn track_distance_m(&self) -> f64 {
+        0.0
+    }
+    /// Stop recording: the filtered, simplified track (segments split at gaps), if any.
+    fn finish_track(&self) -> Option<gridpad_gnss::track::Track> {
+        None
+    }
 }
 
 /// A receiver whose answer the test sets.
@@ -130,20 +142,41 @@ impl GnssService for FakeGnss {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncStatus {
+    /// The last exchange reached the hub.
     pub online: bool,
+    /// An exchange is under way.
     pub running: bool,
+    /// The store knows a hub to sync with.
+    pub enrolled: bool,
+    /// Why the last exchange failed (cleared by a success).
+    pub error: Option<String>,
+    /// Counts finished exchanges (and starts): screens reload when it changes.
+    pub rounds: u64,
+    /// A fleet command that was carried out: "locked" or "wiped".
+    pub command: Option<String>,
 }
 
 pub trait SyncService: Send + Sync {
     fn status(&self) -> SyncStatus;
     /// Ask for a sync round as soon as possible.
     fn sync_now(&self);
+    /// Something was written locally (sync soon, debounced).
+    fn local_write(&self);
+    /// Enroll a new store with the hub using a one-time code (first run). The error is
+    /// shown to the user as it is.
+    fn enroll(&self, store: &mut Store, hub: &str, code: &str) -> Result<(), String>;
+    /// Start syncing with this connection to the store (after unlock).
+    fn start(&self, store: Store);
+    /// Stop syncing and close the connection (lock).
+    fn stop(&self);
 }
 
-/// Sync as it is until the sync engine lands: offline, counts requests.
+/// Sync without a hub (tests, screenshots): offline, counts requests; enrollment keeps
+/// the code in the store.
 #[derive(Default)]
 pub struct FakeSync {
     pub requests: AtomicU64,
+    pub writes: AtomicU64,
 }
 
 impl SyncService for FakeSync {
@@ -153,6 +186,17 @@ impl SyncService for FakeSync {
     fn sync_now(&self) {
         self.requests.fetch_add(1, Ordering::SeqCst);
     }
+    fn local_write(&self) {
+        self.writes.fetch_add(1, Ordering::SeqCst);
+    }
+    fn enroll(&self, store: &mut Store, hub: &str, code: &str) -> Result<(), String> {
+        store
+            .set_kv("hub_url", hub)
+            .and_then(|_| store.set_kv("enrollment_code", code))
+            .map_err(|e| e.to_string())
+    }
+    fn start(&self, _store: Store) {}
+    fn stop(&self) {}
 }
 
 /// A photo just taken, already stored by the photo service under its SHA-256.
@@ -206,15 +250,17 @@ impl Services {
         }
     }
 
-    /// The running system until the GNSS and sync services land: system clock, no
-    /// receiver, sync offline, fake camera.
-    pub fn system() -> Self {
-        let mut none = GnssStatus::none();
-        none.state = GnssState::Off;
+    /// The running system: system clock, the GNSS receiver named by `gnss_source` (see
+    /// [`crate::gnss::GnssSource`]), sync with the hub, fake camera (no camera driver yet).
+    pub fn system(gnss_source: &str) -> Self {
         Services {
             clock: Arc::new(SystemClock),
-            gnss: Arc::new(FakeGnss(Mutex::new(none))),
-            sync: Arc::new(FakeSync::default()),
+            gnss: Arc::new(crate::gnss::NmeaGnss::start(
+                crate::gnss::GnssSource::parse(gnss_source),
+            )),
+            sync: Arc::new(crate::hubsync::HubSync::spawn(
+                gridpad_sync::Config::default(),
+            )),
             camera: Some(Arc::new(FakeCamera::default())),
         }
     }

@@ -6,7 +6,7 @@ mod common;
 use common::*;
 use gridpad_ui::controllers::{events, residents, tasks};
 use gridpad_ui::{App, Nav, ReportAdapter, ResidentsAdapter, Screen, Theme};
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Model};
 use std::path::{Path, PathBuf};
 
 fn out_dir() -> PathBuf {
@@ -98,6 +98,23 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     shot(&app, "tasks", file_lang);
     tasks::open(&app.ctx, "t1");
     shot(&app, "task-detail", file_lang);
+    app.ctx.reset_to(Screen::Home);
+
+    // Base data: buildings → a building's houses → a house's residents; units; facilities.
+    app.ctx.go(Screen::Places);
+    let p = app.ui.global::<gridpad_ui::PlacesAdapter>();
+    p.invoke_show("buildings".into());
+    shot(&app, "places-buildings", file_lang);
+    let first = |p: &gridpad_ui::PlacesAdapter| p.get_rows().row_data(0).unwrap().id;
+    p.invoke_open(first(&p));
+    shot(&app, "places-houses", file_lang);
+    let lived_in = p.get_rows().iter().find(|r| r.count > 1).unwrap().id;
+    p.invoke_open(lived_in);
+    shot(&app, "places-household", file_lang);
+    p.invoke_show("units".into());
+    shot(&app, "places-units", file_lang);
+    p.invoke_show("facilities".into());
+    shot(&app, "places-facilities", file_lang);
     app.ctx.reset_to(Screen::Home);
 
     for (screen, name) in [

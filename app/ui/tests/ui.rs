@@ -323,3 +323,76 @@ fn escape_goes_back_and_f_keys_jump() {
     key(slint::platform::Key::Escape);
     assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
 }
+
+#[test]
+fn browse_from_a_building_to_its_houses_and_residents() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 300);
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    tap(&app, "Base data");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Places);
+    let p = app.ui.global::<gridpad_ui::PlacesAdapter>();
+    // Buildings as the store has them.
+    let buildings = app
+        .with_store(|s| s.queries().buildings(0, 1000).unwrap())
+        .unwrap();
+    assert!(!buildings.is_empty());
+    assert_eq!(p.get_total() as usize, buildings.len());
+    let b = &buildings[0];
+    assert!(shows(&app, &b.title));
+    // A building → its houses, each with its resident count from the store.
+    by_label(&app, &b.title).invoke_accessible_default_action();
+    assert_eq!(p.get_level(), "houses");
+    let houses = app
+        .with_store(|s| s.queries().houses_in(&b.id).unwrap())
+        .unwrap();
+    assert_eq!(p.get_rows().row_count(), houses.len());
+    assert_eq!(houses.len() as i64, b.count);
+    let h = houses
+        .iter()
+        .find(|h| h.count > 0)
+        .expect("a lived-in house");
+    by_label(&app, &h.title).invoke_accessible_default_action();
+    assert_eq!(p.get_level(), "residents");
+    assert!(
+        shows(&app, &h.subtitle),
+        "the house's address heads the list"
+    );
+    let people = app
+        .with_store(|s| s.queries().residents_in(&h.id).unwrap())
+        .unwrap();
+    assert_eq!(people.len() as i64, h.count);
+    // Lists never show a full ID number.
+    for person in &people {
+        let full = app
+            .with_store(|s| s.person(&person.id).unwrap().unwrap().id_number)
+            .unwrap();
+        if let Some(full) = full {
+            assert!(!shows(&app, &full), "full ID number on screen");
+        }
+    }
+    // A resident opens the resident screen; back returns to the household.
+    by_label(&app, &people[0].name).invoke_accessible_default_action();
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::ResidentDetail);
+    app.ctx.back();
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Places);
+    assert_eq!(p.get_level(), "residents");
+    // Up twice: the houses, then the buildings; units and facilities from the store.
+    p.invoke_up();
+    assert_eq!(p.get_level(), "houses");
+    p.invoke_up();
+    assert_eq!(p.get_level(), "buildings");
+    tap(&app, "Facilities");
+    let n = app
+        .with_store(|s| s.queries().facility_count().unwrap())
+        .unwrap();
+    assert_eq!(p.get_total() as i64, n);
+    assert!(n > 0);
+    tap(&app, "Units");
+    let n = app
+        .with_store(|s| s.queries().unit_count().unwrap())
+        .unwrap();
+    assert_eq!(p.get_total() as i64, n);
+}

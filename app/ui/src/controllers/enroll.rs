@@ -1,5 +1,6 @@
-//! First run: create the encrypted store under a new PIN and remember the hub address
-//! and the enrollment code for the sync service to complete enrollment.
+//! First run: create the encrypted store under a new PIN and enroll it with the hub using
+//! the one-time code. If the hub refuses (or cannot be reached) the new store is removed
+//! again, so the user can correct the address or the code and try once more.
 use super::Ctx;
 use crate::{AppWindow, EnrollAdapter, Nav, Screen};
 use gridpad_core::{Error, InitOptions, Store};
@@ -30,6 +31,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let dir = c.data_dir.clone();
         let iterations = c.kdf_iterations;
         let clock = c.services.clock.clone();
+        let sync = c.services.sync.clone();
         let (hub, code) = (hub.to_string(), code.to_string());
         {
             let mut s = c.settings.borrow_mut();
@@ -38,16 +40,24 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         c.save_settings();
         let c2 = c.clone();
         c.exec.run_slot(
-            move |slot| -> Result<(), Error> {
+            move |slot| -> Result<(), Enroll> {
                 let mut opts = InitOptions::default();
                 if let Some(n) = iterations {
                     opts.kdf_iterations = n;
                 }
-                let mut store = Store::init(&dir, &pin, opts)?;
-                store.set_clock(move || clock.now());
-                store.set_kv("hub_url", &hub)?;
-                store.set_kv("enrollment_code", &code)?;
-                store.set_kv("enrollment_state", "pending")?;
+                let mut store = Store::init(&dir, &pin, opts).map_err(Enroll::Store)?;
+                let c3 = clock.clone();
+                store.set_clock(move || c3.now());
+                if let Err(e) = sync.enroll(&mut store, &hub, &code) {
+                    drop(store);
+                    remove_new_store(&dir);
+                    return Err(Enroll::Refused(e));
+                }
+                let _ = store.set_kv("enrollment_state", "done");
+                if let Ok(mut other) = store.open_again() {
+                    other.set_clock(move || clock.now());
+                    sync.start(other);
+                }
                 *slot = Some(store);
                 Ok(())
             },
@@ -62,8 +72,12 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                         ui.global::<Nav>().set_unlocked(true);
                         c2.reset_to(Screen::Home);
                     }
-                    Err(Error::WeakPin) => a.set_error_kind("weak".into()),
-                    Err(e) => {
+                    Err(Enroll::Store(Error::WeakPin)) => a.set_error_kind("weak".into()),
+                    Err(Enroll::Refused(e)) => {
+                        a.set_error_kind("enroll".into());
+                        a.set_error_text(e.into());
+                    }
+                    Err(Enroll::Store(e)) => {
                         a.set_error_kind("other".into());
                         a.set_error_text(e.to_string().into());
                     }
@@ -71,4 +85,23 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
             },
         );
     });
+}
+
+enum Enroll {
+    Store(Error),
+    Refused(String),
+}
+
+/// Remove what `Store::init` just created (the key file, the database and its WAL); the
+/// directory held nothing before, or `init` would have refused.
+fn remove_new_store(dir: &std::path::Path) {
+    let db = gridpad_core::db::DB_FILE;
+    for name in [
+        gridpad_core::keyring::KEY_FILE.to_string(),
+        db.to_string(),
+        format!("{db}-wal"),
+        format!("{db}-shm"),
+    ] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
 }

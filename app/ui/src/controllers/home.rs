@@ -2,7 +2,7 @@
 use super::Ctx;
 use crate::format::{beijing_opt, colour};
 use crate::services::GnssService;
-use crate::{AppWindow, GnssInfo, HomeAdapter, Screen, SyncInfo, WorkItem};
+use crate::{AppWindow, GnssInfo, HomeAdapter, Screen, WorkItem};
 use gridpad_core::store::{EventSummary, TaskSummary};
 use slint::{ComponentHandle, ModelRc, VecModel};
 use std::rc::Rc;
@@ -100,14 +100,7 @@ pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
             a.set_tasks(items(d.tasks.iter().map(task_item).collect()));
             a.set_events(items(d.events.iter().map(event_item).collect()));
             a.set_unread_notices(d.unread as i32);
-            a.set_sync(SyncInfo {
-                pending: d.health.pending as i32,
-                rejected: d.health.rejected as i32,
-                conflicts: d.health.conflicts as i32,
-                last_sync: beijing_opt(d.health.last_sync.as_deref()).into(),
-                online: sync.online,
-                running: sync.running,
-            });
+            a.set_sync(super::sync::info(&d.health, &sync));
         },
     );
 }
@@ -123,9 +116,11 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
         let c = ctx.clone();
         move |ui| load(ui, &c)
     });
-    // GNSS status is cheap (no store): refresh it every second.
+    // GNSS status is cheap (no store): refresh it every second. When sync finished an
+    // exchange, the screen that shows its results reloads; a fleet command locks.
     let timer = slint::Timer::default();
     let c = ctx.clone();
+    let seen_rounds = std::cell::Cell::new(0u64);
     timer.start(
         slint::TimerMode::Repeated,
         Duration::from_secs(1),
@@ -133,6 +128,10 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
             if let Some(ui) = c.ui() {
                 ui.global::<HomeAdapter>()
                     .set_gnss(gnss_info(c.services.gnss.as_ref()));
+                let st = c.services.sync.status();
+                if st.rounds != seen_rounds.replace(st.rounds) {
+                    super::sync_finished(&c, &ui, &st);
+                }
             }
         },
     );

@@ -23,13 +23,24 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         a.set_busy(true);
         let dir = c.data_dir.clone();
         let clock = c.services.clock.clone();
+        let sync = c.services.sync.clone();
         let pin = pin.to_string();
         let c2 = c.clone();
         c.exec.run_slot(
             move |slot| -> Result<String, Error> {
                 let mut store = Store::open(&dir, &pin)?;
-                store.set_clock(move || clock.now());
+                let c3 = clock.clone();
+                store.set_clock(move || c3.now());
                 let grid = store.home_grid()?.map(|g| g.name).unwrap_or_default();
+                // Sync gets a connection of its own (no second key derivation).
+                match store.open_again() {
+                    Ok(mut other) => {
+                        let clock = clock.clone();
+                        other.set_clock(move || clock.now());
+                        sync.start(other);
+                    }
+                    Err(e) => eprintln!("gridpad-ui: sync cannot open the store: {e}"),
+                }
                 *slot = Some(store);
                 Ok(grid)
             },

@@ -10,6 +10,7 @@ pub mod nav;
 pub mod notices;
 pub mod patrol;
 pub mod person_edit;
+pub mod places;
 pub mod report;
 pub mod residents;
 pub mod settings;
@@ -113,9 +114,40 @@ impl Ctx {
         let _ = self.settings.borrow().save(&self.data_dir);
     }
 
+    /// Something was written to the store: sync soon (the scheduler debounces).
+    pub fn wrote(&self) {
+        self.services.sync.local_write();
+    }
+
     /// The name recorded as reporter/actor on this device.
     pub fn reporter(&self) -> String {
         "网格员".to_string()
+    }
+}
+
+/// Sync finished an exchange: reload the screen that shows its results (without counting
+/// it as user activity); carry out a fleet command.
+pub fn sync_finished(c: &Rc<Ctx>, ui: &AppWindow, st: &crate::services::SyncStatus) {
+    match st.command.as_deref() {
+        Some("wiped") => {
+            c.exec.run_slot(|slot| *slot = None, |_| {});
+            ui.global::<Nav>().set_unlocked(false);
+            c.reset_to(Screen::FirstRun);
+            return;
+        }
+        Some(_) if ui.global::<Nav>().get_unlocked() => {
+            settings::lock(c);
+            return;
+        }
+        _ => {}
+    }
+    if !ui.global::<Nav>().get_unlocked() {
+        return;
+    }
+    match ui.global::<Nav>().get_current() {
+        Screen::Home => home::load(ui, c),
+        Screen::Sync => sync::load(ui, c),
+        _ => {}
     }
 }
 
@@ -171,6 +203,7 @@ impl App {
         notices::setup(&ui, &ctx);
         stats::setup(&ui, &ctx);
         keyboard::setup(&ui, &ctx);
+        places::setup(&ui, &ctx);
         let first = if ctx.data_dir.join(gridpad_core::db::DB_FILE).exists() {
             Screen::Login
         } else {

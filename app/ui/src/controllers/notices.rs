@@ -41,6 +41,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         c.exec.run(
             move |s| s.mark_notice_read(&id),
             move |_| {
+                c2.wrote();
                 if let Some(ui) = c2.ui() {
                     load(&ui, &c2);
                 }

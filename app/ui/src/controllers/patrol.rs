@@ -14,6 +14,17 @@ use std::time::Duration;
 struct State {
     id: Option<String>,
     started: Option<DateTime<Utc>>,
+    /// Distance already stored for this patrol (before a restart of the app).
+    stored_m: f64,
+}
+
+/// "850 m", "2.45 km".
+pub fn distance(m: f64) -> String {
+    if m < 1000.0 {
+        format!("{:.0} m", m.max(0.0))
+    } else {
+        format!("{:.2} km", m / 1000.0)
+    }
 }
 
 fn hms(secs: i64) -> String {
@@ -37,11 +48,16 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>) {
             match p {
                 Some(p) => {
                     s.id = Some(p.id);
+                    s.stored_m = p.distance_m;
+                    // Record the track while on patrol (again after a restart).
+                    c.services.gnss.start_track();
                     s.started = DateTime::parse_from_rfc3339(&p.started_at)
                         .ok()
                         .map(|t| t.with_timezone(&Utc));
                     a.set_active(true);
-                    a.set_distance(format!("{:.1} km", p.distance_m / 1000.0).into());
+                    a.set_distance(
+                        distance(p.distance_m + c.services.gnss.track_distance_m()).into(),
+                    );
                     a.set_checkins(ModelRc::new(VecModel::from(
                         p.checkins
                             .iter()
@@ -67,6 +83,7 @@ fn tick(ui: &AppWindow, ctx: &Ctx, s: &State) {
     let a = ui.global::<PatrolAdapter>();
     if let Some(t) = s.started {
         a.set_duration(hms((ctx.services.clock.now() - t).num_seconds()).into());
+        a.set_distance(distance(s.stored_m + ctx.services.gnss.track_distance_m()).into());
     }
     a.set_gnss(gnss_info(ctx.services.gnss.as_ref()));
 }
@@ -84,10 +101,12 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
     let (c, s2) = (ctx.clone(), st.clone());
     a.on_start(move || {
         let (c2, s3) = (c.clone(), s2.clone());
+        c.services.gnss.start_track();
         c.exec.run(
             |s| s.start_patrol(),
             move |r| {
                 if let (Some(ui), Ok(_)) = (c2.ui(), r) {
+                    c2.wrote();
                     load(&ui, &c2, &s3);
                 }
             },
@@ -99,9 +118,18 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
             return;
         };
         let (c2, s3) = (c.clone(), s2.clone());
+        let stored_m = s2.borrow().stored_m;
+        let track = c.services.gnss.finish_track();
         c.exec.run(
-            move |s| s.finish_patrol(&id, 0.0, 0.0),
-            move |_| {
+            move |s| save_track(s, &id, stored_m, track.as_ref()),
+            move |r| {
+                if let Err(e) = &r {
+                    if let Some(ui) = c2.ui() {
+                        ui.global::<PatrolAdapter>()
+                            .set_message(e.to_string().into());
+                    }
+                }
+                c2.wrote();
                 if let Some(ui) = c2.ui() {
                     load(&ui, &c2, &s3);
                 }
@@ -123,6 +151,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
                 let a = ui.global::<PatrolAdapter>();
                 match r {
                     Ok(_) => {
+                        c2.wrote();
                         a.set_place("".into());
                         load(&ui, &c2, &s3);
                         ui.global::<PatrolAdapter>()
@@ -147,6 +176,36 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
         },
     );
     vec![timer]
+}
+
+/// Store the patrol's track segments (compact binary, gaps between them) and finish the
+/// patrol with the distance walked.
+fn save_track(
+    s: &mut gridpad_core::Store,
+    id: &str,
+    stored_m: f64,
+    track: Option<&gridpad_gnss::track::Track>,
+) -> Result<(), gridpad_core::Error> {
+    let ms = |t: i64| DateTime::from_timestamp_millis(t).unwrap_or_default();
+    let mut walked = 0.0;
+    if let Some(track) = track {
+        walked = track.mileage_m();
+        for (i, seg) in track.segments.iter().enumerate() {
+            let (Some(first), Some(last)) = (seg.first(), seg.last()) else {
+                continue;
+            };
+            s.add_track_segment(
+                id,
+                i as i64,
+                ms(first.time_ms),
+                ms(last.time_ms),
+                seg.len() as i64,
+                i > 0,
+                &gridpad_gnss::track::encode_segment(seg),
+            )?;
+        }
+    }
+    s.finish_patrol(id, stored_m + walked, 0.0)
 }
 
 #[cfg(test)]

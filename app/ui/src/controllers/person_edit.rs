@@ -136,6 +136,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let id = a.get_id().to_string();
         let is_new = a.get_is_new();
         let weak = ui.as_weak();
+        let c2 = c.clone();
         c.exec.run(
             move |s| {
                 if is_new {
@@ -170,6 +171,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 let a = ui.global::<PersonEditAdapter>();
                 match r {
                     Ok(id) => {
+                        c2.wrote();
                         a.set_id(id.into());
                         a.set_is_new(false);
                         a.set_message_kind("saved".into());

@@ -377,6 +377,7 @@ fn submit(c: &Rc<Ctx>, st: &Shared) {
             a.set_busy(false);
             match r {
                 Ok(id) => {
+                    c2.wrote();
                     let mut s = st2.borrow_mut();
                     s.last_saved = Some(id);
                     s.draft = Draft::default();

@@ -112,6 +112,7 @@ fn auto_lock(ctx: &Rc<Ctx>) -> slint::Timer {
 
 /// Close the store (its key leaves memory) and show the login screen.
 pub fn lock(c: &Rc<Ctx>) {
+    c.services.sync.stop();
     c.exec.run_slot(|slot| *slot = None, |_| {});
     if let Some(ui) = c.ui() {
         ui.global::<Nav>().set_unlocked(false);

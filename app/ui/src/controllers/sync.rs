@@ -1,11 +1,26 @@
 //! Sync: waiting items, rejected items with reasons, conflict notices, "sync now".
 use super::Ctx;
 use crate::format::{beijing_opt, beijing_str};
+use crate::services::SyncStatus;
 use crate::{AppWindow, Screen, SyncAdapter, SyncInfo, SyncRow};
 use slint::{ComponentHandle, ModelRc, VecModel};
 use std::rc::Rc;
 
 pub const SHOWN: usize = 50;
+
+/// The sync card of home and the sync screen: the store's counts and the service's state.
+pub fn info(h: &gridpad_core::queries::SyncHealth, status: &SyncStatus) -> SyncInfo {
+    SyncInfo {
+        pending: h.pending as i32,
+        rejected: h.rejected as i32,
+        conflicts: h.conflicts as i32,
+        last_sync: beijing_opt(h.last_sync.as_deref()).into(),
+        online: status.online,
+        running: status.running,
+        enrolled: status.enrolled,
+        error: status.error.clone().unwrap_or_default().into(),
+    }
+}
 
 pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
     let weak = ui.as_weak();
@@ -25,14 +40,7 @@ pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 return;
             };
             let a = ui.global::<SyncAdapter>();
-            a.set_info(SyncInfo {
-                pending: h.pending as i32,
-                rejected: h.rejected as i32,
-                conflicts: h.conflicts as i32,
-                last_sync: beijing_opt(h.last_sync.as_deref()).into(),
-                online: status.online,
-                running: status.running,
-            });
+            a.set_info(info(&h, &status));
             let rows = |v: Vec<SyncRow>| ModelRc::new(VecModel::from(v));
             a.set_waiting(rows(
                 waiting

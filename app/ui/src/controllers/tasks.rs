@@ -109,6 +109,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let position = c.services.gnss.status().position();
         let weak = ui.as_weak();
         let id = id.to_string();
+        let c2 = c.clone();
         c.exec.run(
             move |s| {
                 s.task_command(&id, cmd, &note, &[], Some(position))?;
@@ -120,6 +121,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 a.set_busy(false);
                 match r {
                     Ok((t, cat, col)) => {
+                        c2.wrote();
                         show(&ui, &t, cat, col);
                         a.set_note("".into());
                         a.set_message_kind("done".into());

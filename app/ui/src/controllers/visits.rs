@@ -81,6 +81,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 let a = ui.global::<VisitsAdapter>();
                 match r {
                     Ok(_) => {
+                        c2.wrote();
                         a.set_topic("".into());
                         a.set_note("".into());
                         a.set_message("visit-saved".into());
@@ -108,6 +109,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 let a = ui.global::<VisitsAdapter>();
                 match r {
                     Ok(_) => {
+                        c2.wrote();
                         a.set_diary("".into());
                         a.set_message("diary-saved".into());
                         load(&ui, &c2);

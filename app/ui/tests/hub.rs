@@ -1,0 +1,165 @@
+//! The app against a real gridhub on loopback (real HTTP, real SQLite files on both sides):
+//! first-run enrollment with a one-time code, the grid downloaded by the sync thread,
+//! a report sent by "Sync now", and a wrong code that leaves nothing behind.
+
+mod common;
+
+use common::*;
+use gridpad_core::demo::DemoSpec;
+use gridpad_core::NewReport;
+use gridpad_ui::exec::Mode;
+use gridpad_ui::hubsync::HubSync;
+use gridpad_ui::services::Services;
+use gridpad_ui::{App, AppConfig, EnrollAdapter, Nav, Screen, SyncAdapter};
+use slint::ComponentHandle;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct TestHub {
+    hub: Arc<gridhub::Hub>,
+    url: String,
+    home_grid: String,
+    _rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+fn start_hub() -> TestHub {
+    let dir = tempfile::tempdir().unwrap();
+    let store = gridhub::sqlite::SqliteStore::open(dir.path()).unwrap();
+    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(store)));
+    let summary = hub
+        .seed_demo(DemoSpec {
+            persons: 300,
+            seed: 7,
+        })
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let h = hub.clone();
+    rt.spawn(async move { axum::serve(listener, gridhub::http::router(h)).await });
+    TestHub {
+        hub,
+        url: format!("http://{addr}"),
+        home_grid: summary.home_grid_id,
+        _rt: rt,
+        _dir: dir,
+    }
+}
+
+fn app_with_hub_sync(dir: &std::path::Path) -> App {
+    let mut services = Services::fake(now());
+    services.clock = Arc::new(gridpad_ui::services::SystemClock);
+    services.sync = Arc::new(HubSync::spawn(gridpad_sync::Config::default()));
+    let app = App::new(AppConfig {
+        data_dir: dir.to_path_buf(),
+        services,
+        mode: Mode::Inline,
+        language: Some("en".into()),
+        kdf_iterations: Some(FAST_KDF),
+    })
+    .unwrap();
+    app.ui
+        .window()
+        .set_size(slint::PhysicalSize::new(480, 2400));
+    app.ui.show().unwrap();
+    app
+}
+
+/// Wait (bounded) until `f` holds, letting the app's timers run.
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1_000));
+    }
+}
+
+#[test]
+fn first_run_enrolls_with_the_hub_and_the_grid_arrives() {
+    init_backend();
+    let hub = start_hub();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = app_with_hub_sync(&data);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::FirstRun);
+    let a = app.ui.global::<EnrollAdapter>();
+    a.set_hub(hub.url.clone().into());
+    a.set_pin("135790".into());
+    a.set_pin2("135790".into());
+
+    // A code the hub never issued: refused, and no store is left behind.
+    a.set_code("AAAA-BBBB-CCCC".into());
+    tap(&app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::FirstRun);
+    assert_eq!(a.get_error_kind(), "enroll");
+    assert!(shows(&app, "Enrollment failed, nothing was kept"));
+    assert!(!data.join(gridpad_core::db::DB_FILE).exists());
+    assert!(!data.join(gridpad_core::keyring::KEY_FILE).exists());
+    assert!(hub.hub.device_health().unwrap().is_empty());
+
+    // The code from the centre: enrolled, and the sync thread downloads the grid.
+    let code = hub
+        .hub
+        .issue_code(
+            "张网格员",
+            "测试终端",
+            std::slice::from_ref(&hub.home_grid),
+            1,
+        )
+        .unwrap();
+    a.set_pin("135790".into());
+    a.set_pin2("135790".into());
+    a.set_code(code.into());
+    tap(&app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    let devices = hub.hub.device_health().unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].user, "张网格员");
+    wait_for("the grid to arrive", || {
+        app.with_store(|s| s.counts().unwrap().persons).unwrap_or(0) >= 300
+            && app.ctx.services.sync.status().error.is_none()
+            && !app.ctx.services.sync.status().running
+    });
+    assert_eq!(
+        app.with_store(|s| s.home_grid().unwrap().map(|g| g.id))
+            .unwrap()
+            .as_deref(),
+        Some(hub.home_grid.as_str())
+    );
+
+    // A report made on the device reaches the centre with "Sync now".
+    let id = app
+        .with_store(|s| {
+            s.report_event(NewReport {
+                category_code: "0401".into(),
+                description: "楼道堆放杂物，堵塞消防通道".into(),
+                reporter: "张网格员".into(),
+                ..Default::default()
+            })
+        })
+        .unwrap()
+        .unwrap();
+    tap(&app, "Sync status"); // the home screen's sync card
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Sync);
+    assert_eq!(app.ui.global::<SyncAdapter>().get_info().pending, 1);
+    tap(&app, "Sync now");
+    wait_for("the report to reach the hub", || {
+        hub.hub
+            .row(gridpad_proto::Entity::Event, &id)
+            .unwrap()
+            .is_some()
+    });
+    wait_for("the sync screen to show nothing waiting", || {
+        let info = app.ui.global::<SyncAdapter>().get_info();
+        info.pending == 0 && !info.last_sync.is_empty()
+    });
+    assert!(shows(&app, "Last sync:"));
+    assert!(shows(&app, "Hub reachable"));
+}
