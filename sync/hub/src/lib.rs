@@ -3,8 +3,10 @@
 //! - [`store`]: storage behind a trait ([`store::HubStore`]), free of SQL;
 //! - [`sqlite`]: the default backend (one file, nothing else to run);
 //! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
-//! - [`http`]: the HTTP interface (axum).
+//! - [`http`]: the HTTP interface (axum);
+//! - [`bundles`]: signed update bundles published for the fleet.
 
+pub mod bundles;
 pub mod http;
 pub mod hub;
 pub mod sqlite;
