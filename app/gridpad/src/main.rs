@@ -19,6 +19,9 @@ struct Cli {
     /// Where the encrypted store lives.
     #[arg(long, global = true, env = "GRIDPAD_DATA_DIR", default_value_os_t = default_data_dir())]
     data_dir: PathBuf,
+    /// Device configuration (`lock_after_days_offline`; a missing file means no self-lock).
+    #[arg(long, global = true, env = "GRIDPAD_CONFIG", default_value = gridpad_core::access::DeviceConfig::PATH)]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -203,7 +206,20 @@ fn pin_from(var: &str, prompt: &str) -> Result<String> {
     bail!("no PIN: set {var} (not interactive)")
 }
 
+/// Open the store for a command that shows or changes data: refused while the device is
+/// locked (by the centre, or offline past `lock_after_days_offline`).
 fn open(cli: &Cli) -> Result<Store> {
+    let mut store = open_for_contact(cli)?;
+    let config = gridpad_core::access::DeviceConfig::load(&cli.config)?;
+    if let Some(why) = store.access(config.lock_after_days_offline)?.refusal() {
+        bail!("{why}");
+    }
+    Ok(store)
+}
+
+/// Open the store to contact the hub (enroll, sync): allowed while locked, since only the
+/// hub can lift the lock (or carry out a wipe).
+fn open_for_contact(cli: &Cli) -> Result<Store> {
     let pin = pin_from("GRIDPAD_PIN", "PIN: ")?;
     Ok(Store::open(&cli.data_dir, &pin)?)
 }
@@ -484,12 +500,13 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Enroll { hub, code, label } => {
-            let mut store = open(&cli)?;
+            let mut store = open_for_contact(&cli)?;
             let key = store.device_keypair()?;
             let transport = gridpad_sync::http::HttpTransport::new(hub, store.device_id(), key)?;
             let resp = transport.enroll(code, label)?;
             store.set_kv("hub_url", hub)?;
             store.set_kv("hub_user", &resp.user)?;
+            store.record_hub_contact(None)?;
             if let Some(home) = resp.grids.first() {
                 store.set_kv("grid_id", home)?;
             }
@@ -501,7 +518,7 @@ fn run(cli: Cli) -> Result<()> {
             );
         }
         Command::Sync { once, json } => {
-            let mut store = open(&cli)?;
+            let mut store = open_for_contact(&cli)?;
             sync_loop(&mut store, *once, *json)?;
         }
         Command::DeadLetters { json } => {
@@ -650,7 +667,7 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
 fn obey(store: &mut Store, cmd: gridpad_sync::driver::DeviceCommand) -> Result<()> {
     match cmd {
         gridpad_sync::driver::DeviceCommand::Lock => {
-            store.set_kv("locked", "1")?;
+            // Recorded by the exchange (Store::record_hub_contact): nothing past the login.
             bail!("the command centre locked this device");
         }
         gridpad_sync::driver::DeviceCommand::Wipe => {
