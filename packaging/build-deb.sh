@@ -67,7 +67,9 @@ if [ "$PACKAGE" = gridpad ]; then
   fi
 fi
 mkdir -p packaging/out
-cargo deb -p "$DEB_CRATE" --no-build --no-strip --target "$TRIPLE" --output packaging/out/
+# A native (amd64) build is in target/release, not target/<triple>/release.
+TARGET_ARGS=(); if [ -n "$CROSS" ]; then TARGET_ARGS=(--target "$TRIPLE"); fi
+cargo deb -p "$DEB_CRATE" --no-build --no-strip "${TARGET_ARGS[@]}" --output packaging/out/
 deb=$(ls -t packaging/out/${PACKAGE}_*_"$ARCH".deb | head -1)
 echo "build-deb: $deb ($(stat -c %s "$deb") bytes) in $(( $(date +%s) - start )) s"
 if [ $LINTIAN = 1 ]; then
