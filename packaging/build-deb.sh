@@ -3,8 +3,8 @@
 #
 #   bash packaging/build-deb.sh arm64|armhf|amd64 [--package gridpad|gridhub] [--lintian]
 #
-# gridpad (device): release build of gridpad + gridpad-update (cross-built for arm64/armhf
-# through cross/build.sh), then `cargo deb -p gridpad-update --no-build` (the metadata lives in
+# gridpad (device): release build of gridpad + gridpad-update and of gridpad-ui with the
+# `device` features (cross-built for arm64/armhf through cross/build.sh), then `cargo deb -p gridpad-update --no-build` (the metadata lives in
 # packaging/update/Cargo.toml). gridhub: needs the [package.metadata.deb] table of
 # packaging/debian/gridhub/deb-metadata.toml in sync/hub/Cargo.toml (packaging/README.md).
 # Output: packaging/out/<name>_<version>-1_<arch>.deb
@@ -52,8 +52,24 @@ if [ -n "$CROSS" ]; then
 else
   cargo build --locked --release "${CRATES[@]}"
 fi
+if [ "$PACKAGE" = gridpad ]; then
+  # The GUI, with the handheld's backend (linuxkms + libinput, no X11/Wayland): a separate
+  # cargo run because its features (no default "desktop") apply to it alone.
+  GUI=(-p gridpad-ui --no-default-features --features device)
+  if [ -n "$CROSS" ]; then
+    bash cross/build.sh "$CROSS" --release --gui "${GUI[@]}"
+  else
+    for lib in libinput-dev libudev-dev libxkbcommon-dev libgbm-dev libfontconfig1-dev libdrm-dev; do
+      dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed" \
+        || apt-get install -y -q --no-install-recommends "$lib"
+    done
+    cargo build --locked --release "${GUI[@]}"
+  fi
+fi
 mkdir -p packaging/out
-cargo deb -p "$DEB_CRATE" --no-build --no-strip --target "$TRIPLE" --output packaging/out/
+# A native (amd64) build is in target/release, not target/<triple>/release.
+TARGET_ARGS=(); if [ -n "$CROSS" ]; then TARGET_ARGS=(--target "$TRIPLE"); fi
+cargo deb -p "$DEB_CRATE" --no-build --no-strip "${TARGET_ARGS[@]}" --output packaging/out/
 deb=$(ls -t packaging/out/${PACKAGE}_*_"$ARCH".deb | head -1)
 echo "build-deb: $deb ($(stat -c %s "$deb") bytes) in $(( $(date +%s) - start )) s"
 if [ $LINTIAN = 1 ]; then

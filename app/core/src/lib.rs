@@ -11,6 +11,7 @@
 //!
 //! This crate does not depend on the UI.
 
+pub mod access;
 pub mod apply;
 pub mod db;
 pub mod demo;

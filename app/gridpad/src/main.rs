@@ -21,6 +21,9 @@ struct Cli {
     /// Where the encrypted store lives.
     #[arg(long, global = true, env = "GRIDPAD_DATA_DIR", default_value_os_t = default_data_dir())]
     data_dir: PathBuf,
+    /// Device configuration (`lock_after_days_offline`; a missing file means no self-lock).
+    #[arg(long, global = true, env = "GRIDPAD_CONFIG", default_value = gridpad_core::access::DeviceConfig::PATH)]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -221,7 +224,20 @@ fn pin_from(var: &str, prompt: &str) -> Result<String> {
     bail!("no PIN: set {var} (not interactive)")
 }
 
+/// Open the store for a command that shows or changes data: refused while the device is
+/// locked (by the centre, or offline past `lock_after_days_offline`).
 fn open(cli: &Cli) -> Result<Store> {
+    let mut store = open_for_contact(cli)?;
+    let config = gridpad_core::access::DeviceConfig::load(&cli.config)?;
+    if let Some(why) = store.access(config.lock_after_days_offline)?.refusal() {
+        bail!("{why}");
+    }
+    Ok(store)
+}
+
+/// Open the store to contact the hub (enroll, sync): allowed while locked, since only the
+/// hub can lift the lock (or carry out a wipe).
+fn open_for_contact(cli: &Cli) -> Result<Store> {
     let pin = pin_from("GRIDPAD_PIN", "PIN: ")?;
     Ok(Store::open(&cli.data_dir, &pin)?)
 }
@@ -521,7 +537,7 @@ fn run(cli: Cli) -> Result<()> {
             label,
             hub_ca,
         } => {
-            let mut store = open(&cli)?;
+            let mut store = open_for_contact(&cli)?;
             let ca_pem = match hub_ca {
                 Some(path) => Some(
                     std::fs::read(path)
@@ -536,6 +552,7 @@ fn run(cli: Cli) -> Result<()> {
                 label,
                 ca_pem.as_deref(),
             )?;
+            store.record_hub_contact(None)?;
             println!(
                 "enrolled {} as {} for grid(s) {}; run `gridpad sync` to download the grid",
                 resp.device_id,
@@ -558,7 +575,7 @@ fn run(cli: Cli) -> Result<()> {
             println!("photo {sha256}: {n} bytes, verified");
         }
         Command::Sync { once, json } => {
-            let mut store = open(&cli)?;
+            let mut store = open_for_contact(&cli)?;
             sync_loop(&mut store, *once, *json)?;
         }
         Command::DeadLetters { json } => {
@@ -725,7 +742,8 @@ fn obey(store: &mut Store, cmd: gridpad_sync::driver::DeviceCommand) -> Result<(
     gridpad_sync::device::obey(store, cmd)?;
     match cmd {
         gridpad_sync::driver::DeviceCommand::Lock => {
-            bail!("the command centre locked this device")
+            // Recorded by the exchange (Store::record_hub_contact): nothing past the login.
+            bail!("the command centre locked this device");
         }
         gridpad_sync::driver::DeviceCommand::Wipe => {
             bail!("the command centre wiped this device: its data is gone")

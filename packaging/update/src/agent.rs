@@ -159,6 +159,8 @@ pub struct InstallOptions {
     pub force: bool,
     /// Download attempts for a URL.
     pub attempts: u32,
+    /// Token for gridhub's device endpoints (bundles served by the hub).
+    pub bearer: Option<fetch::Bearer>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -402,7 +404,12 @@ impl Agent {
     pub fn install(&self, source: &Source, opts: &InstallOptions) -> Result<InstallReport> {
         let _lock = self.lock()?;
         let incoming = self.root().join("incoming");
-        let bundle_path = fetch::fetch(source, &incoming, opts.attempts.max(1))?;
+        let bundle_path = fetch::fetch_with(
+            source,
+            &incoming,
+            opts.attempts.max(1),
+            opts.bearer.as_ref(),
+        )?;
         let payload = incoming.join("payload.deb");
         let vb = self.check(&bundle_path, opts, Some(&payload));
         if matches!(source, Source::Url(_)) {

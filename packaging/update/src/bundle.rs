@@ -328,3 +328,52 @@ pub fn read_unverified_manifest(path: &Path) -> Result<(Manifest, String)> {
         .map_err(|e| Error::Damaged(format!("signature block is not valid: {e}")))?;
     Ok((manifest, sig.key_id))
 }
+
+/// Checks a bundle's shape without a key — what a server that stores bundles for devices can
+/// check (gridhub's `publish-bundle`): magic line, a parseable manifest of format 1 with a
+/// semantic version, a known target and a 64-hex SHA-256, a well-formed signature block,
+/// and a payload of exactly `manifest.size` bytes. It proves nothing about who made the
+/// bundle: the device verifies the signature before installing.
+pub fn check_shape(path: &Path) -> Result<Manifest> {
+    let (manifest, key_id) = read_unverified_manifest(path)?;
+    if manifest.format != FORMAT {
+        return Err(Error::Damaged(format!(
+            "unknown bundle format {}",
+            manifest.format
+        )));
+    }
+    crate::version::parse(&manifest.version)?;
+    if !["arm64", "armhf", "amd64"].contains(&manifest.target.as_str()) {
+        return Err(Error::Damaged(format!(
+            "unknown target {:?}",
+            manifest.target
+        )));
+    }
+    if manifest.sha256.len() != 64 || !manifest.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Damaged(
+            "manifest SHA-256 is not 64 hex digits".into(),
+        ));
+    }
+    if key_id.len() != 16 || manifest.package.is_empty() {
+        return Err(Error::Damaged("bad key id or package name".into()));
+    }
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut offset = MAGIC.len() as u64;
+    for _ in 0..2 {
+        let mut len = [0u8; 4];
+        f.seek(SeekFrom::Start(offset))
+            .and_then(|_| f.read_exact(&mut len))
+            .map_err(|e| Error::io(path, e))?;
+        offset += 4 + u32::from_be_bytes(len) as u64;
+    }
+    let total = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    let payload = total.saturating_sub(offset);
+    if payload != manifest.size {
+        return Err(Error::PayloadMismatch(format!(
+            "payload is {payload} bytes, the manifest says {} (truncated bundle?)",
+            manifest.size
+        )));
+    }
+    Ok(manifest)
+}

@@ -28,9 +28,45 @@ impl Source {
     }
 }
 
+/// A bearer token for gridhub's device endpoints. Its `Debug` does not show it (secrets
+/// stay out of logs); it is sent only to the URL's own host, never after a redirect.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Bearer(pub String);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(…)")
+    }
+}
+
+impl Bearer {
+    /// Reads a token from a file (first line, trimmed); refuses an empty one.
+    pub fn from_file(path: &Path) -> Result<Bearer> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let token = text.lines().next().unwrap_or("").trim().to_string();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(Error::Other(format!(
+                "{}: no bearer token on its first line",
+                path.display()
+            )));
+        }
+        Ok(Bearer(token))
+    }
+}
+
 /// Returns a local path holding the complete bundle: the file itself, or the download in
 /// `dir` (resumed if a previous attempt left a `.part`).
 pub fn fetch(source: &Source, dir: &Path, attempts: u32) -> Result<PathBuf> {
+    fetch_with(source, dir, attempts, None)
+}
+
+/// [`fetch`], sending `bearer` to an http(s) server (gridhub's device endpoints).
+pub fn fetch_with(
+    source: &Source,
+    dir: &Path,
+    attempts: u32,
+    bearer: Option<&Bearer>,
+) -> Result<PathBuf> {
     match source {
         Source::File(p) => {
             if !p.is_file() {
@@ -50,9 +86,9 @@ pub fn fetch(source: &Source, dir: &Path, attempts: u32) -> Result<PathBuf> {
             let mut last = None;
             for _ in 0..attempts.max(1) {
                 let r = if url.starts_with("https://") {
-                    curl(url, &part)
+                    curl(url, &part, bearer, dir)
                 } else {
-                    http_get_resume(url, &part, 5)
+                    http_get_resume_with(url, &part, 5, bearer)
                 };
                 match r {
                     Ok(()) => {
@@ -67,13 +103,34 @@ pub fn fetch(source: &Source, dir: &Path, attempts: u32) -> Result<PathBuf> {
     }
 }
 
-fn curl(url: &str, part: &Path) -> Result<()> {
-    let st = std::process::Command::new("curl")
-        .args(["-fsSL", "--retry", "3", "-C", "-", "-o"])
+fn curl(url: &str, part: &Path, bearer: Option<&Bearer>, dir: &Path) -> Result<()> {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-fsSL", "--retry", "3", "-C", "-", "-o"])
         .arg(part)
-        .arg(url)
-        .status()
-        .map_err(|e| Error::Download(format!("https needs curl: {e}")))?;
+        .arg(url);
+    // The token goes to curl in a 0600 header file, not on its command line (`ps`).
+    let header_file = match bearer {
+        Some(b) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            let p = dir.join(".authorization");
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(&p)
+                .map_err(|e| Error::io(&p, e))?;
+            writeln!(f, "Authorization: Bearer {}", b.0).map_err(|e| Error::io(&p, e))?;
+            cmd.arg("-H").arg(format!("@{}", p.display()));
+            Some(p)
+        }
+        None => None,
+    };
+    let st = cmd.status();
+    if let Some(p) = header_file {
+        let _ = std::fs::remove_file(p);
+    }
+    let st = st.map_err(|e| Error::Download(format!("https needs curl: {e}")))?;
     if st.success() {
         Ok(())
     } else {
@@ -115,6 +172,16 @@ fn parse_http_url(url: &str) -> Result<Url> {
 
 /// GETs `url` into `part`, asking only for the bytes it does not have yet.
 pub fn http_get_resume(url: &str, part: &Path, redirects: u32) -> Result<()> {
+    http_get_resume_with(url, part, redirects, None)
+}
+
+/// [`http_get_resume`] with an `Authorization: Bearer` header (not sent after a redirect).
+pub fn http_get_resume_with(
+    url: &str,
+    part: &Path,
+    redirects: u32,
+    bearer: Option<&Bearer>,
+) -> Result<()> {
     let u = parse_http_url(url)?;
     let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     let host = u.host.trim_start_matches('[').trim_end_matches(']');
@@ -139,6 +206,9 @@ pub fn http_get_resume(url: &str, part: &Path, redirects: u32) -> Result<()> {
     );
     if have > 0 {
         req.push_str(&format!("Range: bytes={have}-\r\n"));
+    }
+    if let Some(b) = bearer {
+        req.push_str(&format!("Authorization: Bearer {}\r\n", b.0));
     }
     req.push_str("\r\n");
     (&stream)
@@ -205,7 +275,8 @@ pub fn http_get_resume(url: &str, part: &Path, redirects: u32) -> Result<()> {
                 format!("http://{}:{}{}", u.host, u.port, loc)
             };
             if next.starts_with("https://") {
-                return curl(&next, part);
+                let dir = part.parent().unwrap_or(Path::new("."));
+                return curl(&next, part, None, dir);
             }
             return http_get_resume(&next, part, redirects - 1);
         }

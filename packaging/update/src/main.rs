@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gridpad_update::agent::{Agent, AgentConfig, BootDecision, InstallOptions};
-use gridpad_update::fetch::{self, Source};
+use gridpad_update::fetch::{self, Bearer, Source};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -51,12 +51,30 @@ enum Cmd {
         /// Download attempts (each resumes the previous one).
         #[arg(long, default_value_t = 3)]
         attempts: u32,
+        /// File holding a gridhub device token (for a URL on the hub).
+        #[arg(long)]
+        bearer_file: Option<PathBuf>,
     },
     /// Verify a bundle against this device's keys, target and version, without installing.
     Check {
         source: String,
         #[arg(long)]
         allow_downgrade: bool,
+        /// File holding a gridhub device token (for a URL on the hub).
+        #[arg(long)]
+        bearer_file: Option<PathBuf>,
+    },
+    /// Ask gridhub for the newest bundle of this device's target and install it if it is
+    /// newer than the installed version.
+    UpdateFromHub {
+        /// gridhub's base URL (http:// or https://).
+        #[arg(long)]
+        hub: String,
+        /// File holding the device's gridhub token (first line).
+        #[arg(long)]
+        bearer_file: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        attempts: u32,
     },
     /// Installed version, kept previous version, pending confirmation, history.
     Status {
@@ -104,11 +122,13 @@ fn run(cli: Cli) -> Result<()> {
             allow_downgrade,
             force,
             attempts,
+            bearer_file,
         } => {
             let opts = InstallOptions {
                 allow_downgrade,
                 force,
                 attempts,
+                bearer: bearer_file.as_deref().map(Bearer::from_file).transpose()?,
             };
             let r = agent.install(&Source::parse(&source), &opts)?;
             println!(
@@ -119,9 +139,11 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::Check {
             source,
             allow_downgrade,
+            bearer_file,
         } => {
             let dir = agent.cfg.root.join("incoming");
-            let path = fetch::fetch(&Source::parse(&source), &dir, 3)?;
+            let bearer = bearer_file.as_deref().map(Bearer::from_file).transpose()?;
+            let path = fetch::fetch_with(&Source::parse(&source), &dir, 3, bearer.as_ref())?;
             let opts = InstallOptions {
                 allow_downgrade,
                 ..Default::default()
@@ -161,6 +183,36 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
+        Cmd::UpdateFromHub {
+            hub,
+            bearer_file,
+            attempts,
+        } => {
+            let bearer = Bearer::from_file(&bearer_file)?;
+            let target = agent.cfg.device_target();
+            let base = hub.trim_end_matches('/');
+            let offer = hub_offer(&agent, &format!("{base}/v1/updates/{target}"), &bearer)?;
+            let installed = agent.status()?.version;
+            let newer = gridpad_update::version::compare(&offer.version, &installed)
+                .map(|o| o == std::cmp::Ordering::Greater)?;
+            if !newer {
+                println!(
+                    "up to date: {installed} installed, the hub offers {}",
+                    offer.version
+                );
+                return Ok(());
+            }
+            let opts = InstallOptions {
+                attempts,
+                bearer: Some(bearer),
+                ..Default::default()
+            };
+            let r = agent.install(&Source::Url(format!("{base}{}", offer.path)), &opts)?;
+            println!(
+                "installed gridpad {} from the hub (was {}), signed by release key {}",
+                r.installed, r.previous, r.key_id
+            );
+        }
         Cmd::Rollback => {
             let v = agent.rollback()?;
             println!("rolled back to {v}");
@@ -182,6 +234,31 @@ fn run(cli: Cli) -> Result<()> {
         },
     }
     Ok(())
+}
+
+/// What gridhub offers for this device's target (`GET /v1/updates/{target}`).
+#[derive(serde::Deserialize)]
+struct Offer {
+    version: String,
+    path: String,
+}
+
+fn hub_offer(agent: &Agent, url: &str, bearer: &Bearer) -> Result<Offer> {
+    let dir = agent.cfg.root.join("incoming");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let part = dir.join("offer.json.part");
+    let _ = std::fs::remove_file(&part); // a small answer, always fetched whole
+    let r = if url.starts_with("https://") {
+        fetch::fetch_with(&Source::Url(url.to_string()), &dir, 3, Some(bearer)).map(|p| {
+            let _ = std::fs::rename(&p, &part);
+        })
+    } else {
+        fetch::http_get_resume_with(url, &part, 3, Some(bearer))
+    };
+    r.with_context(|| format!("asking the hub for an update ({url})"))?;
+    let text = std::fs::read(&part)?;
+    let _ = std::fs::remove_file(&part);
+    serde_json::from_slice(&text).with_context(|| format!("{url} did not answer an update offer"))
 }
 
 #[derive(serde::Serialize)]
@@ -240,11 +317,19 @@ fn install_inbox(agent: &Agent) -> Result<()> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
+        let mut bearer = None;
         let source = match f.extension().and_then(|x| x.to_str()) {
             Some("gpb") if settled(&f) => Some(Source::File(f.clone())),
-            Some("url") => std::fs::read_to_string(&f)
-                .ok()
-                .and_then(|t| t.lines().next().map(|l| Source::parse(l.trim()))),
+            Some("url") => std::fs::read_to_string(&f).ok().and_then(|t| {
+                // Line 1: the URL; optional line 2: `Authorization: Bearer <token>` (a
+                // URL on gridhub, written by the app that holds the device's token).
+                bearer = t
+                    .lines()
+                    .nth(1)
+                    .and_then(|l| l.trim().strip_prefix("Authorization: Bearer "))
+                    .map(|b| Bearer(b.trim().to_string()));
+                t.lines().next().map(|l| Source::parse(l.trim()))
+            }),
             _ => None,
         };
         let (ok, message) = match source {
@@ -256,6 +341,7 @@ fn install_inbox(agent: &Agent) -> Result<()> {
                 &src,
                 &InstallOptions {
                     attempts: 3,
+                    bearer,
                     ..Default::default()
                 },
             ) {

@@ -105,6 +105,9 @@ pub fn apply_response(
     req: &SyncRequest,
     resp: &SyncResponse,
 ) -> Result<Report, SyncError> {
+    // A successful answer is a contact with the hub: it resets the offline self-lock and
+    // sets or lifts the centre's lock (gridpad_core::access).
+    store.record_hub_contact(resp.command)?;
     let before: Vec<String> = store.cursors()?.into_iter().map(|c| c.scope).collect();
     store.set_scopes(&resp.scopes)?;
     let new_scopes = resp.scopes.iter().any(|s| !before.contains(s));

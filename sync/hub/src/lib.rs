@@ -5,8 +5,10 @@
 //! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
 //! - [`evidence`]: photos (blob store, who may read them, completeness) and sealed records;
 //! - [`http`]: the HTTP interface (axum);
-//! - [`tls`]: HTTPS for `gridhub serve` (rustls).
+//! - [`tls`]: HTTPS for `gridhub serve` (rustls);
+//! - [`bundles`]: signed update bundles published for the fleet.
 
+pub mod bundles;
 pub mod evidence;
 pub mod http;
 pub mod hub;

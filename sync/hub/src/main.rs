@@ -142,6 +142,19 @@ enum Admin {
         #[arg(long)]
         json: bool,
     },
+    /// Publish a signed update bundle (.gpb from `gridctl bundle create`) to the fleet:
+    /// devices of its target fetch the newest one. The hub checks its shape, devices its
+    /// signature.
+    PublishBundle {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Published update bundles, newest first per target.
+    Bundles {
+        #[arg(long)]
+        json: bool,
+    },
     /// Lock or wipe a lost device (it obeys on its next contact), or reactivate it.
     DeviceStatus {
         device: String,
@@ -198,13 +211,16 @@ fn run(cli: Cli) -> Result<()> {
                 let shutdown = async {
                     let _ = tokio::signal::ctrl_c().await;
                 };
-                let app = gridhub::http::router(hub);
+                let bundles = gridhub::bundles::Bundles::new(&cli.data_dir);
+                let app = gridhub::http::router(hub.clone())
+                    .merge(gridhub::bundles::router(hub, bundles));
                 eprintln!(
                     "gridhub: serving {} on {}://{}",
                     cli.data_dir.display(),
                     if tls.is_some() { "https" } else { "http" },
                     listener.local_addr()?
                 );
+                systemd_ready();
                 match tls {
                     Some(config) => gridhub::tls::serve(listener, config, app, shutdown).await?,
                     None => {
@@ -216,13 +232,53 @@ fn run(cli: Cli) -> Result<()> {
                 Ok::<_, anyhow::Error>(())
             })?;
         }
-        Command::Admin { command } => admin(&hub, command)?,
+        Command::Admin { command } => admin(&hub, &cli.data_dir, command)?,
     }
     Ok(())
 }
 
-fn admin(hub: &Hub, command: Admin) -> Result<()> {
+/// Tell systemd (`Type=notify`, `WatchdogSec=`) that the hub listens, then keep its watchdog
+/// fed from the async runtime: a runtime that stops making progress stops the pings and
+/// systemd restarts the service. Without `NOTIFY_SOCKET` (not under systemd) nothing is sent.
+fn systemd_ready() {
+    if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+        eprintln!("gridhub: could not notify systemd: {e}");
+    }
+    if let Some(period) = sd_notify::watchdog_enabled() {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(period / 2);
+            loop {
+                tick.tick().await;
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            }
+        });
+    }
+}
+
+fn admin(hub: &Hub, data_dir: &std::path::Path, command: Admin) -> Result<()> {
     match command {
+        Admin::PublishBundle { file, json } => {
+            let p = gridhub::bundles::Bundles::new(data_dir).publish_file(&file)?;
+            if json {
+                return print_json(&p);
+            }
+            println!(
+                "published {} {} for {} ({} bytes, payload SHA-256 {}) at {}",
+                p.package, p.version, p.target, p.bundle_size, p.sha256, p.path
+            );
+        }
+        Admin::Bundles { json } => {
+            let list = gridhub::bundles::Bundles::new(data_dir).list()?;
+            if json {
+                return print_json(&list);
+            }
+            for p in list {
+                println!(
+                    "{}\t{}\t{}\t{} bytes\t{}",
+                    p.target, p.package, p.version, p.bundle_size, p.path
+                );
+            }
+        }
         Admin::SeedDemo {
             persons,
             seed,

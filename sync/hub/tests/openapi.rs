@@ -24,6 +24,7 @@ fn the_openapi_description_lists_exactly_the_served_routes() {
         .collect();
     let served: BTreeSet<(String, String)> = gridhub::http::ROUTES
         .iter()
+        .chain(gridhub::bundles::ROUTES)
         .map(|(m, p)| (m.to_string(), p.to_string()))
         .collect();
     assert_eq!(described, served);
@@ -42,12 +43,18 @@ fn every_described_route_answers_on_a_real_server() {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, gridhub::http::router(hub)).await });
-    for (method, path) in gridhub::http::ROUTES {
-        let url = format!(
-            "http://{addr}{}",
-            path.replace("{id}", "x").replace("{sha256}", "x")
-        );
+    let app = gridhub::http::router(hub.clone()).merge(gridhub::bundles::router(
+        hub,
+        gridhub::bundles::Bundles::new(dir.path()),
+    ));
+    rt.spawn(async move { axum::serve(listener, app).await });
+    for (method, path) in gridhub::http::ROUTES.iter().chain(gridhub::bundles::ROUTES) {
+        // Every path parameter ({id}, {target}, …) becomes "x".
+        let concrete: Vec<&str> = path
+            .split('/')
+            .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+            .collect();
+        let url = format!("http://{addr}{}", concrete.join("/"));
         let body = if *method == "post" { "{}" } else { "" };
         let req = format!(
             "{} {} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {admin}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -1,0 +1,304 @@
+//! Update bundles served by gridhub, through real processes: `gridctl` signs a bundle of a
+//! real .deb, the admin publishes it (`gridhub admin publish-bundle`, and the HTTP admin
+//! endpoint), the hub refuses garbage, and an enrolled device's update agent
+//! (`gridpad-update update-from-hub`, with the device's own hub token) fetches the newest
+//! bundle of its target over HTTP, verifies it and installs it into a temporary root.
+
+use gridpad_e2e::*;
+use std::io::{Read, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn script(path: &Path, body: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// A signed bundle of a .deb whose `usr/bin/gridpad` answers `gridpad <version>`.
+fn signed_bundle(dir: &Path, version: &str, arch: &str) -> PathBuf {
+    signed_bundle_with(dir, version, arch, "")
+}
+
+fn signed_bundle_with(dir: &Path, version: &str, arch: &str, extra: &str) -> PathBuf {
+    let tree = dir.join(format!("deb-{version}-{arch}{extra}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!("Package: gridpad\nVersion: {version}\nArchitecture: {arch}\nMaintainer: Gridpad developers <dev@example.invalid>\nDescription: test package\n"),
+    )
+    .unwrap();
+    script(
+        &tree.join("usr/bin/gridpad"),
+        &format!("echo 'gridpad {version}'{extra}"),
+    );
+    let deb = dir.join(format!("gridpad_{version}_{arch}{extra}.deb"));
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "--build"])
+        .arg(&tree)
+        .arg(&deb));
+    let out = dir.join(format!("gridpad_{version}_{arch}{extra}.gpb"));
+    run(Command::new(bin("gridctl"))
+        .args(["bundle", "create", "--deb"])
+        .arg(&deb)
+        .args(["--version", version, "--target", arch, "--key"])
+        .arg(dir.join("release.key"))
+        .arg("--out")
+        .arg(&out));
+    out
+}
+
+/// One raw HTTP/1.1 request; returns (status, headers, body).
+fn http(
+    hub: &Hub,
+    method: &str,
+    path: &str,
+    headers: &[String],
+    body: &[u8],
+) -> (u16, String, Vec<u8>) {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", hub.port())).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {}\r\nConnection: close\r\n",
+        body.len()
+    );
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut out = vec![];
+    s.read_to_end(&mut out).unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head, out[split + 4..].to_vec())
+}
+
+#[test]
+fn a_published_bundle_reaches_an_enrolled_device_and_is_installed() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    // The hub and an enrolled device (its hub token is in its encrypted store).
+    let hub_dir = w.join("hub");
+    let seeded =
+        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
+    let hub = Hub::start(&hub_dir);
+    let dev = w.join("device");
+    let code = run_json(gridhub_admin(&hub_dir).args([
+        "issue-code",
+        "--user",
+        "网格员",
+        "--grid",
+        &grid,
+        "--json",
+    ]));
+    run(gridpad(&dev).arg("init"));
+    run(gridpad(&dev).args([
+        "enroll",
+        "--hub",
+        &hub.url,
+        "--code",
+        code["code"].as_str().unwrap(),
+    ]));
+    run(gridpad(&dev).args(["sync", "--once"]));
+    let token = gridpad_core::Store::open(&dev, "246810")
+        .unwrap()
+        .kv("hub_token")
+        .unwrap()
+        .expect("the device holds a hub token after sync");
+    let token_file = w.join("hub-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    let auth = format!("Authorization: Bearer {token}");
+
+    // The fleet's release key, trusted by the device.
+    run(Command::new(bin("gridctl"))
+        .args(["keygen", "--out"])
+        .arg(w.join("release.key")));
+    std::fs::create_dir_all(w.join("keys")).unwrap();
+    std::fs::copy(w.join("release.key.pub"), w.join("keys/release.pub")).unwrap();
+
+    // Nothing published yet.
+    let (st, _, _) = http(
+        &hub,
+        "GET",
+        "/v1/updates/arm64",
+        std::slice::from_ref(&auth),
+        b"",
+    );
+    assert_eq!(st, 404);
+
+    // Publish 0.2.0 over the admin HTTP endpoint, 0.3.0 with the admin command.
+    let admin = run(gridhub_admin(&hub_dir).arg("api-token"))
+        .trim()
+        .to_string();
+    let admin_auth = format!("Authorization: Bearer {admin}");
+    let b020 = std::fs::read(signed_bundle(w, "0.2.0", "arm64")).unwrap();
+    let (st, _, body) = http(
+        &hub,
+        "POST",
+        "/v1/admin/bundles",
+        &[
+            admin_auth.clone(),
+            "Content-Type: application/octet-stream".into(),
+        ],
+        &b020,
+    );
+    assert_eq!(st, 201, "{}", String::from_utf8_lossy(&body));
+    let published: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(published["version"], "0.2.0");
+    // A device token cannot publish.
+    let (st, _, _) = http(
+        &hub,
+        "POST",
+        "/v1/admin/bundles",
+        std::slice::from_ref(&auth),
+        &b020,
+    );
+    assert_eq!(st, 403);
+    let b030 = signed_bundle(w, "0.3.0", "arm64");
+    let p = run_json(
+        gridhub_admin(&hub_dir)
+            .arg("publish-bundle")
+            .arg(&b030)
+            .arg("--json"),
+    );
+    assert_eq!(p["path"], "/v1/updates/arm64/gridpad_0.3.0_arm64.gpb");
+
+    // Garbage is refused with a reason, over HTTP and on the command line; nothing is kept.
+    let (st, _, body) = http(
+        &hub,
+        "POST",
+        "/v1/admin/bundles",
+        std::slice::from_ref(&admin_auth),
+        b"<html>not a bundle</html>",
+    );
+    assert_eq!(st, 400);
+    assert!(String::from_utf8_lossy(&body).contains("not a Gridpad update bundle"));
+    let truncated = w.join("truncated.gpb");
+    let full = std::fs::read(signed_bundle(w, "0.4.0", "arm64")).unwrap();
+    std::fs::write(&truncated, &full[..full.len() - 100]).unwrap();
+    let out = gridhub_admin(&hub_dir)
+        .arg("publish-bundle")
+        .arg(&truncated)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("truncated"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let listed = run_json(gridhub_admin(&hub_dir).args(["bundles", "--json"]));
+    let versions: Vec<_> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["version"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(versions, ["0.3.0", "0.2.0"]);
+    // Another payload under a published version is refused; the same bundle again is fine.
+    let other = signed_bundle_with(w, "0.3.0", "arm64", " # rebuilt");
+    let out = gridhub_admin(&hub_dir)
+        .arg("publish-bundle")
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already published"));
+    run(gridhub_admin(&hub_dir).arg("publish-bundle").arg(&b030));
+
+    // The device asks: the newest arm64 bundle. Downloads need a device token and resume.
+    let (st, _, body) = http(
+        &hub,
+        "GET",
+        "/v1/updates/arm64",
+        std::slice::from_ref(&auth),
+        b"",
+    );
+    assert_eq!(st, 200);
+    let offer: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(offer["version"], "0.3.0");
+    let path = offer["path"].as_str().unwrap().to_string();
+    let (st, _, _) = http(&hub, "GET", &path, &[], b"");
+    assert_eq!(st, 401);
+    let whole = std::fs::read(&b030).unwrap();
+    let (st, head, body) = http(
+        &hub,
+        "GET",
+        &path,
+        &[auth.clone(), "Range: bytes=1000-".into()],
+        b"",
+    );
+    assert_eq!(st, 206);
+    assert!(
+        head.to_ascii_lowercase().contains(&format!(
+            "content-range: bytes 1000-{}/{}",
+            whole.len() - 1,
+            whole.len()
+        )),
+        "{head}"
+    );
+    assert_eq!(body, whole[1000..]);
+    let (st, _, _) = http(
+        &hub,
+        "GET",
+        &path,
+        &[auth.clone(), format!("Range: bytes={}-", whole.len())],
+        b"",
+    );
+    assert_eq!(st, 416);
+
+    // The agent: packaged 0.1.0 in a temporary root, fetches, verifies, installs 0.3.0.
+    script(&w.join("base/gridpad"), "echo 'gridpad 0.1.0'");
+    let agent = |args: &[&str]| {
+        let mut c = Command::new(bin("gridpad-update"));
+        c.arg("--config")
+            .arg(w.join("no-such.toml"))
+            .arg("--root")
+            .arg(w.join("root"))
+            .arg("--keys")
+            .arg(w.join("keys"))
+            .args(["--target", "arm64", "--base-binary"])
+            .arg(w.join("base/gridpad"))
+            .args(args);
+        c
+    };
+    let out = run(agent(&["update-from-hub", "--hub", &hub.url, "--bearer-file"]).arg(&token_file));
+    assert!(
+        out.contains("installed gridpad 0.3.0 from the hub (was 0.1.0)"),
+        "{out}"
+    );
+    let ran = run(&mut Command::new(w.join("root/current/usr/bin/gridpad")));
+    assert_eq!(ran.trim(), "gridpad 0.3.0");
+    let status = run_json(&mut agent(&["status", "--json"]));
+    assert_eq!(status["version"], "0.3.0");
+    let out = run(agent(&["update-from-hub", "--hub", &hub.url, "--bearer-file"]).arg(&token_file));
+    assert!(out.contains("up to date: 0.3.0 installed"), "{out}");
+
+    // A bundle the device does not trust is refused by the device, whatever the hub says.
+    let rogue = w.join("rogue");
+    std::fs::create_dir_all(&rogue).unwrap();
+    run(Command::new(bin("gridctl"))
+        .args(["keygen", "--out"])
+        .arg(rogue.join("release.key")));
+    let b050 = signed_bundle(&rogue, "0.5.0", "arm64");
+    run(gridhub_admin(&hub_dir).arg("publish-bundle").arg(&b050));
+    let out = agent(&["update-from-hub", "--hub", &hub.url, "--bearer-file"])
+        .arg(&token_file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("which this device does not trust"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        run_json(&mut agent(&["status", "--json"]))["version"],
+        "0.3.0"
+    );
+}
