@@ -43,6 +43,31 @@ fn log_in_with_a_wrong_then_the_right_pin() {
 }
 
 #[test]
+fn a_device_the_centre_locked_stops_at_the_login() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    {
+        // The hub's lock arrived with the last sync.
+        let mut s = gridpad_core::Store::open(dir.path(), PIN).unwrap();
+        s.record_hub_contact(Some(gridpad_proto::wire::DeviceCommand::Lock))
+            .unwrap();
+    }
+    let app = open_app_sized(dir.path(), "en", 2400);
+    log_in(&app, PIN, "Unlock");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Login);
+    assert!(!app.ui.global::<Nav>().get_unlocked());
+    assert!(
+        shows(&app, "The command centre locked this device."),
+        "the reason is on the screen"
+    );
+    assert!(
+        app.with_store(|_| ()).is_none(),
+        "nothing past the login: the store is not open to the screens"
+    );
+}
+
+#[test]
 fn the_login_screen_is_chinese_by_default() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();

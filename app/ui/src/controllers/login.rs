@@ -2,6 +2,7 @@
 //! on purpose); wrong PINs and lockouts are shown as the store reports them.
 use super::Ctx;
 use crate::{AppWindow, LoginAdapter, Nav, Screen};
+use gridpad_core::access::{Access, DeviceConfig};
 use gridpad_core::{Error, Store};
 use slint::ComponentHandle;
 use std::rc::Rc;
@@ -27,7 +28,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let pin = pin.to_string();
         let c2 = c.clone();
         c.exec.run_slot(
-            move |slot| -> Result<String, Error> {
+            move |slot| -> Result<Result<String, Access>, Error> {
                 let mut store = Store::open(&dir, &pin)?;
                 let c3 = clock.clone();
                 store.set_clock(move || c3.now());
@@ -41,8 +42,19 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                     }
                     Err(e) => eprintln!("gridpad-ui: sync cannot open the store: {e}"),
                 }
+                // A device the centre locked, or one offline past `lock_after_days_offline`,
+                // stops here: the store stays closed to the user, while sync (started above)
+                // may still reach the hub, which alone can lift the lock.
+                let config = std::env::var_os("GRIDPAD_CONFIG")
+                    .map(std::path::PathBuf::from)
+                    .unwrap_or_else(|| DeviceConfig::PATH.into());
+                let limit = DeviceConfig::load(&config)?.lock_after_days_offline;
+                let access = store.access(limit)?;
+                if !access.is_open() {
+                    return Ok(Err(access));
+                }
                 *slot = Some(store);
-                Ok(grid)
+                Ok(Ok(grid))
             },
             move |r| {
                 let Some(ui) = c2.ui() else { return };
@@ -51,7 +63,12 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 a.set_pin("".into());
                 a.set_digits(0);
                 match r {
-                    Ok(grid) => {
+                    Ok(Err(Access::OfflineTooLong { days_offline, .. })) => {
+                        a.set_error_kind("offline-locked".into());
+                        a.set_error_n(days_offline.min(i32::MAX as u64) as i32);
+                    }
+                    Ok(Err(_)) => a.set_error_kind("centre-locked".into()),
+                    Ok(Ok(grid)) => {
                         a.set_error_kind("".into());
                         a.set_grid_name(grid.as_str().into());
                         if c2.settings.borrow().grid_name != grid {
