@@ -40,6 +40,7 @@ ZH = {
 "Wrong PIN. {} attempts left before the device locks for a while.":"PIN码错误。再错{}次设备将锁定一段时间。",
 "Too many wrong PINs. Locked: try again in {} s.":"PIN码错误次数过多，已锁定：请{}秒后再试。",
 "This device has no data yet. Enroll it first.":"本机尚无数据，请先注册设备。","Cannot open the data: {}":"无法打开数据：{}",
+"Downloading the grid: {} of {} changes ({}%)":"正在下载网格数据：{}/{} 条（{}%）",
 "The command centre locked this device. Contact the command centre: the device keeps syncing so the centre can lift the lock.":"指挥中心已锁定本机。请联系指挥中心：本机仍会同步，以便中心解除锁定。",
 "This device has not reached the command centre for {} days and locked itself. Connect it to the network: it unlocks after its next sync.":"本机已{}天未连接指挥中心，已自动锁定。请连接网络：下次同步后即解锁。",
 "Clear":"清除","Unlock":"解锁","Device {}":"设备 {}","No notices.":"没有通知。",

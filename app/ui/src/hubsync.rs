@@ -165,6 +165,7 @@ fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
                             Ok(r) => {
                                 s.online = true;
                                 s.error = None;
+                                s.track_download(r.pulled_ops, r.remaining_ops);
                                 command = r.command;
                             }
                             Err(e) => {

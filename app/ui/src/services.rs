@@ -154,6 +154,29 @@ pub struct SyncStatus {
     pub rounds: u64,
     /// A fleet command that was carried out: "locked" or "wiped".
     pub command: Option<String>,
+    /// A long download under way (a first sync): changes received so far and the size of
+    /// the whole download; both 0 when nothing big is downloading.
+    pub downloaded: u64,
+    pub download_total: u64,
+}
+
+impl SyncStatus {
+    /// Follow a download across exchanges: each report says what it received and what the
+    /// hub still holds for this device.
+    pub fn track_download(&mut self, pulled: u64, remaining: u64) {
+        if remaining == 0 {
+            self.downloaded = 0;
+            self.download_total = 0;
+            return;
+        }
+        let so_far = if self.download_total > 0 {
+            self.downloaded + pulled
+        } else {
+            pulled
+        };
+        self.downloaded = so_far;
+        self.download_total = so_far + remaining;
+    }
 }
 
 pub trait SyncService: Send + Sync {
@@ -263,5 +286,24 @@ impl Services {
             )),
             camera: Some(Arc::new(FakeCamera::default())),
         }
+    }
+}
+
+#[cfg(test)]
+mod download_tests {
+    use super::SyncStatus;
+
+    #[test]
+    fn a_long_download_is_followed_across_exchanges_and_cleared_at_the_end() {
+        let mut s = SyncStatus::default();
+        s.track_download(1_000, 3_000);
+        assert_eq!((s.downloaded, s.download_total), (1_000, 4_000));
+        s.track_download(1_500, 1_500);
+        assert_eq!((s.downloaded, s.download_total), (2_500, 4_000));
+        s.track_download(1_500, 0);
+        assert_eq!((s.downloaded, s.download_total), (0, 0));
+        // A small sync afterwards shows no progress at all.
+        s.track_download(3, 0);
+        assert_eq!((s.downloaded, s.download_total), (0, 0));
     }
 }

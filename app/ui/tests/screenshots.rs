@@ -129,6 +129,18 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
         app.ctx.go(screen);
         shot(&app, name, file_lang);
     }
+    // A first download under way: the sync screen follows it (pulled + what the hub says
+    // is left, across exchanges).
+    app.ctx.reset_to(Screen::Home);
+    app.ctx.go(Screen::Sync);
+    let s = app.ui.global::<gridpad_ui::SyncAdapter>();
+    let mut info = s.get_info();
+    info.running = true;
+    info.enrolled = true;
+    info.download_done = 7_200;
+    info.download_total = 20_126;
+    s.set_info(info);
+    shot(&app, "sync-first-download", file_lang);
     // The sunlight theme with large text.
     app.ctx.reset_to(Screen::Home);
     app.ui.global::<Theme>().set_high_contrast(true);

@@ -19,6 +19,8 @@ pub fn info(h: &gridpad_core::queries::SyncHealth, status: &SyncStatus) -> SyncI
         running: status.running,
         enrolled: status.enrolled,
         error: status.error.clone().unwrap_or_default().into(),
+        download_done: status.downloaded.min(i32::MAX as u64) as i32,
+        download_total: status.download_total.min(i32::MAX as u64) as i32,
     }
 }
 
