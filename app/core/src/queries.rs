@@ -46,7 +46,7 @@ pub struct SyncHealth {
     pub rejected: i64,
     /// Conflict notices the user has not dismissed.
     pub conflicts: i64,
-    /// `kv.last_sync_at`, written by sync when a round completes.
+    /// The last successful exchange with the hub (`Store::last_hub_contact`), RFC 3339.
     pub last_sync: Option<String>,
 }
 
@@ -264,9 +264,11 @@ impl Queries<'_> {
         )?;
         let last_sync = self
             .conn
-            .query_row("SELECT value FROM kv WHERE key = 'last_sync_at'", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT value FROM kv WHERE key = 'last_hub_contact'",
+                [],
+                |r| r.get(0),
+            )
             .optional()?;
         Ok(SyncHealth {
             pending,

@@ -82,9 +82,7 @@ fn bearer_client(store: &Store, token: &str) -> Result<reqwest::blocking::Client
     let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))?;
     v.set_sensitive(true);
     h.insert(reqwest::header::AUTHORIZATION, v);
-    let tls = gridpad_sync::http::HubTls {
-        ca_pem: store.kv("hub_ca_pem")?.map(String::into_bytes),
-    };
+    let tls = gridpad_sync::device::hub_tls(store)?;
     Ok(gridpad_sync::http::client_builder(&tls)?
         .default_headers(h)
         .connect_timeout(Duration::from_secs(15))

@@ -552,7 +552,6 @@ fn run(cli: Cli) -> Result<()> {
                 label,
                 ca_pem.as_deref(),
             )?;
-            store.record_hub_contact(None)?;
             println!(
                 "enrolled {} as {} for grid(s) {}; run `gridpad sync` to download the grid",
                 resp.device_id,
@@ -562,16 +561,15 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::FetchPhoto { sha256, out } => {
             let mut store = open(&cli)?;
-            let hub = store.kv("hub_url")?.ok_or_else(|| {
-                anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
-            })?;
-            let key = store.device_keypair()?;
-            let mut transport =
-                gridpad_sync::http::HttpTransport::new(&hub, store.device_id(), key)?;
-            transport.login()?;
-            let token = transport.token().unwrap_or_default().to_string();
-            store.set_kv("hub_token", &token)?;
-            let n = evidence::fetch_photo(&store, &hub, &token, sha256, out.as_deref())?;
+            let mut session =
+                gridpad_sync::device::Session::open(&mut store)?.ok_or_else(|| {
+                    anyhow!(
+                        "this device is not enrolled: run `gridpad enroll --hub URL --code CODE`"
+                    )
+                })?;
+            let token = session.login()?;
+            session.keep_token(&mut store)?;
+            let n = evidence::fetch_photo(&store, session.hub(), &token, sha256, out.as_deref())?;
             println!("photo {sha256}: {n} bytes, verified");
         }
         Command::Sync { once, json } => {

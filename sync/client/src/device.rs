@@ -11,7 +11,6 @@ use gridpad_proto::wire::EnrollResponse;
 pub const HUB_URL: &str = "hub_url";
 pub const HUB_USER: &str = "hub_user";
 pub const HUB_TOKEN: &str = "hub_token";
-pub const LAST_SYNC_AT: &str = "last_sync_at";
 /// PEM of the CA pinned for the hub at enrollment (absent: the system's roots).
 pub const HUB_CA_PEM: &str = "hub_ca_pem";
 
@@ -44,6 +43,7 @@ pub fn enroll_with_ca(
         Some(pem) => store.set_kv(HUB_CA_PEM, &String::from_utf8_lossy(pem))?,
         None => store.delete_kv(HUB_CA_PEM)?,
     }
+    store.record_hub_contact(None)?;
     store.set_kv(HUB_URL, hub)?;
     store.set_kv(HUB_USER, &resp.user)?;
     if let Some(home) = resp.grids.first() {
@@ -107,20 +107,18 @@ impl Session {
     pub fn exchange(&mut self, store: &mut Store, limits: Limits) -> Result<Report, SyncError> {
         let result = exchange(store, &mut self.transport, limits);
         self.keep_token(store)?;
-        let report = result?;
-        let now = store
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        store.set_kv(LAST_SYNC_AT, &now)?;
-        Ok(report)
+        // The driver recorded the contact (`Store::record_hub_contact`): that is the
+        // "last sync" the screens show.
+        Ok(result?)
     }
 }
 
-/// Carry out a fleet command: lock marks the store locked (the apps stop at their login);
-/// wipe destroys the data key (crypto-erase) and then every file of the data directory.
+/// Carry out a fleet command. Lock: nothing to do here — the exchange already recorded it
+/// with the hub contact (`Store::record_hub_contact`), and the apps stop at their login.
+/// Wipe: destroy the data key (crypto-erase), then every file of the data directory.
 pub fn obey(store: &mut Store, cmd: DeviceCommand) -> Result<(), gridpad_core::Error> {
     match cmd {
-        DeviceCommand::Lock => store.set_kv("locked", "1"),
+        DeviceCommand::Lock => Ok(()),
         DeviceCommand::Wipe => {
             let dir = store.dir().to_path_buf();
             keyring::destroy(&dir)?;
