@@ -258,6 +258,21 @@ async fn head_upload<S: BlobStore, A: Authorizer>(
     AuthedDevice(device): AuthedDevice,
     Path(id): Path<String>,
 ) -> Response {
+    // A PATCH cut by the network (or by a killed device) may still be draining what the
+    // link delivered: answer with the offset it settles at, not a stale one, so the
+    // resuming device does not send those bytes again. Bounded: a stuck writer does not
+    // hold the answer for long.
+    for _ in 0..HEAD_SETTLE_POLLS {
+        let busy = hub
+            .busy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&id);
+        if !busy {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     match own_upload(&hub, &device, id).await {
         Ok(u) => offset_response(StatusCode::NO_CONTENT, u.offset, Some(u.length)),
         Err(e) => error_response(e),
@@ -277,6 +292,9 @@ impl Drop for BusyGuard<'_> {
         }
     }
 }
+
+/// HEAD waits at most this many × 50 ms for a draining PATCH of the same upload.
+const HEAD_SETTLE_POLLS: u32 = 60;
 
 /// Bytes gathered before one append to the store.
 const WRITE_BATCH: usize = 64 * 1024;
