@@ -103,13 +103,12 @@ impl Session {
         Ok(())
     }
 
-    /// One exchange; keeps a renewed token and, on success, the time of the sync.
+    /// One exchange; keeps a renewed token. The driver records the contact
+    /// (`Store::record_hub_contact`): that is the "last sync" the screens show.
     pub fn exchange(&mut self, store: &mut Store, limits: Limits) -> Result<Report, SyncError> {
         let result = exchange(store, &mut self.transport, limits);
         self.keep_token(store)?;
-        // The driver recorded the contact (`Store::record_hub_contact`): that is the
-        // "last sync" the screens show.
-        Ok(result?)
+        result
     }
 }
 
