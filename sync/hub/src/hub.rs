@@ -781,7 +781,7 @@ impl Hub {
                     let remaining = if complete {
                         0
                     } else {
-                        tx.scope_summary(&c.scope, last)?.1.saturating_sub(count)
+                        tx.ops_after_count(&c.scope, next)?
                     };
                     pages.push(Page {
                         scope: c.scope.clone(),

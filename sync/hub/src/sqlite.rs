@@ -402,6 +402,16 @@ impl HubTx for Tx<'_> {
         Ok((sum as u32, n as u64))
     }
 
+    fn ops_after_count(&mut self, scope: &str, after: u64) -> StoreResult<u64> {
+        let n: i64 = self
+            .tx
+            .prepare_cached("SELECT count(*) FROM op WHERE scope = ? AND op_id > ?")
+            .map_err(be)?
+            .query_row(params![scope, after as i64], |r| r.get(0))
+            .map_err(be)?;
+        Ok(n as u64)
+    }
+
     fn last_op(&mut self, scope: &str) -> StoreResult<u64> {
         let v: i64 = self
             .tx

@@ -109,6 +109,8 @@ pub trait HubTx {
     fn ops_after(&mut self, scope: &str, after_op: u64, max_bytes: usize) -> StoreResult<Vec<Op>>;
     /// Wrapping u32 sum of op hashes and number of ops of a scope up to `upto`.
     fn scope_summary(&mut self, scope: &str, upto: u64) -> StoreResult<(u32, u64)>;
+    /// How many of the scope's ops come after `after` (a download's remaining work).
+    fn ops_after_count(&mut self, scope: &str, after: u64) -> StoreResult<u64>;
     fn last_op(&mut self, scope: &str) -> StoreResult<u64>;
 
     /// Idempotency by mutation id (catches a device restored from a backup).

@@ -7,8 +7,12 @@
 //! - every device shows the same base data as the hub;
 //! - every lost race the hub reported left a notice on the device.
 //!
-//! CI runs a few seeds; the documented run:
-//!   GRIDPAD_SIM_SEEDS=10000 cargo test --release -p gridhub --test sim -- --nocapture
+//! CI runs a few seeds; the documented run (stores on tmpfs: with fsync on a disk it is
+//! about 6× slower):
+//!   TMPDIR=/dev/shm GRIDPAD_SIM_SEEDS=10000 cargo test --release -p gridhub --test sim -- --nocapture
+//! In chunks, so partial results show (each prints its totals):
+//!   for f in $(seq 1 500 10000); do TMPDIR=/dev/shm GRIDPAD_SIM_FIRST=$f GRIDPAD_SIM_SEEDS=500 \
+//!     cargo test --release -p gridhub --test sim -- --nocapture; done
 //! A failing seed reruns alone with GRIDPAD_SIM_FIRST=<seed> GRIDPAD_SIM_SEEDS=1.
 
 mod common;
