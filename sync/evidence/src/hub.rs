@@ -110,7 +110,7 @@ struct Hub<S, A> {
     store: Arc<S>,
     auth: Arc<A>,
     /// Uploads a PATCH is writing to right now (a second writer gets 409).
-    busy: Mutex<HashSet<String>>,
+    busy: Arc<Mutex<HashSet<String>>>,
 }
 
 type Shared<S, A> = Arc<Hub<S, A>>;
@@ -121,7 +121,7 @@ pub fn router<S: BlobStore, A: Authorizer>(store: Arc<S>, auth: Arc<A>) -> Route
     let hub = Arc::new(Hub {
         store,
         auth,
-        busy: Mutex::new(HashSet::new()),
+        busy: Arc::new(Mutex::new(HashSet::new())),
     });
     Router::new()
         .route(HAVE_PATH, post(have::<S, A>))
@@ -280,12 +280,12 @@ async fn head_upload<S: BlobStore, A: Authorizer>(
 }
 
 /// Releases an upload's write lock however the PATCH ends.
-struct BusyGuard<'a> {
-    set: &'a Mutex<HashSet<String>>,
+struct BusyGuard {
+    set: Arc<Mutex<HashSet<String>>>,
     id: String,
 }
 
-impl Drop for BusyGuard<'_> {
+impl Drop for BusyGuard {
     fn drop(&mut self) {
         if let Ok(mut s) = self.set.lock() {
             s.remove(&self.id);
@@ -317,7 +317,7 @@ async fn patch_upload<S: BlobStore, A: Authorizer>(
         Ok(u) => u,
         Err(e) => return error_response(e),
     };
-    let _guard = {
+    let guard = {
         let mut busy = hub.busy.lock().unwrap_or_else(|p| p.into_inner());
         if !busy.insert(id.clone()) {
             // A request cut by the network may still be draining: the device asks HEAD
@@ -325,7 +325,7 @@ async fn patch_upload<S: BlobStore, A: Authorizer>(
             return offset_response(StatusCode::CONFLICT, upload.offset, Some(upload.length));
         }
         BusyGuard {
-            set: &hub.busy,
+            set: hub.busy.clone(),
             id: id.clone(),
         }
     };
@@ -337,6 +337,29 @@ async fn patch_upload<S: BlobStore, A: Authorizer>(
     if claimed != upload.offset {
         return offset_response(StatusCode::CONFLICT, upload.offset, Some(upload.length));
     }
+    // The body is drained by a task of its own. When the device's connection closes
+    // mid-body (a cut link, a killed process), the HTTP server drops this request's
+    // future, and with it whatever it had read but not yet written: up to one read
+    // buffer, hundreds of KB the device would then send again. The task outlives the
+    // request, keeps everything that arrived, and releases the upload (`guard`) only
+    // when it is on disk, which is what HEAD waits for.
+    let task = tokio::spawn(receive_body(hub.clone(), guard, device, upload, body));
+    match task.await {
+        Ok(r) => r,
+        Err(e) => error_response(BlobError::Io(std::io::Error::other(e.to_string()))),
+    }
+}
+
+/// Append a PATCH body to its upload from `upload.offset` on, in batches, until the body
+/// ends or breaks; complete the upload when its last byte is in.
+async fn receive_body<S: BlobStore, A: Authorizer>(
+    hub: Shared<S, A>,
+    _guard: BusyGuard,
+    device: String,
+    upload: Upload,
+    body: Body,
+) -> Response {
+    let id = upload.id.clone();
     let mut offset = upload.offset;
     let mut stream = body.into_data_stream();
     let mut buf: Vec<u8> = Vec::with_capacity(WRITE_BATCH);
