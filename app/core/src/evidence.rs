@@ -179,10 +179,12 @@ impl Store {
             .optional()?)
     }
 
-    /// Photos still to be uploaded (local or part-way), oldest first.
+    /// Photos still to be uploaded (local or part-way) that a record uses, oldest first.
+    /// A photo no record uses (taken, then left out of the report) stays on the device.
     pub fn photos_to_upload(&self, limit: usize) -> Result<Vec<PhotoUpload>> {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {UPLOAD_COLS} FROM photo WHERE state IN ('local', 'uploading')
+               AND EXISTS (SELECT 1 FROM photo_ref r WHERE r.sha256 = photo.sha256)
              ORDER BY taken_at, sha256 LIMIT ?"
         ))?;
         let rows = stmt.query_map([limit as i64], upload_row)?;

@@ -48,6 +48,9 @@ pub struct SyncHealth {
     pub conflicts: i64,
     /// The last successful exchange with the hub (`Store::last_hub_contact`), RFC 3339.
     pub last_sync: Option<String>,
+    /// Photos of records not yet at the hub, and their bytes.
+    pub photos_waiting: i64,
+    pub photo_bytes_waiting: i64,
 }
 
 /// An outbox row as the sync screen lists it.
@@ -123,6 +126,10 @@ pub struct PhotoItem {
     pub width: Option<i64>,
     pub height: Option<i64>,
     pub taken_at: Option<String>,
+    /// The list thumbnail's SHA-256 in the photo vault (photos taken on this device).
+    pub thumb_sha256: Option<String>,
+    /// local / uploading / uploaded / remote / fetched
+    pub state: String,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -270,12 +277,21 @@ impl Queries<'_> {
                 |r| r.get(0),
             )
             .optional()?;
+        let (photos_waiting, photo_bytes_waiting) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(bytes - upload_offset), 0) FROM photo p
+             WHERE state IN ('local', 'uploading')
+               AND EXISTS (SELECT 1 FROM photo_ref r WHERE r.sha256 = p.sha256)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         Ok(SyncHealth {
             pending,
             inflight,
             rejected,
             conflicts,
             last_sync,
+            photos_waiting,
+            photo_bytes_waiting,
         })
     }
 
@@ -438,11 +454,13 @@ impl Queries<'_> {
     }
 
     /// Photos known to the store, newest first.
-    pub fn recent_photos(&self, limit: usize) -> Result<Vec<PhotoItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT sha256, bytes, mime, width, height, taken_at FROM photo ORDER BY taken_at DESC, sha256 LIMIT ?",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
+    /// The photos a form being filled in can attach: those it has (`attached`, in that
+    /// order), then photos taken on this device that no record uses yet, newest first, up
+    /// to `limit` in all. Photos of earlier reports and photos from the centre are not
+    /// offered again.
+    pub fn draft_photos(&self, attached: &[String], limit: usize) -> Result<Vec<PhotoItem>> {
+        const COLS: &str = "sha256, bytes, mime, width, height, taken_at, thumb_sha256, state";
+        let row = |r: &rusqlite::Row<'_>| {
             Ok(PhotoItem {
                 sha256: r.get(0)?,
                 bytes: r.get(1)?,
@@ -450,9 +468,35 @@ impl Queries<'_> {
                 width: r.get(3)?,
                 height: r.get(4)?,
                 taken_at: r.get(5)?,
+                thumb_sha256: r.get(6)?,
+                state: r.get(7)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        let mut out = Vec::new();
+        let mut one = self
+            .conn
+            .prepare_cached(&format!("SELECT {COLS} FROM photo WHERE sha256 = ?"))?;
+        for sha in attached {
+            if let Some(p) = one.query_row([sha], row).optional()? {
+                out.push(p);
+            }
+        }
+        let mut free = self.conn.prepare_cached(&format!(
+            "SELECT {COLS} FROM photo p WHERE state = 'local'
+               AND NOT EXISTS (SELECT 1 FROM photo_ref r WHERE r.sha256 = p.sha256)
+             ORDER BY taken_at DESC, sha256 LIMIT ?"
+        ))?;
+        let rows = free.query_map([limit as i64], row)?;
+        for p in rows {
+            let p = p?;
+            if out.len() >= limit.max(attached.len()) {
+                break;
+            }
+            if !attached.contains(&p.sha256) {
+                out.push(p);
+            }
+        }
+        Ok(out)
     }
 
     /// Statistics for the device's own work; visits counted from `since` (RFC 3339).

@@ -567,9 +567,14 @@ fn run(cli: Cli) -> Result<()> {
                         "this device is not enrolled: run `gridpad enroll --hub URL --code CODE`"
                     )
                 })?;
-            let token = session.login()?;
+            session.login()?;
             session.keep_token(&mut store)?;
-            let n = evidence::fetch_photo(&store, session.hub(), &token, sha256, out.as_deref())?;
+            let n = gridpad_photo::exchange::fetch_photo(&store, &session, sha256)?;
+            if let Some(path) = out {
+                let vault = gridpad_photo::Vault::open(store.dir(), store.photo_key())?;
+                std::fs::write(path, vault.read(sha256)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
             println!("photo {sha256}: {n} bytes, verified");
         }
         Command::Sync { once, json } => {
@@ -637,7 +642,7 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
     let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
     let mut action = sched.handle(Event::Started { now: now_ms() });
     let mut total = gridpad_sync::Report::default();
-    let mut evidence_total = evidence::EvidenceReport::default();
+    let mut evidence_total = gridpad_photo::exchange::EvidenceReport::default();
     loop {
         match action {
             Action::Exchange => {
@@ -685,14 +690,25 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
                 };
                 if let Outcome::Done { more: false, .. } = outcome {
                     // Seals and photos after the records they belong to.
-                    let token = session.token().unwrap_or_default().to_string();
-                    let hub = session.hub().to_string();
-                    let mut relogin = || -> Result<String> { Ok(session.login()?) };
-                    let sent = evidence::sync_evidence(store, &hub, &token, &mut relogin, !json);
-                    session.keep_token(store)?;
+                    let mut progress = |p: &gridpad_photo::exchange::PhotoProgress| {
+                        if json {
+                            return;
+                        }
+                        let short = &p.sha256[..12.min(p.sha256.len())];
+                        if p.done {
+                            eprintln!("photo {}/{} {short}…: complete", p.index, p.count);
+                        } else {
+                            eprintln!(
+                                "photo {}/{} {short}…: {} of {} bytes at the hub",
+                                p.index, p.count, p.at_hub, p.bytes
+                            );
+                        }
+                    };
+                    let sent =
+                        gridpad_photo::exchange::send_evidence(store, &mut session, &mut progress);
                     match sent {
                         Ok(r) => evidence_total = r,
-                        Err(e) if once => return Err(e),
+                        Err(e) if once => return Err(e.into()),
                         Err(e) => eprintln!("photo evidence not sent yet, will retry: {e:#}"),
                     }
                     if once {

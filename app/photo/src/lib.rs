@@ -5,11 +5,16 @@
 //! - [`watermark`]: the 水印 stamp (Beijing time, coordinates ± accuracy, grid, reporter);
 //! - [`vault`]: encrypted, content-addressed, atomically written photo files;
 //! - [`upload`]: the resumable uploader and ranged downloader talking to gridhub;
+//! - [`exchange`]: the evidence step of a sync (seals, then the photos the hub lacks);
+//! - [`camera`]: where photos come from on the device (a capture command, a camera
+//!   directory) and a generated test-pattern camera for demos and tests;
 //! - [`capture`] / [`seal_event`]: the calls the app makes.
 //!
 //! The seal itself (canonical bytes, chain, signatures, verification) is in
 //! `gridpad-evidence`, shared with gridhub.
 
+pub mod camera;
+pub mod exchange;
 pub mod intake;
 pub mod upload;
 pub mod vault;
@@ -33,6 +38,8 @@ pub enum PhotoError {
     Store(#[from] gridpad_core::Error),
     #[error(transparent)]
     Font(#[from] watermark::FontError),
+    #[error(transparent)]
+    Camera(#[from] camera::CameraError),
     #[error("sealing failed: {0}")]
     Seal(#[from] seal::SealError),
     #[error("no such {0}")]

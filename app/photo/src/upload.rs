@@ -303,6 +303,18 @@ impl HubClient {
         sha: &str,
         sizer: &mut ChunkSizer,
     ) -> Result<UploadStats, UploadError> {
+        self.upload_photo_with(store, vault, sha, sizer, &mut |_| {})
+    }
+
+    /// [`HubClient::upload_photo`], telling `acked` each offset the hub acknowledges.
+    pub fn upload_photo_with(
+        &self,
+        store: &Store,
+        vault: &Vault,
+        sha: &str,
+        sizer: &mut ChunkSizer,
+        acked: &mut dyn FnMut(u64),
+    ) -> Result<UploadStats, UploadError> {
         let len = vault.len(sha)?;
         let mut st = UploadStats::default();
         let mut failures = 0u32;
@@ -404,6 +416,7 @@ impl HubClient {
                         return Ok(st);
                     }
                     store.set_photo_upload(sha, &cur, o as i64)?;
+                    acked(o);
                 }
                 Patch::Refused(code) => {
                     return Err(UploadError::Hub(code, "upload refused".into()));

@@ -81,6 +81,27 @@ fn update(status: &Mutex<SyncStatus>, f: impl FnOnce(&mut SyncStatus)) {
     f(&mut status.lock().unwrap_or_else(|p| p.into_inner()));
 }
 
+/// After the records: their seals, then the photos the hub lacks (resumable; what a cut
+/// link interrupts continues at the next round). Progress goes to the status.
+fn send_evidence(store: &mut Store, session: &mut Session, status: &Mutex<SyncStatus>) {
+    if !gridpad_photo::exchange::evidence_pending(store).unwrap_or(false) {
+        return;
+    }
+    update(status, |s| s.running = true);
+    let r = gridpad_photo::exchange::send_evidence(store, session, &mut |p| {
+        let p = p.clone();
+        update(status, |s| s.photo = if p.done { None } else { Some(p) });
+    });
+    update(status, |s| {
+        s.running = false;
+        s.photo = None;
+        s.rounds += 1;
+        if let Err(e) = &r {
+            s.error = Some(e.to_string());
+        }
+    });
+}
+
 fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
     let mut store: Option<Store> = None;
     let mut session: Option<Session> = None;
@@ -194,6 +215,9 @@ fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
                         session = None;
                         wake = None;
                         break;
+                    }
+                    if let Outcome::Done { more: false, .. } = outcome {
+                        send_evidence(st, sess, &status);
                     }
                     action = Some(sched.handle(Event::Finished {
                         now: now_ms(),

@@ -14,6 +14,7 @@ pub mod hubsync;
 pub mod measure;
 pub mod notify;
 pub mod paged;
+pub mod photos;
 pub mod services;
 pub mod settings;
 pub mod snapshot;

@@ -5,24 +5,47 @@
 //! overrides. The PIN is entered on the login screen.
 
 use gridpad_ui::exec::Mode;
-use gridpad_ui::services::Services;
+use gridpad_ui::services::{Camera, Services};
 use gridpad_ui::{App, AppConfig};
 use slint::ComponentHandle;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: gridpad-ui [--data-dir DIR] [--lang zh_CN|en] [--gnss SOURCE] [--screenshot PNG]\n\
+        "usage: gridpad-ui [--data-dir DIR] [--lang zh_CN|en] [--gnss SOURCE] [--camera CAMERA]\n\
+         \x20                 [--screenshot PNG]\n\
          gridpad-ui --version\n\
          gridpad-ui measure --data-dir DIR --pin PIN [--make-town N] [--frames N]\n\
          \n\
          DIR defaults to $GRIDPAD_DATA_DIR, then ./gridpad-data. A directory without data\n\
          opens the first-run screen (enroll and create a PIN). SOURCE overrides the saved\n\
          GNSS source: a serial device (/dev/ttyS1), gpsd:HOST:PORT, replay:FILE.nmea, none.\n\
+         CAMERA: a still-capture command with {{out}} for the file it writes (\"libcamera-still\n\
+         -n -o {{out}}\"), a folder the camera saves into, or \"pattern\" (generated test\n\
+         pictures, for demos); default $GRIDPAD_CAMERA_CMD, then $GRIDPAD_CAMERA_DIR.\n\
          --screenshot writes the first screen to PNG (after 2 s) and goes on running."
     );
     std::process::exit(2)
+}
+
+/// The camera named on the command line (a folder, a capture command, "pattern"), else
+/// the one the environment configures.
+fn camera_from(arg: Option<&str>, data_dir: &Path) -> Option<Arc<dyn Camera>> {
+    use gridpad_photo::camera::{from_env, CommandCamera, DirCamera, PatternCamera};
+    let Some(arg) = arg else {
+        return from_env(data_dir).map(Arc::from);
+    };
+    if arg == "pattern" {
+        return Some(Arc::new(PatternCamera::default()));
+    }
+    let path = Path::new(arg);
+    if path.is_dir() {
+        let since = std::time::SystemTime::now() - Duration::from_secs(60);
+        return Some(Arc::new(DirCamera::new(path, since)));
+    }
+    CommandCamera::new(arg, data_dir).map(|c| Arc::new(c) as Arc<dyn Camera>)
 }
 
 fn select_backend() {
@@ -56,6 +79,7 @@ fn main() {
     let mut language = None;
     let mut gnss = None;
     let mut screenshot: Option<PathBuf> = None;
+    let mut camera: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -63,6 +87,7 @@ fn main() {
             "--lang" => language = Some(args.next().unwrap_or_else(|| usage())),
             "--gnss" => gnss = Some(args.next().unwrap_or_else(|| usage())),
             "--screenshot" => screenshot = Some(args.next().unwrap_or_else(|| usage()).into()),
+            "--camera" => camera = Some(args.next().unwrap_or_else(|| usage())),
             "-V" | "--version" => {
                 println!("gridpad-ui {}", env!("CARGO_PKG_VERSION"));
                 return;
@@ -77,9 +102,10 @@ fn main() {
     let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("gridpad-data"));
     select_backend();
     let gnss = gnss.unwrap_or_else(|| gridpad_ui::settings::Settings::load(&data_dir).gnss_source);
+    let camera = camera_from(camera.as_deref(), &data_dir);
     let app = match App::new(AppConfig {
         data_dir,
-        services: Services::system(&gnss),
+        services: Services::system(&gnss, camera),
         mode: Mode::Threaded,
         language,
         kdf_iterations: None,

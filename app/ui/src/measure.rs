@@ -113,7 +113,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let app = App::new(AppConfig {
         data_dir: dir.clone(),
-        services: Services::system("none"),
+        services: Services::system("none", None),
         mode: Mode::Inline,
         language: None,
         kdf_iterations: None,

@@ -158,6 +158,8 @@ pub struct SyncStatus {
     /// the whole download; both 0 when nothing big is downloading.
     pub downloaded: u64,
     pub download_total: u64,
+    /// The photo upload under way, if any.
+    pub photo: Option<gridpad_photo::exchange::PhotoProgress>,
 }
 
 impl SyncStatus {
@@ -222,36 +224,7 @@ impl SyncService for FakeSync {
     fn stop(&self) {}
 }
 
-/// A photo just taken, already stored by the photo service under its SHA-256.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CapturedPhoto {
-    pub sha256: String,
-    pub bytes: i64,
-    pub mime: String,
-    pub width: i64,
-    pub height: i64,
-}
-
-pub trait Camera: Send + Sync {
-    fn capture(&self) -> Option<CapturedPhoto>;
-}
-
-/// Deterministic fake photos (no camera on desktops).
-#[derive(Default)]
-pub struct FakeCamera(AtomicU64);
-
-impl Camera for FakeCamera {
-    fn capture(&self) -> Option<CapturedPhoto> {
-        let n = self.0.fetch_add(1, Ordering::SeqCst) + 1;
-        Some(CapturedPhoto {
-            sha256: format!("{:0>64}", format!("f0{n:x}")),
-            bytes: 180_000,
-            mime: "image/jpeg".into(),
-            width: 1600,
-            height: 1200,
-        })
-    }
-}
+pub use gridpad_photo::camera::Camera;
 
 /// Everything the UI talks to besides the store.
 #[derive(Clone)]
@@ -263,19 +236,23 @@ pub struct Services {
 }
 
 impl Services {
-    /// Fakes: a fixed clock, a GNSS fix in the demo town, sync offline, a fake camera.
+    /// Fakes: a fixed clock, a GNSS fix in the demo town, sync offline, a test-pattern
+    /// camera (real JPEGs, so photos go through the real intake, stamp and vault).
     pub fn fake(now: DateTime<Utc>) -> Self {
         Services {
             clock: Arc::new(FixedClock(now)),
             gnss: Arc::new(FakeGnss::fix(29.9493, 121.7131, 4.0, 14)),
             sync: Arc::new(FakeSync::default()),
-            camera: Some(Arc::new(FakeCamera::default())),
+            camera: Some(Arc::new(gridpad_photo::camera::PatternCamera::new(
+                800, 600,
+            ))),
         }
     }
 
     /// The running system: system clock, the GNSS receiver named by `gnss_source` (see
-    /// [`crate::gnss::GnssSource`]), sync with the hub, fake camera (no camera driver yet).
-    pub fn system(gnss_source: &str) -> Self {
+    /// [`crate::gnss::GnssSource`]), sync with the hub, the device's camera (see
+    /// [`gridpad_photo::camera::from_env`]; none: photos cannot be taken).
+    pub fn system(gnss_source: &str, camera: Option<Arc<dyn Camera>>) -> Self {
         Services {
             clock: Arc::new(SystemClock),
             gnss: Arc::new(crate::gnss::NmeaGnss::start(
@@ -284,7 +261,7 @@ impl Services {
             sync: Arc::new(crate::hubsync::HubSync::spawn(
                 gridpad_sync::Config::default(),
             )),
-            camera: Some(Arc::new(FakeCamera::default())),
+            camera,
         }
     }
 }

@@ -5,8 +5,8 @@ mod common;
 use common::*;
 use gridpad_core::model::{EventStatus, TaskStatus};
 use gridpad_ui::{
-    EnrollAdapter, HomeAdapter, LoginAdapter, Nav, ResidentAdapter, ResidentsAdapter, Screen,
-    TaskAdapter,
+    EnrollAdapter, HomeAdapter, LoginAdapter, Nav, ReportAdapter, ResidentAdapter,
+    ResidentsAdapter, Screen, TaskAdapter,
 };
 use slint::{ComponentHandle, Model};
 
@@ -85,12 +85,6 @@ fn report_an_event_with_a_photo() {
     demo_store(dir.path(), 300);
     let app = open_app_sized(dir.path(), "en", 2400);
     log_in(&app, PIN, "Unlock");
-    let sha = "ab".repeat(32);
-    // A photo the photo service stored.
-    app.with_store(|s| {
-        s.register_photo(&sha, 204_800, "image/jpeg", Some(1600), Some(1200))
-            .unwrap()
-    });
     tap(&app, "Report event");
     assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Report);
     tap(&app, "消防安全");
@@ -105,17 +99,20 @@ fn report_an_event_with_a_photo() {
     tap(&app, "杂物");
     by_label(&app, "What is the problem? *")
         .set_accessible_value("3栋一楼楼道堆放杂物，堵塞消防通道");
-    {
-        let photo = i_slint_backend_testing::ElementQuery::from_root(&app.ui)
-            .match_descendants()
-            .match_predicate(|e| {
-                e.accessible_label()
-                    .is_some_and(|l| l.ends_with(" · abababab"))
-            })
-            .find_first()
-            .expect("the registered photo is offered");
-        photo.invoke_accessible_default_action();
-    }
+    // The camera (a test-pattern camera: real JPEGs) through the evidence intake.
+    tap(&app, "Take photo");
+    let photos = app.ui.global::<ReportAdapter>().get_photos();
+    assert_eq!(photos.row_count(), 1, "the photo just taken is offered");
+    let row = photos.row_data(0).unwrap();
+    assert!(row.attached, "and attached to the report");
+    assert!(row.waiting, "not at the centre yet");
+    let thumb = row.thumb.size();
+    assert!(
+        thumb.width >= 100 && thumb.height >= 75,
+        "its thumbnail comes from the vault: {thumb:?}"
+    );
+    assert!(shows(&app, "attached"));
+    let sha = row.sha.to_string();
     assert!(shows(&app, "GNSS fix · accuracy 4 m"));
     tap(&app, "Submit report");
     assert!(shows(
@@ -132,14 +129,86 @@ fn report_an_event_with_a_photo() {
     assert_eq!(event.category_code, "0201");
     assert_eq!(event.description, "3栋一楼楼道堆放杂物，堵塞消防通道");
     assert_eq!(event.fields["blocked_by"], "杂物");
-    assert_eq!(event.photos, vec![sha], "the photo reference is stored");
+    assert_eq!(
+        event.photos,
+        vec![sha.clone()],
+        "the photo reference is stored"
+    );
     assert_eq!(event.status, EventStatus::Reported);
+    // The photo itself: encrypted in the vault, named by its SHA-256, a JPEG within the
+    // category's policy, stamped; the report is sealed with its photo hash.
+    let (jpeg, seal) = app
+        .with_store(|s| {
+            let vault = gridpad_photo::Vault::open(s.dir(), s.photo_key()).unwrap();
+            let seal = s.seals_after(0, 10).unwrap();
+            (vault.read(&sha).unwrap(), seal)
+        })
+        .unwrap();
+    assert_eq!(gridpad_photo::vault::sha256_hex(&jpeg), sha);
+    let img = image::load_from_memory_with_format(&jpeg, image::ImageFormat::Jpeg).unwrap();
+    assert_eq!((img.width(), img.height()), (800, 600));
+    // On disk: sealed files only, none of them a readable JPEG.
+    let mut gph = vec![];
+    for shard in std::fs::read_dir(dir.path().join("photos"))
+        .unwrap()
+        .flatten()
+    {
+        if shard.path().is_dir() {
+            for f in std::fs::read_dir(shard.path()).unwrap().flatten() {
+                if f.path().extension().is_some_and(|x| x == "gph") {
+                    gph.push(std::fs::read(f.path()).unwrap());
+                }
+            }
+        }
+    }
+    assert!(gph.len() >= 2, "photo and thumbnail are in the vault");
+    assert!(
+        gph.iter().all(|b| !b.starts_with(&[0xff, 0xd8])),
+        "no plain JPEG on disk"
+    );
+    assert_eq!(seal.len(), 1, "one seal");
+    assert_eq!(seal[0].record_id, event.id);
+    assert!(seal[0].body.contains(&sha), "the seal names the photo");
     let pos = event.position.unwrap();
     assert_eq!(pos.accuracy_m, Some(4.0));
     assert!(
         outbox.iter().any(|o| o.mutation.row_id == event.id),
         "queued for sync"
     );
+}
+
+#[test]
+fn a_camera_that_fails_says_why_and_nothing_is_attached() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    // The device's camera saves into a folder; nothing new is there.
+    let dcim = tempfile::tempdir().unwrap();
+    let mut services = gridpad_ui::services::Services::fake(now());
+    services.camera = Some(std::sync::Arc::new(gridpad_photo::camera::DirCamera::new(
+        dcim.path(),
+        std::time::SystemTime::now(),
+    )));
+    let app = open_app_with(dir.path(), "en", 2400, services);
+    log_in(&app, PIN, "Unlock");
+    tap(&app, "Report event");
+    tap(&app, "消防安全");
+    tap(&app, "消防通道堵塞");
+    tap(&app, "Take photo");
+    assert!(
+        shows(&app, "No photo: no new picture in"),
+        "the reason is on the screen"
+    );
+    assert_eq!(app.ui.global::<ReportAdapter>().get_photos().row_count(), 0);
+    // A corrupt file from the camera: refused clearly, nothing registered.
+    std::fs::write(dcim.path().join("IMG_0001.JPG"), b"\xff\xd8\xff\xe0 broken").unwrap();
+    tap(&app, "Take photo");
+    assert!(shows(&app, "No photo:"), "a corrupt picture is refused");
+    assert_eq!(app.ui.global::<ReportAdapter>().get_photos().row_count(), 0);
+    let n = app
+        .with_store(|s| s.queries().draft_photos(&[], 10).unwrap().len())
+        .unwrap();
+    assert_eq!(n, 0, "nothing registered");
 }
 
 #[test]
@@ -221,6 +290,14 @@ fn complete_a_task_from_the_centre() {
     assert!(shows(&app, "Write the feedback or the reason first."));
     by_label(&app, "Feedback (needed to complete; a reason to return)")
         .set_accessible_value("杂物已清理，通道畅通");
+    tap(&app, "Photo of the result");
+    let photos = app.ui.global::<TaskAdapter>().get_photos();
+    assert_eq!(photos.row_count(), 1);
+    let shot = photos.row_data(0).unwrap();
+    assert!(
+        shot.attached,
+        "the photo of the result goes with the feedback"
+    );
     tap(&app, "Complete");
     assert!(shows(
         &app,
@@ -242,9 +319,23 @@ fn complete_a_task_from_the_centre() {
         .unwrap();
     assert_eq!(task.status, TaskStatus::Completed);
     assert_eq!(task.feedback, "杂物已清理，通道畅通");
+    let waiting = app.with_store(|s| s.photos_to_upload(10).unwrap()).unwrap();
+    assert_eq!(
+        waiting
+            .iter()
+            .map(|p| p.sha256.as_str())
+            .collect::<Vec<_>>(),
+        vec![shot.sha.as_str()],
+        "the feedback photo waits for upload with the task"
+    );
     assert_eq!(
         ops,
-        vec!["command:accept", "command:start", "command:complete"]
+        vec![
+            "command:accept",
+            "command:start",
+            "insert", // the photo's record (size, time), before the feedback naming it
+            "command:complete"
+        ]
     );
 }
 

@@ -3,9 +3,9 @@
 //! a crash or a lock never loses it; submitting is one transaction with its outbox row.
 use super::home::gnss_info;
 use super::Ctx;
-use crate::{AppWindow, Choice, FormField, PhotoItem, ReportAdapter, Screen};
+use crate::photos::PhotoForm;
+use crate::{AppWindow, Choice, FormField, ReportAdapter, Screen};
 use gridpad_core::model::Category;
-use gridpad_core::queries::PhotoItem as StorePhoto;
 use gridpad_core::{Error, NewReport};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -30,7 +30,7 @@ pub struct Draft {
 #[derive(Default)]
 struct State {
     catalog: Vec<Category>,
-    photos: Vec<StorePhoto>,
+    photos: PhotoForm,
     draft: Draft,
     last_saved: Option<String>,
 }
@@ -126,24 +126,8 @@ fn render_fields(ui: &AppWindow, st: &State) {
 }
 
 fn render_photos(ui: &AppWindow, st: &State) {
-    let items: Vec<PhotoItem> = st
-        .photos
-        .iter()
-        .map(|p| {
-            let mut label = crate::format::beijing_opt(p.taken_at.as_deref());
-            if let (Some(w), Some(h)) = (p.width, p.height) {
-                label.push_str(&format!(" · {w}×{h}"));
-            }
-            label.push_str(&format!(" · {}", &p.sha256[..8.min(p.sha256.len())]));
-            PhotoItem {
-                sha: p.sha256.as_str().into(),
-                label: label.into(),
-                attached: st.draft.photos.contains(&p.sha256),
-            }
-        })
-        .collect();
     ui.global::<ReportAdapter>()
-        .set_photos(ModelRc::new(VecModel::from(items)));
+        .set_photos(st.photos.items(&st.draft.photos));
 }
 
 fn save_draft(ctx: &Ctx, st: &State) {
@@ -164,15 +148,19 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, state: &Shared) {
     a.set_message_kind("".into());
     a.set_gnss(gnss_info(ctx.services.gnss.as_ref()));
     a.set_camera_available(ctx.services.camera.is_some());
+    a.set_photo_busy(false);
+    a.set_photo_error("".into());
     let weak = ui.as_weak();
     let state = state.clone();
+    let have = state.borrow().photos.have();
     ctx.exec.run(
-        |s| {
+        move |s| {
             let draft: Draft = s
                 .kv(DRAFT_KEY)?
                 .and_then(|j| serde_json::from_str(&j).ok())
                 .unwrap_or_default();
-            Ok((s.catalog()?, s.queries().recent_photos(6)?, draft))
+            let photos = crate::photos::load(s, &draft.photos, &have)?;
+            Ok((s.catalog()?, photos, draft))
         },
         move |r| {
             let (Some(ui), Ok((catalog, photos, draft))) = (weak.upgrade(), r) else {
@@ -180,25 +168,57 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, state: &Shared) {
             };
             let mut st = state.borrow_mut();
             st.catalog = catalog;
-            st.photos = photos;
             st.draft = draft;
+            st.photos.absorb(photos);
             render(&ui, &st);
         },
     );
 }
 
-fn reload_photos(ctx: &Rc<Ctx>, state: &Shared) {
-    let weak = ctx.ui().map(|u| u.as_weak());
-    let state = state.clone();
-    ctx.exec.run(
-        |s| s.queries().recent_photos(6),
-        move |r| {
-            let (Some(ui), Ok(photos)) = (weak.and_then(|w| w.upgrade()), r) else {
-                return;
-            };
-            let mut st = state.borrow_mut();
-            st.photos = photos;
-            render_photos(&ui, &st);
+/// Take a photo with the device's camera and attach it to the draft.
+fn take_photo(c: &Rc<Ctx>, st: &Shared) {
+    let Some(camera) = c.services.camera.clone() else {
+        return;
+    };
+    let Some(ui) = c.ui() else { return };
+    let a = ui.global::<ReportAdapter>();
+    if a.get_photo_busy() {
+        return;
+    }
+    let (category, attached, have) = {
+        let mut s = st.borrow_mut();
+        pull_text(&ui, &mut s);
+        (s.draft.sub.clone(), s.draft.photos.clone(), s.photos.have())
+    };
+    a.set_photo_busy(true);
+    a.set_photo_error("".into());
+    let (c2, st2) = (c.clone(), st.clone());
+    crate::photos::take(
+        c,
+        camera,
+        category,
+        c.services.gnss.status().position(),
+        c.reporter(),
+        attached,
+        have,
+        move |taken, photos| {
+            let Some(ui) = c2.ui() else { return };
+            let a = ui.global::<ReportAdapter>();
+            a.set_photo_busy(false);
+            let mut s = st2.borrow_mut();
+            match taken {
+                Ok(sha) => {
+                    if !s.draft.photos.contains(&sha) {
+                        s.draft.photos.push(sha);
+                    }
+                    save_draft(&c2, &s);
+                }
+                Err(e) => a.set_photo_error(e.into()),
+            }
+            if let Some(p) = photos {
+                s.photos.absorb(p);
+            }
+            render_photos(&ui, &s);
         },
     );
 }
@@ -288,33 +308,12 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let Some(ui) = c.ui() else { return };
         let mut s = st.borrow_mut();
         pull_text(&ui, &mut s);
-        let sha = sha.to_string();
-        if let Some(i) = s.draft.photos.iter().position(|p| *p == sha) {
-            s.draft.photos.remove(i);
-        } else {
-            s.draft.photos.push(sha);
-        }
+        crate::photos::toggle(&mut s.draft.photos, &sha);
         render_photos(&ui, &s);
         save_draft(&c, &s);
     });
     let (c, st) = (ctx.clone(), state.clone());
-    a.on_take_photo(move || {
-        let Some(camera) = c.services.camera.clone() else {
-            return;
-        };
-        let Some(p) = camera.capture() else { return };
-        if let Some(ui) = c.ui() {
-            let mut s = st.borrow_mut();
-            pull_text(&ui, &mut s);
-            s.draft.photos.push(p.sha256.clone());
-            save_draft(&c, &s);
-        }
-        c.exec.run(
-            move |s| s.register_photo(&p.sha256, p.bytes, &p.mime, Some(p.width), Some(p.height)),
-            |_| {},
-        );
-        reload_photos(&c, &st);
-    });
+    a.on_take_photo(move || take_photo(&c, &st));
     let (c, st) = (ctx.clone(), state.clone());
     a.on_reset(move || {
         let Some(ui) = c.ui() else { return };
@@ -369,6 +368,12 @@ fn submit(c: &Rc<Ctx>, st: &Shared) {
         move |s| {
             let id = s.report_event(report)?;
             s.set_kv(DRAFT_KEY, "{}")?;
+            // Sealed into the device's hash chain (fields, photo hashes, fix, times),
+            // signed with the device key, as `gridpad report` does. The report stands
+            // if sealing fails; the centre then sees it unsealed.
+            if let Err(e) = gridpad_photo::seal_event(s, &id) {
+                eprintln!("gridpad-ui: report {id} saved but not sealed: {e}");
+            }
             Ok(id)
         },
         move |r| {

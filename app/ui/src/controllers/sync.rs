@@ -21,6 +21,15 @@ pub fn info(h: &gridpad_core::queries::SyncHealth, status: &SyncStatus) -> SyncI
         error: status.error.clone().unwrap_or_default().into(),
         download_done: status.downloaded.min(i32::MAX as u64) as i32,
         download_total: status.download_total.min(i32::MAX as u64) as i32,
+        photos_waiting: h.photos_waiting as i32,
+        photo_mb_waiting: h.photo_bytes_waiting as f32 / 1_048_576.0,
+        photo_index: status.photo.as_ref().map_or(0, |p| p.index as i32),
+        photo_count: status.photo.as_ref().map_or(0, |p| p.count as i32),
+        photo_kb_done: status
+            .photo
+            .as_ref()
+            .map_or(0, |p| (p.at_hub / 1024) as i32),
+        photo_kb_total: status.photo.as_ref().map_or(0, |p| (p.bytes / 1024) as i32),
     }
 }
 

@@ -2,11 +2,51 @@
 use super::home::{items, task_item};
 use super::Ctx;
 use crate::format::{beijing, colour};
+use crate::photos::PhotoForm;
 use crate::{AppWindow, Screen, TaskAdapter, TasksAdapter};
 use gridpad_core::model::{DeadlineColour, TaskCommand};
 use gridpad_core::Error;
 use slint::ComponentHandle;
+use std::cell::RefCell;
 use std::rc::Rc;
+
+/// The feedback photos of the task on screen.
+#[derive(Default)]
+struct Photos {
+    task: String,
+    /// The task's category: its photo policy (resolution, quality) applies.
+    category: String,
+    attached: Vec<String>,
+    form: PhotoForm,
+}
+
+type SharedPhotos = Rc<RefCell<Photos>>;
+
+fn render_photos(ui: &AppWindow, p: &Photos) {
+    ui.global::<TaskAdapter>()
+        .set_photos(p.form.items(&p.attached));
+}
+
+/// Offer the photos for the task's feedback (those attached so far, unused ones).
+fn load_photos(ctx: &Rc<Ctx>, photos: &SharedPhotos) {
+    let (attached, have) = {
+        let p = photos.borrow();
+        (p.attached.clone(), p.form.have())
+    };
+    let weak = ctx.ui().map(|u| u.as_weak());
+    let photos = photos.clone();
+    ctx.exec.run(
+        move |s| crate::photos::load(s, &attached, &have),
+        move |r| {
+            let (Some(ui), Ok(l)) = (weak.and_then(|w| w.upgrade()), r) else {
+                return;
+            };
+            let mut p = photos.borrow_mut();
+            p.form.absorb(l);
+            render_photos(&ui, &p);
+        },
+    );
+}
 
 fn show(ui: &AppWindow, t: &gridpad_core::model::Task, cat: String, c: Option<DeadlineColour>) {
     let a = ui.global::<TaskAdapter>();
@@ -48,8 +88,25 @@ fn load(s: &gridpad_core::Store, id: &str) -> Result<Loaded, Error> {
     Ok((t, cat, colour))
 }
 
+thread_local! {
+    static PHOTOS: SharedPhotos = SharedPhotos::default();
+}
+
 pub fn open(ctx: &Rc<Ctx>, id: &str) {
     let Some(ui) = ctx.ui() else { return };
+    let photos = PHOTOS.with(Rc::clone);
+    {
+        let mut p = photos.borrow_mut();
+        if p.task != id {
+            p.task = id.to_string();
+            p.attached.clear();
+        }
+    }
+    let a = ui.global::<TaskAdapter>();
+    a.set_camera_available(ctx.services.camera.is_some());
+    a.set_photo_busy(false);
+    a.set_photo_error("".into());
+    load_photos(ctx, &photos);
     let weak = ui.as_weak();
     let id = id.to_string();
     let c = ctx.clone();
@@ -59,6 +116,7 @@ pub fn open(ctx: &Rc<Ctx>, id: &str) {
             let (Some(ui), Ok((t, cat, col))) = (weak.upgrade(), r) else {
                 return;
             };
+            PHOTOS.with(|p| p.borrow_mut().category = t.category_code.clone().unwrap_or_default());
             show(&ui, &t, cat, col);
             let a = ui.global::<TaskAdapter>();
             a.set_note("".into());
@@ -94,6 +152,17 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
 
     let t = ui.global::<TaskAdapter>();
     let c = ctx.clone();
+    t.on_toggle_photo(move |sha| {
+        let Some(ui) = c.ui() else { return };
+        PHOTOS.with(|p| {
+            let mut p = p.borrow_mut();
+            crate::photos::toggle(&mut p.attached, &sha);
+            render_photos(&ui, &p);
+        });
+    });
+    let c = ctx.clone();
+    t.on_take_photo(move || take_photo(&c));
+    let c = ctx.clone();
     t.on_command(move |id, cmd, note| {
         let Some(ui) = c.ui() else { return };
         let a = ui.global::<TaskAdapter>();
@@ -110,9 +179,21 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let weak = ui.as_weak();
         let id = id.to_string();
         let c2 = c.clone();
+        // Feedback photos go with "complete" only.
+        let photos: Vec<String> = match cmd {
+            TaskCommand::Complete => PHOTOS.with(|p| {
+                let p = p.borrow();
+                if p.task == id {
+                    p.attached.clone()
+                } else {
+                    vec![]
+                }
+            }),
+            _ => vec![],
+        };
         c.exec.run(
             move |s| {
-                s.task_command(&id, cmd, &note, &[], Some(position))?;
+                s.task_command(&id, cmd, &note, &photos, Some(position))?;
                 load(s, &id)
             },
             move |r| {
@@ -122,6 +203,9 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 match r {
                     Ok((t, cat, col)) => {
                         c2.wrote();
+                        if !t.status.is_open() {
+                            PHOTOS.with(|p| p.borrow_mut().attached.clear());
+                        }
                         show(&ui, &t, cat, col);
                         a.set_note("".into());
                         a.set_message_kind("done".into());
@@ -135,4 +219,54 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
             },
         );
     });
+}
+
+/// Take a photo of the result with the device's camera and attach it to the feedback.
+fn take_photo(c: &Rc<Ctx>) {
+    let Some(camera) = c.services.camera.clone() else {
+        return;
+    };
+    let Some(ui) = c.ui() else { return };
+    let a = ui.global::<TaskAdapter>();
+    if a.get_photo_busy() {
+        return;
+    }
+    let task = a.get_id().to_string();
+    let (category, attached, have) = PHOTOS.with(|p| {
+        let p = p.borrow();
+        (p.category.clone(), p.attached.clone(), p.form.have())
+    });
+    a.set_photo_busy(true);
+    a.set_photo_error("".into());
+    let c2 = c.clone();
+    crate::photos::take(
+        c,
+        camera,
+        category,
+        c.services.gnss.status().position(),
+        c.reporter(),
+        attached,
+        have,
+        move |taken, loaded| {
+            let Some(ui) = c2.ui() else { return };
+            let a = ui.global::<TaskAdapter>();
+            a.set_photo_busy(false);
+            PHOTOS.with(|p| {
+                let mut p = p.borrow_mut();
+                match taken {
+                    Ok(sha) if p.task == task => {
+                        if !p.attached.contains(&sha) {
+                            p.attached.push(sha);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => a.set_photo_error(e.into()),
+                }
+                if let Some(l) = loaded {
+                    p.form.absorb(l);
+                }
+                render_photos(&ui, &p);
+            });
+        },
+    );
 }

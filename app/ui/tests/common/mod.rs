@@ -80,9 +80,14 @@ pub fn open_app(dir: &Path, lang: &str) -> App {
 /// The app in a 480-wide window of `height` (UI tests use a tall one: the testing backend
 /// finds only elements inside the visible area, and tests should not depend on scrolling).
 pub fn open_app_sized(dir: &Path, lang: &str, height: u32) -> App {
+    open_app_with(dir, lang, height, Services::fake(now()))
+}
+
+/// [`open_app_sized`] with these services (another camera, GNSS …).
+pub fn open_app_with(dir: &Path, lang: &str, height: u32, services: Services) -> App {
     let app = App::new(AppConfig {
         data_dir: dir.to_path_buf(),
-        services: Services::fake(now()),
+        services,
         mode: Mode::Inline,
         language: Some(lang.into()),
         kdf_iterations: Some(FAST_KDF),
