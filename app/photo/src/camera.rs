@@ -347,7 +347,9 @@ mod tests {
         let e = bad.take().unwrap_err().to_string();
         assert!(e.contains("sensor busy"), "{e}");
 
-        let slow = CommandCamera::new("sleep 5", dir.path())
+        let hang = dir.path().join("hang.sh");
+        std::fs::write(&hang, "#!/bin/sh\nsleep 5\n").unwrap();
+        let slow = CommandCamera::new(&format!("sh {}", hang.display()), dir.path())
             .unwrap()
             .with_deadline(Duration::from_millis(200));
         assert!(matches!(slow.take(), Err(CameraError::Timeout(_))));

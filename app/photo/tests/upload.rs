@@ -224,9 +224,10 @@ fn photo_bytes() -> Vec<u8> {
         .collect()
 }
 
-/// A device data directory with one registered 5 MB photo.
+/// A device data directory with one registered 5 MB photo, used by a report (photos no
+/// record uses stay on the device).
 fn device_with_photo(dir: &Path) -> (String, Vec<u8>) {
-    let mut store = new_store(dir);
+    let mut store = demo_store(dir);
     let vault = Vault::open(dir, store.photo_key()).unwrap();
     let data = photo_bytes();
     let sha = vault.put(&data).unwrap();
@@ -238,6 +239,20 @@ fn device_with_photo(dir: &Path) -> (String, Vec<u8>) {
             Some(4000),
             Some(3000),
         )
+        .unwrap();
+    store
+        .report_event(gridpad_core::NewReport {
+            category_code: "0401".into(),
+            description: "路灯不亮".into(),
+            photos: vec![sha.clone()],
+            position: Some(gridpad_core::model::Position::manual(
+                29.9493,
+                121.7131,
+                Some(4.0),
+            )),
+            reporter: "网格员".into(),
+            ..Default::default()
+        })
         .unwrap();
     (sha, data)
 }
