@@ -1,6 +1,7 @@
 //! The app against a real gridhub on loopback (real HTTP, real SQLite files on both sides):
 //! first-run enrollment with a one-time code, the grid downloaded by the sync thread,
-//! a report sent by "Sync now", and a wrong code that leaves nothing behind.
+//! a report sent by "Sync now", and a wrong code that leaves nothing behind; a report
+//! with a photo taken in the app arrives at the centre complete and sealed.
 
 mod common;
 
@@ -27,6 +28,7 @@ fn start_hub() -> TestHub {
     let dir = tempfile::tempdir().unwrap();
     let store = gridhub::sqlite::SqliteStore::open(dir.path()).unwrap();
     let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(store)));
+    hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
     let summary = hub
         .seed_demo(DemoSpec {
             persons: 300,
@@ -162,4 +164,87 @@ fn first_run_enrolls_with_the_hub_and_the_grid_arrives() {
     });
     assert!(shows(&app, "Last sync:"));
     assert!(shows(&app, "Hub reachable"));
+}
+
+#[test]
+fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
+    init_backend();
+    let hub = start_hub();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let app = app_with_hub_sync(&data);
+    let code = hub
+        .hub
+        .issue_code(
+            "张网格员",
+            "测试终端",
+            std::slice::from_ref(&hub.home_grid),
+            1,
+        )
+        .unwrap();
+    let a = app.ui.global::<EnrollAdapter>();
+    a.set_hub(hub.url.clone().into());
+    a.set_code(code.into());
+    a.set_pin("135790".into());
+    a.set_pin2("135790".into());
+    tap(&app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    wait_for("the grid to arrive", || {
+        app.with_store(|s| s.counts().unwrap().persons).unwrap_or(0) >= 300
+            && !app.ctx.services.sync.status().running
+    });
+
+    // Report with a photo from the camera, on the screens.
+    tap(&app, "Report event");
+    tap(&app, "市容环境");
+    let sub = app.ui.global::<gridpad_ui::ReportAdapter>().get_sub_categories();
+    let first = slint::Model::row_data(&sub, 0).unwrap();
+    tap(&app, first.name.as_str());
+    by_label(&app, "What is the problem? *").set_accessible_value("垃圾桶满溢，周边脏乱");
+    tap(&app, "Take photo");
+    let photos = app.ui.global::<gridpad_ui::ReportAdapter>().get_photos();
+    let sha = slint::Model::row_data(&photos, 0).unwrap().sha.to_string();
+    // Required fields of the subcategory, if any, get a value.
+    for f in slint::Model::iter(&app.ui.global::<gridpad_ui::ReportAdapter>().get_fields()) {
+        if f.required {
+            let v = match f.kind.as_str() {
+                "choice" => slint::Model::row_data(&f.choices, 0).unwrap().to_string(),
+                "int" => "1".into(),
+                _ => "现场".into(),
+            };
+            app.ui
+                .global::<gridpad_ui::ReportAdapter>()
+                .invoke_set_field(f.key.clone(), v.into(), true);
+        }
+    }
+    tap(&app, "Submit report");
+    assert!(shows(&app, "Saved on this device."), "saved");
+    let id = app.with_store(|s| s.events(1).unwrap()[0].id.clone()).unwrap();
+
+    // The sync thread sends the report, its seal, then the photo.
+    app.ctx.services.sync.sync_now();
+    let evidence = || {
+        hub.hub
+            .row(gridpad_proto::Entity::Event, &id)
+            .unwrap()
+            .map(|row| hub.hub.event_evidence(&row).unwrap())
+    };
+    wait_for("the photo to reach the hub", || {
+        evidence().is_some_and(|ev| ev["complete"] == true)
+    });
+    wait_for("the evidence step to end", || {
+        !app.ctx.services.sync.status().running
+            && app
+                .with_store(|s| s.photos_to_upload(10).unwrap().is_empty())
+                .unwrap_or(false)
+    });
+    let ev = evidence().expect("the report is at the hub");
+    assert_eq!(ev["photos_expected"], 1, "{ev}");
+    assert_eq!(ev["photos"][0], sha.as_str(), "{ev}");
+    assert_eq!(ev["photos_received"], 1, "{ev}");
+    assert_eq!(ev["complete"], true, "{ev}");
+    assert_eq!(ev["sealed_ok"], true, "{ev}");
+    tap(&app, "Back");
+    tap(&app, "Sync status");
+    assert_eq!(app.ui.global::<SyncAdapter>().get_info().photos_waiting, 0);
 }
