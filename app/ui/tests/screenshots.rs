@@ -35,6 +35,28 @@ fn shot(app: &App, name: &str, lang: &str) {
     .unwrap();
 }
 
+/// The lower half of a screen twice as tall (what the user scrolls down to), 480×800.
+fn shot_scrolled(app: &App, name: &str, lang: &str) {
+    app.ui
+        .window()
+        .set_size(slint::PhysicalSize::new(480, 1600));
+    let snap = app.ui.window().take_snapshot().expect("snapshot");
+    app.ui.window().set_size(slint::PhysicalSize::new(480, 800));
+    assert_eq!((snap.width(), snap.height()), (480, 1600));
+    if std::env::var_os("GRIDPAD_SKIP_SCREENSHOTS").is_some() {
+        return;
+    }
+    let lower = &snap.as_bytes()[480 * 800 * 4..];
+    image::save_buffer(
+        out_dir().join(format!("{name}-{lang}.png")),
+        lower,
+        480,
+        800,
+        image::ColorType::Rgba8,
+    )
+    .unwrap();
+}
+
 fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     let first = tempfile::tempdir().unwrap();
     let app = open_app(&first.path().join("new"), lang);
@@ -59,7 +81,10 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     r.invoke_set_field("blocked_by".into(), "杂物".into(), false);
     r.set_description("3栋一楼楼道堆放杂物，堵塞消防通道".into());
     r.invoke_edited();
+    r.invoke_take_photo();
+    assert_eq!(r.get_photos().row_count(), 1, "a photo from the camera");
     shot(&app, "report", file_lang);
+    shot_scrolled(&app, "report-photos", file_lang);
     app.ctx.reset_to(Screen::Home);
 
     app.ctx.go(Screen::Residents);
@@ -139,6 +164,12 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     info.enrolled = true;
     info.download_done = 7_200;
     info.download_total = 20_126;
+    info.photos_waiting = 2;
+    info.photo_mb_waiting = 6.3;
+    info.photo_index = 1;
+    info.photo_count = 2;
+    info.photo_kb_done = 1_920;
+    info.photo_kb_total = 3_410;
     s.set_info(info);
     shot(&app, "sync-first-download", file_lang);
     // The sunlight theme with large text.
