@@ -80,7 +80,8 @@ cargo build --release --locked -p gridpad-ui
 # Position from a real receiver capture, replayed (when shared/ is beside the clone).
 nmea="$(cd .. && pwd)/shared/data/nmea/quectel-l76k-nmea.log"
 gnss=none; [ -f "$nmea" ] && gnss="replay:$nmea"
-ui=("$bin/gridpad-ui" --data-dir "$GRIDPAD_DATA_DIR" --gnss "$gnss")
+# No camera on a desktop: generated test pictures go through the real photo pipeline.
+ui=("$bin/gridpad-ui" --data-dir "$GRIDPAD_DATA_DIR" --gnss "$gnss" --camera pattern)
 printf '\n\033[1mPIN for the login screen: %s\033[0m\n' "$GRIDPAD_PIN"
 if [ -n "${DISPLAY:-}" ]; then
   echo "\$ ${ui[*]}   (close the window to end the demo)"

@@ -123,12 +123,33 @@ pub fn toggle(attached: &mut Vec<String>, sha: &str) {
     }
 }
 
-/// What the user reads when a photo could not be taken.
-pub fn error_text(e: gridpad_photo::PhotoError) -> String {
-    if e.is_storage_full() {
-        return "the device storage is full — sync, then delete old photos".into();
+/// Why a photo could not be taken: a kind the screen words in the user's language
+/// (no-new-picture / storage-full / bad-picture / camera / other) and the detail.
+pub fn error_kind(e: &gridpad_photo::PhotoError) -> (&'static str, String) {
+    use gridpad_photo::camera::CameraError;
+    use gridpad_photo::PhotoError as P;
+    let kind = match e {
+        _ if e.is_storage_full() => "storage-full",
+        P::Camera(CameraError::NoNewPicture(_)) => "no-new-picture",
+        P::Camera(_) => "camera",
+        P::Intake(_) => "bad-picture",
+        _ => "other",
+    };
+    (kind, e.to_string())
+}
+
+/// A photo error as it travels to the UI thread: "kind\u{1f}detail".
+fn error_text(e: gridpad_photo::PhotoError) -> String {
+    let (kind, detail) = error_kind(&e);
+    format!("{kind}\u{1f}{detail}")
+}
+
+/// Show why a photo could not be taken (`Err` of [`take`]) with `set(kind, detail)`.
+pub fn show_error(e: &str, set: impl FnOnce(&str, &str)) {
+    match e.split_once('\u{1f}') {
+        Some((kind, detail)) => set(kind, detail),
+        None => set("other", e),
     }
-    e.to_string()
 }
 
 /// Take a photo with the device's camera through the evidence intake (the category's

@@ -197,7 +197,10 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
     // Report with a photo from the camera, on the screens.
     tap(&app, "Report event");
     tap(&app, "市容环境");
-    let sub = app.ui.global::<gridpad_ui::ReportAdapter>().get_sub_categories();
+    let sub = app
+        .ui
+        .global::<gridpad_ui::ReportAdapter>()
+        .get_sub_categories();
     let first = slint::Model::row_data(&sub, 0).unwrap();
     tap(&app, first.name.as_str());
     by_label(&app, "What is the problem? *").set_accessible_value("垃圾桶满溢，周边脏乱");
@@ -219,7 +222,9 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
     }
     tap(&app, "Submit report");
     assert!(shows(&app, "Saved on this device."), "saved");
-    let id = app.with_store(|s| s.events(1).unwrap()[0].id.clone()).unwrap();
+    let id = app
+        .with_store(|s| s.events(1).unwrap()[0].id.clone())
+        .unwrap();
 
     // The sync thread sends the report, its seal, then the photo.
     app.ctx.services.sync.sync_now();

@@ -196,14 +196,17 @@ fn a_camera_that_fails_says_why_and_nothing_is_attached() {
     tap(&app, "消防通道堵塞");
     tap(&app, "Take photo");
     assert!(
-        shows(&app, "No photo: no new picture in"),
+        shows(&app, "No new picture: take one with the camera first"),
         "the reason is on the screen"
     );
     assert_eq!(app.ui.global::<ReportAdapter>().get_photos().row_count(), 0);
     // A corrupt file from the camera: refused clearly, nothing registered.
     std::fs::write(dcim.path().join("IMG_0001.JPG"), b"\xff\xd8\xff\xe0 broken").unwrap();
     tap(&app, "Take photo");
-    assert!(shows(&app, "No photo:"), "a corrupt picture is refused");
+    assert!(
+        shows(&app, "The camera's picture is damaged or not a photo"),
+        "a corrupt picture is refused"
+    );
     assert_eq!(app.ui.global::<ReportAdapter>().get_photos().row_count(), 0);
     let n = app
         .with_store(|s| s.queries().draft_photos(&[], 10).unwrap().len())

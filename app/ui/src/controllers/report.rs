@@ -150,6 +150,7 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, state: &Shared) {
     a.set_camera_available(ctx.services.camera.is_some());
     a.set_photo_busy(false);
     a.set_photo_error("".into());
+    a.set_photo_error_kind("".into());
     let weak = ui.as_weak();
     let state = state.clone();
     let have = state.borrow().photos.have();
@@ -192,6 +193,7 @@ fn take_photo(c: &Rc<Ctx>, st: &Shared) {
     };
     a.set_photo_busy(true);
     a.set_photo_error("".into());
+    a.set_photo_error_kind("".into());
     let (c2, st2) = (c.clone(), st.clone());
     crate::photos::take(
         c,
@@ -213,7 +215,10 @@ fn take_photo(c: &Rc<Ctx>, st: &Shared) {
                     }
                     save_draft(&c2, &s);
                 }
-                Err(e) => a.set_photo_error(e.into()),
+                Err(e) => crate::photos::show_error(&e, |kind, detail| {
+                    a.set_photo_error_kind(kind.into());
+                    a.set_photo_error(detail.into());
+                }),
             }
             if let Some(p) = photos {
                 s.photos.absorb(p);

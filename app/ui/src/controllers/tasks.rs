@@ -106,6 +106,7 @@ pub fn open(ctx: &Rc<Ctx>, id: &str) {
     a.set_camera_available(ctx.services.camera.is_some());
     a.set_photo_busy(false);
     a.set_photo_error("".into());
+    a.set_photo_error_kind("".into());
     load_photos(ctx, &photos);
     let weak = ui.as_weak();
     let id = id.to_string();
@@ -238,6 +239,7 @@ fn take_photo(c: &Rc<Ctx>) {
     });
     a.set_photo_busy(true);
     a.set_photo_error("".into());
+    a.set_photo_error_kind("".into());
     let c2 = c.clone();
     crate::photos::take(
         c,
@@ -260,7 +262,10 @@ fn take_photo(c: &Rc<Ctx>) {
                         }
                     }
                     Ok(_) => {}
-                    Err(e) => a.set_photo_error(e.into()),
+                    Err(e) => crate::photos::show_error(&e, |kind, detail| {
+                        a.set_photo_error_kind(kind.into());
+                        a.set_photo_error(detail.into());
+                    }),
                 }
                 if let Some(l) = loaded {
                     p.form.absorb(l);
