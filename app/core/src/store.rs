@@ -22,6 +22,31 @@ use std::path::{Path, PathBuf};
 /// Longest free text we accept in one field (a report description, a diary entry).
 pub const MAX_TEXT: usize = 4_000;
 
+/// This connection's clock merged with the one stored in the database: the other
+/// connection (the app's sync thread, or the screens) may have moved it on. Inside the
+/// write transaction, so no one moves it in between.
+fn merged_clock(tx: &rusqlite::Transaction<'_>, mine: &HlcClock, now_ms: u64) -> Result<HlcClock> {
+    let mut clock = mine.clone();
+    let stored: Option<String> = tx
+        .query_row("SELECT value FROM kv WHERE key = 'hlc'", [], |r| r.get(0))
+        .optional()?;
+    if let Some(stored) = stored.and_then(|s| s.parse::<Hlc>().ok()) {
+        if &stored > clock.last() {
+            clock.observe(&stored, now_ms);
+        }
+    }
+    Ok(clock)
+}
+
+/// Persist the clock (never lower than what is stored: it was merged first).
+fn store_clock(tx: &rusqlite::Transaction<'_>, clock: &HlcClock) -> Result<()> {
+    tx.execute(
+        "INSERT INTO kv (key, value) VALUES ('hlc', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        [clock.last().to_string()],
+    )?;
+    Ok(())
+}
+
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
@@ -325,23 +350,11 @@ impl Store {
     pub fn write<T>(&mut self, f: impl FnOnce(&mut Writer<'_>) -> Result<T>) -> Result<T> {
         let now = (self.now)();
         let tx = self.conn.transaction()?;
-        // Another connection (sync) may have merged newer timestamps into the stored clock.
-        let mut clock = self.clock.clone();
-        let stored: Option<String> = tx
-            .query_row("SELECT value FROM kv WHERE key = 'hlc'", [], |r| r.get(0))
-            .optional()?;
-        if let Some(stored) = stored.and_then(|s| s.parse::<Hlc>().ok()) {
-            if &stored > clock.last() {
-                clock.observe(&stored, now.timestamp_millis().max(0) as u64);
-            }
-        }
+        let clock = merged_clock(&tx, &self.clock, now.timestamp_millis().max(0) as u64)?;
         let mut w = Writer { tx, clock, now };
         let out = f(&mut w)?;
         let Writer { tx, clock, .. } = w;
-        tx.execute(
-            "INSERT INTO kv (key, value) VALUES ('hlc', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [clock.last().to_string()],
-        )?;
+        store_clock(&tx, &clock)?;
         tx.commit()?;
         self.clock = clock;
         Ok(out)
@@ -351,7 +364,7 @@ impl Store {
     pub fn apply_remote(&mut self, changes: &[RemoteChange]) -> Result<()> {
         let now_ms = (self.now)().timestamp_millis().max(0) as u64;
         let tx = self.conn.transaction()?;
-        let mut clock = self.clock.clone();
+        let mut clock = merged_clock(&tx, &self.clock, now_ms)?;
         for c in changes {
             apply::apply(
                 &tx,
@@ -364,10 +377,7 @@ impl Store {
             )?;
             clock.observe(&c.hlc, now_ms);
         }
-        tx.execute(
-            "INSERT INTO kv (key, value) VALUES ('hlc', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [clock.last().to_string()],
-        )?;
+        store_clock(&tx, &clock)?;
         tx.commit()?;
         self.clock = clock;
         Ok(())
@@ -380,8 +390,15 @@ impl Store {
             return Ok(());
         }
         let now_ms = (self.now)().timestamp_millis().max(0) as u64;
-        self.clock.observe(seen, now_ms);
-        self.set_kv("hlc", &self.clock.last().to_string())
+        let tx = self.conn.transaction()?;
+        let mut clock = merged_clock(&tx, &self.clock, now_ms)?;
+        if seen > clock.last() {
+            clock.observe(seen, now_ms);
+        }
+        store_clock(&tx, &clock)?;
+        tx.commit()?;
+        self.clock = clock;
+        Ok(())
     }
 
     /// Merge the search index after a bulk load.

@@ -645,3 +645,42 @@ fn two_connections_write_at_once_without_failures_gaps_or_clock_inversions() {
     );
     ui.integrity_check().unwrap();
 }
+
+#[test]
+fn the_stored_clock_never_goes_back_when_the_other_connection_applies_older_changes() {
+    // The screens tick the clock far ahead (a device clock set a day fast, since put
+    // right); the sync thread then applies the centre's changes stamped earlier. The clock
+    // a restarted app resumes from must still be the screens' one.
+    let dir = tempfile::tempdir().unwrap();
+    let mut ui = demo_store(dir.path(), 100);
+    let mut sync = ui.open_again().unwrap();
+    let ahead = chrono::Utc::now() + chrono::Duration::days(1);
+    ui.set_clock(move || ahead);
+    let id = ui.report_event(report("时钟超前时的上报")).unwrap();
+    let ticked = ui.outbox(10).unwrap().last().unwrap().mutation.hlc.clone();
+    assert!(ticked.millis >= ahead.timestamp_millis() as u64);
+    let earlier = Hlc::new(ticked.millis - 3_600_000, 0, "hub");
+    sync.apply_remote(&[RemoteChange {
+        entity: Entity::Notice,
+        row_id: "n-1".into(),
+        op: Op::Insert,
+        fields: fields(
+            json!({"title": "通知", "body": "正文", "published_at": "2026-11-20T01:00:00Z"}),
+        ),
+        hlc: earlier,
+    }])
+    .unwrap();
+    drop((ui, sync));
+    // The app restarts with the clock put right: its next write still orders after.
+    let mut again = Store::open(dir.path(), PIN).unwrap();
+    again.report_event(report("重启后的上报")).unwrap();
+    let out = again.outbox(10).unwrap();
+    let last = &out.last().unwrap().mutation;
+    assert_ne!(last.row_id, id);
+    assert!(
+        last.hlc > ticked,
+        "{} must order after {} (the stored clock went back)",
+        last.hlc,
+        ticked
+    );
+}
