@@ -79,10 +79,8 @@ pub fn fetch_with(
         }
         Source::Url(url) => {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-            let d = ring::digest::digest(&ring::digest::SHA256, url.as_bytes());
-            let stem = format!("download-{}", &hex::encode(d.as_ref())[..16]);
-            let part = dir.join(format!("{stem}.gpb.part"));
-            let done = dir.join(format!("{stem}.gpb"));
+            let (part, done) = download_paths(url, dir);
+            drop_stale_parts(dir, &part);
             let mut last = None;
             for _ in 0..attempts.max(1) {
                 let r = if url.starts_with("https://") {
@@ -99,6 +97,31 @@ pub fn fetch_with(
                 }
             }
             Err(last.unwrap_or_else(|| Error::Download("no attempt made".into())))
+        }
+    }
+}
+
+/// The partial and the complete download file of `url` in `dir`.
+pub fn download_paths(url: &str, dir: &Path) -> (PathBuf, PathBuf) {
+    let d = ring::digest::digest(&ring::digest::SHA256, url.as_bytes());
+    let stem = format!("download-{}", &hex::encode(d.as_ref())[..16]);
+    (
+        dir.join(format!("{stem}.gpb.part")),
+        dir.join(format!("{stem}.gpb")),
+    )
+}
+
+/// Drop partial downloads of other URLs: one download is resumed at a time, and one that
+/// was abandoned (its offer superseded by a newer bundle) would otherwise hold its space on
+/// the device for good.
+fn drop_stale_parts(dir: &Path, keep: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let n = e.file_name().to_string_lossy().to_string();
+        if n.starts_with("download-") && n.ends_with(".gpb.part") && e.path() != keep {
+            let _ = std::fs::remove_file(e.path());
         }
     }
 }
@@ -365,5 +388,27 @@ mod tests {
         );
         let u = parse_http_url("http://hub.example").unwrap();
         assert_eq!((u.port, u.path.as_str()), (80, "/"));
+    }
+
+    #[test]
+    fn a_new_download_drops_the_partial_downloads_of_superseded_offers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (old_part, _) =
+            download_paths("http://hub/v1/updates/arm64/gridpad_0.2.0.gpb", dir.path());
+        let (part, _) = download_paths("http://hub/v1/updates/arm64/gridpad_0.3.0.gpb", dir.path());
+        std::fs::write(&old_part, vec![7u8; 4096]).unwrap();
+        std::fs::write(&part, b"resume me").unwrap();
+        std::fs::write(dir.path().join("payload.deb"), b"not a download").unwrap();
+        drop_stale_parts(dir.path(), &part);
+        assert!(!old_part.exists(), "the abandoned download is gone");
+        assert_eq!(
+            std::fs::read(&part).unwrap(),
+            b"resume me",
+            "this one resumes"
+        );
+        assert!(
+            dir.path().join("payload.deb").exists(),
+            "other files are left alone"
+        );
     }
 }

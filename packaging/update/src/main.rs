@@ -248,6 +248,9 @@ fn hub_offer(agent: &Agent, url: &str, bearer: &Bearer) -> Result<Offer> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let part = dir.join("offer.json.part");
     let _ = std::fs::remove_file(&part); // a small answer, always fetched whole
+                                         // Over https the answer goes through the resuming downloader: never resume an offer
+                                         // left half-read by an earlier attempt (it may have changed since).
+    let _ = std::fs::remove_file(fetch::download_paths(url, &dir).0);
     let r = if url.starts_with("https://") {
         fetch::fetch_with(&Source::Url(url.to_string()), &dir, 3, Some(bearer)).map(|p| {
             let _ = std::fs::rename(&p, &part);

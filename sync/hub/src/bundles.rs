@@ -22,9 +22,11 @@ use axum::{Json, Router};
 use gridpad_update::bundle::check_shape;
 use gridpad_update::Manifest;
 use serde::Serialize;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Largest bundle accepted over HTTP.
 pub const MAX_BUNDLE: usize = 512 << 20;
@@ -66,10 +68,18 @@ fn io(path: &Path, source: std::io::Error) -> BundleError {
     }
 }
 
+/// Directory modification times a listing was read at.
+type Stamps = Vec<(PathBuf, Option<SystemTime>)>;
+
 /// The bundle directory of a hub.
 #[derive(Clone, Debug)]
 pub struct Bundles {
     dir: PathBuf,
+    /// The listing as last read, with the stamps of the directories it came from. Devices
+    /// ask for their newest bundle on every check, publishing is rare — and may happen in
+    /// another process (`gridhub admin publish-bundle`), which changes a directory's
+    /// modification time, so the stamps, not this process, say when to read again.
+    cache: Arc<Mutex<Option<(Stamps, Vec<Published>)>>>,
 }
 
 fn safe_name(s: &str) -> bool {
@@ -85,6 +95,7 @@ impl Bundles {
     pub fn new(data_dir: &Path) -> Bundles {
         Bundles {
             dir: data_dir.join("bundles"),
+            cache: Arc::new(Mutex::new(None)),
         }
     }
 
@@ -142,8 +153,42 @@ impl Bundles {
         Self::describe(&m, &dest)
     }
 
-    /// Every published bundle, newest version first within each target.
+    /// The bundle directory and its target directories, with their modification times.
+    fn stamps(&self) -> Stamps {
+        let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let mut out = vec![(self.dir.clone(), mtime(&self.dir))];
+        if let Ok(rd) = std::fs::read_dir(&self.dir) {
+            let mut dirs: Vec<PathBuf> = rd
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.is_dir())
+                .collect();
+            dirs.sort();
+            out.extend(dirs.into_iter().map(|d| {
+                let t = mtime(&d);
+                (d, t)
+            }));
+        }
+        out
+    }
+
+    /// Every published bundle, newest version first within each target. Read from disk
+    /// only when a bundle directory changed since the last read.
     pub fn list(&self) -> Result<Vec<Published>, BundleError> {
+        // Stamps first: a bundle published while we read makes them differ next time.
+        let stamps = self.stamps();
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, list)) = cache.as_ref() {
+            if *at == stamps {
+                return Ok(list.clone());
+            }
+        }
+        let list = self.read_list()?;
+        *cache = Some((stamps, list.clone()));
+        Ok(list)
+    }
+
+    fn read_list(&self) -> Result<Vec<Published>, BundleError> {
         let mut out = vec![];
         let targets = match std::fs::read_dir(&self.dir) {
             Ok(t) => t,
@@ -227,18 +272,7 @@ pub const ROUTES: &[(&str, &str)] = &[
 type St = State<(Arc<Hub>, Bundles)>;
 
 fn problem(status: StatusCode, title: &str, detail: String) -> Response {
-    let body = serde_json::to_vec(&gridpad_proto::wire::Problem {
-        status: status.as_u16(),
-        title: title.into(),
-        detail: Some(detail),
-    })
-    .unwrap_or_default();
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/problem+json")],
-        body,
-    )
-        .into_response()
+    crate::http::problem(status, title, Some(detail))
 }
 
 fn bundle_error(e: BundleError) -> Response {
@@ -354,27 +388,6 @@ async fn latest(
     }
 }
 
-/// `Range: bytes=N-` or `bytes=N-M` (one range); anything else is answered with the whole
-/// file, as HTTP allows.
-fn parse_range(headers: &HeaderMap, len: u64) -> Option<Result<(u64, u64), ()>> {
-    let v = headers.get(header::RANGE)?.to_str().ok()?;
-    let spec = v.strip_prefix("bytes=")?;
-    if spec.contains(',') {
-        return None;
-    }
-    let (a, b) = spec.split_once('-')?;
-    let start: u64 = a.trim().parse().ok()?;
-    let end = if b.trim().is_empty() {
-        len.saturating_sub(1)
-    } else {
-        b.trim().parse::<u64>().ok()?.min(len.saturating_sub(1))
-    };
-    if start >= len || end < start {
-        return Some(Err(()));
-    }
-    Some(Ok((start, end)))
-}
-
 async fn download(
     State((hub, b)): St,
     headers: HeaderMap,
@@ -383,39 +396,51 @@ async fn download(
     if let Err(r) = subject(&hub, &headers, false).await {
         return r;
     }
-    let result = blocking(move || {
-        let path = b.file(&target, &name)?;
-        let mut f = std::fs::File::open(&path).map_err(|e| io(&path, e))?;
-        let len = f.metadata().map_err(|e| io(&path, e))?.len();
-        let (status, start, end) = match parse_range(&headers, len) {
-            None => (StatusCode::OK, 0, len.saturating_sub(1)),
-            Some(Ok((s, e))) => (StatusCode::PARTIAL_CONTENT, s, e),
-            Some(Err(())) => return Ok((StatusCode::RANGE_NOT_SATISFIABLE, len, 0, 0, vec![])),
-        };
-        let n = if len == 0 { 0 } else { end - start + 1 };
-        let mut buf = vec![0u8; n as usize];
-        f.seek(SeekFrom::Start(start)).map_err(|e| io(&path, e))?;
-        f.read_exact(&mut buf).map_err(|e| io(&path, e))?;
-        Ok((status, len, start, end, buf))
-    })
-    .await;
-    match result {
-        Err(r) => r,
-        Ok((status, len, ..)) if status == StatusCode::RANGE_NOT_SATISFIABLE => (
-            StatusCode::RANGE_NOT_SATISFIABLE,
-            [(header::CONTENT_RANGE, format!("bytes */{len}"))],
-        )
-            .into_response(),
-        Ok((status, len, start, end, buf)) => {
-            let mut r = Response::builder()
-                .status(status)
-                .header(header::CONTENT_TYPE, "application/vnd.gridpad.bundle")
-                .header(header::ACCEPT_RANGES, "bytes");
-            if status == StatusCode::PARTIAL_CONTENT {
-                r = r.header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}"));
+    let path = match blocking(move || b.file(&target, &name)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let storage = |e: std::io::Error| bundle_error(io(&path, e));
+    let mut f = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => return storage(e),
+    };
+    let len = match f.metadata().await {
+        Ok(m) => m.len(),
+        Err(e) => return storage(e),
+    };
+    // One range (`bytes=N-`, `bytes=N-M`, `bytes=-N`), the same rules as photo downloads.
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, end) = match range {
+        None => (StatusCode::OK, 0, len),
+        Some(r) => match gridpad_evidence::blob::parse_range(r, len) {
+            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
+            None => {
+                return (
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{len}"))],
+                )
+                    .into_response()
             }
-            r.body(Body::from(buf))
-                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
-        }
+        },
+    };
+    if let Err(e) = f.seek(SeekFrom::Start(start)).await {
+        return storage(e);
     }
+    // Streamed from the file: a hub serving a 100 MB bundle to many devices at once holds
+    // a few buffers per download, not the bundle.
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(f.take(end - start)));
+    let mut r = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/vnd.gridpad.bundle")
+        .header(header::CONTENT_LENGTH, end - start)
+        .header(header::ACCEPT_RANGES, "bytes");
+    if status == StatusCode::PARTIAL_CONTENT {
+        r = r.header(
+            header::CONTENT_RANGE,
+            format!("bytes {start}-{}/{len}", end - 1),
+        );
+    }
+    r.body(body)
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -102,19 +102,24 @@ impl IntoResponse for ApiError {
             HubError::Store(_) => None, // internals stay in the log
             e => Some(e.to_string()),
         };
-        let body = serde_json::to_vec(&Problem {
-            status: status.as_u16(),
-            title: title.into(),
-            detail,
-        })
-        .unwrap_or_default();
-        (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        problem(status, title, detail)
     }
+}
+
+/// An RFC 9457 problem answer (`application/problem+json`), as every hub route gives.
+pub(crate) fn problem(status: StatusCode, title: &str, detail: Option<String>) -> Response {
+    let body = serde_json::to_vec(&Problem {
+        status: status.as_u16(),
+        title: title.into(),
+        detail,
+    })
+    .unwrap_or_default();
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        body,
+    )
+        .into_response()
 }
 
 type ApiResult<T> = Result<T, ApiError>;

@@ -226,6 +226,15 @@ fn a_published_bundle_reaches_an_enrolled_device_and_is_installed() {
     let (st, _, _) = http(&hub, "GET", &path, &[], b"");
     assert_eq!(st, 401);
     let whole = std::fs::read(&b030).unwrap();
+    // Streamed from the file, whole or from an offset.
+    let (st, head, body) = http(&hub, "GET", &path, std::slice::from_ref(&auth), b"");
+    assert_eq!(st, 200);
+    assert!(
+        head.to_ascii_lowercase()
+            .contains(&format!("content-length: {}", whole.len())),
+        "{head}"
+    );
+    assert_eq!(body, whole);
     let (st, head, body) = http(
         &hub,
         "GET",
