@@ -71,6 +71,9 @@ fn io(path: &Path, source: std::io::Error) -> BundleError {
 /// Directory modification times a listing was read at.
 type Stamps = Vec<(PathBuf, Option<SystemTime>)>;
 
+/// A listing and the stamps it was read at.
+type Listing = Option<(Stamps, Vec<Published>)>;
+
 /// The bundle directory of a hub.
 #[derive(Clone, Debug)]
 pub struct Bundles {
@@ -79,7 +82,7 @@ pub struct Bundles {
     /// ask for their newest bundle on every check, publishing is rare — and may happen in
     /// another process (`gridhub admin publish-bundle`), which changes a directory's
     /// modification time, so the stamps, not this process, say when to read again.
-    cache: Arc<Mutex<Option<(Stamps, Vec<Published>)>>>,
+    cache: Arc<Mutex<Listing>>,
 }
 
 fn safe_name(s: &str) -> bool {
