@@ -153,20 +153,19 @@ pub fn show_error(e: &str, set: impl FnOnce(&str, &str)) {
 }
 
 /// Take a photo with the device's camera through the evidence intake (the category's
-/// photo policy, the 水印 stamp with `position`, the encrypted vault) on the store
+/// photo policy, the 水印 stamp with the current fix, the encrypted vault) on the store
 /// worker; `done` gets its SHA-256 (or why there is none) and the form's photos with
 /// it attached (none when the store could not be read).
-#[allow(clippy::too_many_arguments)]
 pub fn take(
     ctx: &crate::controllers::Ctx,
     camera: std::sync::Arc<dyn gridpad_photo::camera::Camera>,
     category: String,
-    position: gridpad_core::model::Position,
-    reporter: String,
     attached: Vec<String>,
     have: Vec<String>,
     done: impl FnOnce(Result<String, String>, Option<Loaded>) + 'static,
 ) {
+    let position = ctx.services.gnss.status().position();
+    let reporter = ctx.reporter();
     ctx.exec.run(
         move |s| {
             let taken = gridpad_photo::camera::take_evidence(

@@ -244,6 +244,15 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
                 .unwrap_or(false)
     });
     let ev = evidence().expect("the report is at the hub");
+    let row = hub
+        .hub
+        .row(gridpad_proto::Entity::Event, &id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.fields["reporter"], "张网格员",
+        "reported in the name of the user the device was enrolled for"
+    );
     assert_eq!(ev["photos_expected"], 1, "{ev}");
     assert_eq!(ev["photos"][0], sha.as_str(), "{ev}");
     assert_eq!(ev["photos_received"], 1, "{ev}");

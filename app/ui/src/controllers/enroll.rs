@@ -40,7 +40,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         c.save_settings();
         let c2 = c.clone();
         c.exec.run_slot(
-            move |slot| -> Result<(), Enroll> {
+            move |slot| -> Result<Option<String>, Enroll> {
                 let mut opts = InitOptions::default();
                 if let Some(n) = iterations {
                     opts.kdf_iterations = n;
@@ -58,8 +58,11 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                     other.set_clock(move || clock.now());
                     sync.start(other);
                 }
+                let user = store
+                    .kv(gridpad_sync::device::HUB_USER)
+                    .map_err(Enroll::Store)?;
                 *slot = Some(store);
-                Ok(())
+                Ok(user)
             },
             move |r| {
                 let Some(ui) = c2.ui() else { return };
@@ -68,7 +71,8 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 a.set_pin("".into());
                 a.set_pin2("".into());
                 match r {
-                    Ok(()) => {
+                    Ok(user) => {
+                        c2.set_user(user);
                         ui.global::<Nav>().set_unlocked(true);
                         c2.reset_to(Screen::Home);
                     }

@@ -28,7 +28,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let pin = pin.to_string();
         let c2 = c.clone();
         c.exec.run_slot(
-            move |slot| -> Result<Result<String, Access>, Error> {
+            move |slot| -> Result<Result<(String, Option<String>), Access>, Error> {
                 let mut store = Store::open(&dir, &pin)?;
                 let c3 = clock.clone();
                 store.set_clock(move || c3.now());
@@ -53,8 +53,9 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 if !access.is_open() {
                     return Ok(Err(access));
                 }
+                let user = store.kv(gridpad_sync::device::HUB_USER)?;
                 *slot = Some(store);
-                Ok(Ok(grid))
+                Ok(Ok((grid, user)))
             },
             move |r| {
                 let Some(ui) = c2.ui() else { return };
@@ -68,7 +69,8 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                         a.set_error_n(days_offline.min(i32::MAX as u64) as i32);
                     }
                     Ok(Err(_)) => a.set_error_kind("centre-locked".into()),
-                    Ok(Ok(grid)) => {
+                    Ok(Ok((grid, user))) => {
+                        c2.set_user(user);
                         a.set_error_kind("".into());
                         a.set_grid_name(grid.as_str().into());
                         if c2.settings.borrow().grid_name != grid {

@@ -43,6 +43,8 @@ pub struct Ctx {
     last_activity: Cell<Instant>,
     on_enter: RefCell<Vec<(Screen, Hook)>>,
     weak: slint::Weak<AppWindow>,
+    /// The user this device was enrolled for (the hub's name for them), once known.
+    user: RefCell<Option<String>>,
 }
 
 impl Ctx {
@@ -119,9 +121,18 @@ impl Ctx {
         self.services.sync.local_write();
     }
 
-    /// The name recorded as reporter/actor on this device.
+    /// The name recorded as reporter/actor on this device: the user it was enrolled for,
+    /// or the role when the device was set up without a hub (demo data).
     pub fn reporter(&self) -> String {
-        "网格员".to_string()
+        self.user
+            .borrow()
+            .clone()
+            .unwrap_or_else(|| "网格员".to_string())
+    }
+
+    /// Who uses the device, as read from the store when it is opened.
+    pub fn set_user(&self, user: Option<String>) {
+        *self.user.borrow_mut() = user.filter(|u| !u.trim().is_empty());
     }
 }
 
@@ -185,6 +196,7 @@ impl App {
             last_activity: Cell::new(Instant::now()),
             on_enter: RefCell::new(vec![]),
             weak: ui.as_weak(),
+            user: RefCell::new(None),
         });
         let mut timers = vec![];
         nav::setup(&ui, &ctx);

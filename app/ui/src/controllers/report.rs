@@ -195,37 +195,28 @@ fn take_photo(c: &Rc<Ctx>, st: &Shared) {
     a.set_photo_error("".into());
     a.set_photo_error_kind("".into());
     let (c2, st2) = (c.clone(), st.clone());
-    crate::photos::take(
-        c,
-        camera,
-        category,
-        c.services.gnss.status().position(),
-        c.reporter(),
-        attached,
-        have,
-        move |taken, photos| {
-            let Some(ui) = c2.ui() else { return };
-            let a = ui.global::<ReportAdapter>();
-            a.set_photo_busy(false);
-            let mut s = st2.borrow_mut();
-            match taken {
-                Ok(sha) => {
-                    if !s.draft.photos.contains(&sha) {
-                        s.draft.photos.push(sha);
-                    }
-                    save_draft(&c2, &s);
+    crate::photos::take(c, camera, category, attached, have, move |taken, photos| {
+        let Some(ui) = c2.ui() else { return };
+        let a = ui.global::<ReportAdapter>();
+        a.set_photo_busy(false);
+        let mut s = st2.borrow_mut();
+        match taken {
+            Ok(sha) => {
+                if !s.draft.photos.contains(&sha) {
+                    s.draft.photos.push(sha);
                 }
-                Err(e) => crate::photos::show_error(&e, |kind, detail| {
-                    a.set_photo_error_kind(kind.into());
-                    a.set_photo_error(detail.into());
-                }),
+                save_draft(&c2, &s);
             }
-            if let Some(p) = photos {
-                s.photos.absorb(p);
-            }
-            render_photos(&ui, &s);
-        },
-    );
+            Err(e) => crate::photos::show_error(&e, |kind, detail| {
+                a.set_photo_error_kind(kind.into());
+                a.set_photo_error(detail.into());
+            }),
+        }
+        if let Some(p) = photos {
+            s.photos.absorb(p);
+        }
+        render_photos(&ui, &s);
+    });
 }
 
 pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {

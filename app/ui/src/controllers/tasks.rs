@@ -241,37 +241,28 @@ fn take_photo(c: &Rc<Ctx>) {
     a.set_photo_error("".into());
     a.set_photo_error_kind("".into());
     let c2 = c.clone();
-    crate::photos::take(
-        c,
-        camera,
-        category,
-        c.services.gnss.status().position(),
-        c.reporter(),
-        attached,
-        have,
-        move |taken, loaded| {
-            let Some(ui) = c2.ui() else { return };
-            let a = ui.global::<TaskAdapter>();
-            a.set_photo_busy(false);
-            PHOTOS.with(|p| {
-                let mut p = p.borrow_mut();
-                match taken {
-                    Ok(sha) if p.task == task => {
-                        if !p.attached.contains(&sha) {
-                            p.attached.push(sha);
-                        }
+    crate::photos::take(c, camera, category, attached, have, move |taken, loaded| {
+        let Some(ui) = c2.ui() else { return };
+        let a = ui.global::<TaskAdapter>();
+        a.set_photo_busy(false);
+        PHOTOS.with(|p| {
+            let mut p = p.borrow_mut();
+            match taken {
+                Ok(sha) if p.task == task => {
+                    if !p.attached.contains(&sha) {
+                        p.attached.push(sha);
                     }
-                    Ok(_) => {}
-                    Err(e) => crate::photos::show_error(&e, |kind, detail| {
-                        a.set_photo_error_kind(kind.into());
-                        a.set_photo_error(detail.into());
-                    }),
                 }
-                if let Some(l) = loaded {
-                    p.form.absorb(l);
-                }
-                render_photos(&ui, &p);
-            });
-        },
-    );
+                Ok(_) => {}
+                Err(e) => crate::photos::show_error(&e, |kind, detail| {
+                    a.set_photo_error_kind(kind.into());
+                    a.set_photo_error(detail.into());
+                }),
+            }
+            if let Some(l) = loaded {
+                p.form.absorb(l);
+            }
+            render_photos(&ui, &p);
+        });
+    });
 }
