@@ -25,4 +25,6 @@ pub mod store;
 pub mod sync_state;
 
 pub use error::{Error, Result};
-pub use store::{InitOptions, NewPerson, NewReport, NewVisit, RemoteChange, Store};
+pub use store::{
+    InitOptions, NewPerson, NewReport, NewTrackSegment, NewVisit, RemoteChange, Store,
+};

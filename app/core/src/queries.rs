@@ -105,6 +105,8 @@ pub struct NoticeItem {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PatrolState {
     pub id: String,
+    /// The grid the patrol is in (its boundary measures the time inside).
+    pub grid_id: String,
     pub started_at: String,
     pub distance_m: f64,
     pub checkins: Vec<(String, String)>,
@@ -408,15 +410,15 @@ impl Queries<'_> {
 
     /// The running patrol with its check-ins (time, place), if any.
     pub fn active_patrol(&self) -> Result<Option<PatrolState>> {
-        let p: Option<(String, String, f64)> = self
+        let p: Option<(String, String, String, f64)> = self
             .conn
             .query_row(
-                "SELECT id, started_at, distance_m FROM patrol WHERE state = 'active' ORDER BY started_at DESC LIMIT 1",
+                "SELECT id, grid_id, started_at, distance_m FROM patrol WHERE state = 'active' ORDER BY started_at DESC LIMIT 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((id, started_at, distance_m)) = p else {
+        let Some((id, grid_id, started_at, distance_m)) = p else {
             return Ok(None);
         };
         let mut stmt = self.conn.prepare(
@@ -427,6 +429,7 @@ impl Queries<'_> {
             .collect::<rusqlite::Result<_>>()?;
         Ok(Some(PatrolState {
             id,
+            grid_id,
             started_at,
             distance_m,
             checkins,

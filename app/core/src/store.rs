@@ -153,6 +153,46 @@ pub struct NewVisit {
     pub corrected_time: Option<DateTime<Utc>>,
 }
 
+/// One segment of a patrol's track as the app hands it to [`Store::stop_patrol`]: the
+/// points already compactly encoded (`gridpad_gnss::track::encode_segment`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTrackSegment {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub n_points: i64,
+    /// A gap in reception precedes this segment.
+    pub gap_before: bool,
+    pub points: Vec<u8>,
+}
+
+impl NewTrackSegment {
+    fn check(&self, i: usize) -> Result<()> {
+        let bad = |why: &str| Err(Error::Invalid(format!("track segment {}: {why}", i + 1)));
+        if self.n_points < 1 {
+            return bad("it has no points");
+        }
+        if self.points.is_empty() {
+            return bad("its points are empty");
+        }
+        if self.end < self.start {
+            return bad("it ends before it starts");
+        }
+        Ok(())
+    }
+
+    fn fields(&self, patrol_id: &str, seq: i64) -> Fields {
+        let mut f = Fields::new();
+        f.insert("patrol_id".into(), json!(patrol_id));
+        f.insert("seq".into(), json!(seq));
+        f.insert("start_time".into(), json!(rfc3339(self.start)));
+        f.insert("end_time".into(), json!(rfc3339(self.end)));
+        f.insert("n_points".into(), json!(self.n_points));
+        f.insert("gap_before".into(), json!(self.gap_before));
+        f.insert("points".into(), json!(hex::encode(&self.points)));
+        f
+    }
+}
+
 /// An event as lists show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EventSummary {
@@ -989,27 +1029,77 @@ impl Store {
         gap_before: bool,
         points: &[u8],
     ) -> Result<String> {
+        let seg = NewTrackSegment {
+            start,
+            end,
+            n_points,
+            gap_before,
+            points: points.to_vec(),
+        };
+        seg.check(0)?;
         let id = new_id();
-        let mut f = Fields::new();
-        f.insert("patrol_id".into(), json!(patrol_id));
-        f.insert("seq".into(), json!(seq));
-        f.insert("start_time".into(), json!(rfc3339(start)));
-        f.insert("end_time".into(), json!(rfc3339(end)));
-        f.insert("n_points".into(), json!(n_points));
-        f.insert("gap_before".into(), json!(gap_before));
-        f.insert("points".into(), json!(hex::encode(points)));
+        let f = seg.fields(patrol_id, seq);
         self.write(|w| w.record(Entity::TrackSegment, &id, Op::Insert, f))?;
         Ok(id)
     }
 
+    /// Finish a patrol with no track to store (see [`Store::stop_patrol`]).
     pub fn finish_patrol(&mut self, id: &str, distance_m: f64, inside_grid_s: f64) -> Result<()> {
-        let mut f = Fields::new();
-        f.insert("ended_at".into(), json!(rfc3339(self.now())));
-        f.insert("distance_m".into(), json!(distance_m));
-        f.insert("inside_grid_s".into(), json!(inside_grid_s));
-        f.insert("state".into(), json!("finished"));
-        self.write(|w| w.record(Entity::Patrol, id, Op::Update, f))?;
-        Ok(())
+        self.stop_patrol(id, &[], distance_m, inside_grid_s)
+    }
+
+    /// Stop the running patrol `id`: its track segments (numbered after any it already
+    /// has) and its totals — distance walked, seconds inside the grid — are written in ONE
+    /// transaction. On any failure (an invalid segment, a patrol that is not running, a
+    /// full disk) nothing is written and the patrol is still running, so the user can stop
+    /// it again.
+    pub fn stop_patrol(
+        &mut self,
+        id: &str,
+        segments: &[NewTrackSegment],
+        distance_m: f64,
+        inside_grid_s: f64,
+    ) -> Result<()> {
+        if !(distance_m.is_finite() && distance_m >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "patrol distance must be a number of metres ≥ 0, not {distance_m}"
+            )));
+        }
+        if !(inside_grid_s.is_finite() && inside_grid_s >= 0.0) {
+            return Err(Error::Invalid(format!(
+                "time inside the grid must be a number of seconds ≥ 0, not {inside_grid_s}"
+            )));
+        }
+        for (i, seg) in segments.iter().enumerate() {
+            seg.check(i)?;
+        }
+        let ended_at = rfc3339(self.now());
+        self.write(|w| {
+            let state: Option<String> =
+                w.tx.query_row("SELECT state FROM patrol WHERE id = ?", [id], |r| r.get(0))
+                    .optional()?;
+            match state.as_deref() {
+                None => return Err(Error::NotFound(format!("patrol {id}"))),
+                Some("active") => {}
+                Some(_) => return Err(Error::NotAllowed(format!("patrol {id} has already ended"))),
+            }
+            let next: i64 = w.tx.query_row(
+                "SELECT coalesce(max(seq) + 1, 0) FROM track_segment WHERE patrol_id = ?",
+                [id],
+                |r| r.get(0),
+            )?;
+            for (i, seg) in segments.iter().enumerate() {
+                let f = seg.fields(id, next + i as i64);
+                w.record(Entity::TrackSegment, &new_id(), Op::Insert, f)?;
+            }
+            let mut f = Fields::new();
+            f.insert("ended_at".into(), json!(ended_at));
+            f.insert("distance_m".into(), json!(distance_m));
+            f.insert("inside_grid_s".into(), json!(inside_grid_s));
+            f.insert("state".into(), json!("finished"));
+            w.record(Entity::Patrol, id, Op::Update, f)?;
+            Ok(())
+        })
     }
 
     /// Record a photo's metadata (the file itself is kept by the photo store).

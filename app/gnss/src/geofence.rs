@@ -111,9 +111,10 @@ impl GridPolygon {
     pub fn contains(&self, lat: f64, lon: f64) -> bool {
         let p = self.projection().to_xy(lat, lon);
         let rings = self.rings_xy();
-        if Self::dist(&rings, p) < 0.01 {
-            return true;
-        }
+        Self::dist(&rings, p) < 0.01 || Self::even_odd(&rings, p)
+    }
+
+    fn even_odd(rings: &[Vec<(f64, f64)>], p: (f64, f64)) -> bool {
         let mut inside = false;
         for ring in rings.iter() {
             let n = ring.len();
@@ -150,7 +151,21 @@ impl GridPolygon {
     /// Inside/outside when the point is at least `margin_m` (the 95 %
     /// accuracy) from the boundary, uncertain otherwise.
     pub fn classify(&self, lat: f64, lon: f64, margin_m: f64) -> Zone {
-        let d = self.boundary_distance_m(lat, lon);
+        let p = self.projection().to_xy(lat, lon);
+        Self::zone_xy(&self.rings_xy(), p, margin_m)
+    }
+
+    /// The polygon's own local projection and its rings in it, for tests of
+    /// many points (a track against the grid): project once, then
+    /// [`GridPolygon::zone_xy`] per point.
+    pub(crate) fn projected(&self) -> (LocalProjection, Vec<Vec<(f64, f64)>>) {
+        (self.projection(), self.rings_xy().into_owned())
+    }
+
+    /// [`GridPolygon::classify`] on projected rings: the one place where a
+    /// point is put inside, outside or near the boundary.
+    pub(crate) fn zone_xy(rings: &[Vec<(f64, f64)>], p: (f64, f64), margin_m: f64) -> Zone {
+        let d = Self::dist(rings, p);
         let margin = if margin_m.is_finite() {
             margin_m.max(0.0)
         } else {
@@ -158,7 +173,7 @@ impl GridPolygon {
         };
         if d < margin {
             Zone::Uncertain
-        } else if self.contains(lat, lon) {
+        } else if d < 0.01 || Self::even_odd(rings, p) {
             Zone::Inside
         } else {
             Zone::Outside

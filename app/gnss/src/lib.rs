@@ -12,6 +12,7 @@ pub mod fix;
 pub mod framer;
 pub mod geodesy;
 pub mod geofence;
+pub mod gridtime;
 pub mod merger;
 pub mod position;
 pub mod sentence;

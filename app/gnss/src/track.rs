@@ -3,7 +3,7 @@
 //! and a compact binary encoding of a segment.
 
 use crate::fix::Fix;
-use crate::geodesy::{bearing_deg, haversine_m, point_segment_distance, LocalProjection};
+use crate::geodesy::{bearing_deg, haversine_m, LocalProjection};
 use crate::geofence::GridPolygon;
 use serde::{Deserialize, Serialize};
 
@@ -249,8 +249,13 @@ pub fn remove_spikes(points: &[TrackPoint], factor: f64) -> Segment {
 }
 
 /// Ramer–Douglas–Peucker in metres (local projection at the segment's
-/// first point). Keeps first/last and presence points (a time step of at
-/// least `presence_s` before or after).
+/// first point) with the time-synchronised distance (TD-TR): a point is
+/// measured against where the worker would be *at that point's time* moving
+/// evenly along the chord, so the simplified track keeps when as well as
+/// where (a stop followed by a walk keeps its corner; time-in-grid computed
+/// on the stored track stays within `epsilon_m` of the walk). Keeps
+/// first/last and presence points (a time step of at least `presence_s`
+/// before or after); the chords between those are simplified one by one.
 pub fn simplify(points: &[TrackPoint], epsilon_m: f64, presence_s: f64) -> Segment {
     let n = points.len();
     if n < 3 {
@@ -269,14 +274,25 @@ pub fn simplify(points: &[TrackPoint], epsilon_m: f64, presence_s: f64) -> Segme
             keep[i] = true;
         }
     }
-    let mut stack = vec![(0usize, n - 1)];
+    let anchors: Vec<usize> = (0..n).filter(|&i| keep[i]).collect();
+    let mut stack: Vec<(usize, usize)> = anchors.windows(2).map(|w| (w[0], w[1])).collect();
     while let Some((a, b)) = stack.pop() {
         if b <= a + 1 {
             continue;
         }
         let (mut best, mut bi) = (0.0, a);
+        let span = (points[b].time_ms - points[a].time_ms) as f64;
         for i in a + 1..b {
-            let d = point_segment_distance(xy[i], xy[a], xy[b]);
+            let f = if span > 0.0 {
+                (points[i].time_ms - points[a].time_ms) as f64 / span
+            } else {
+                0.0
+            };
+            let at = (
+                xy[a].0 + (xy[b].0 - xy[a].0) * f,
+                xy[a].1 + (xy[b].1 - xy[a].1) * f,
+            );
+            let d = (xy[i].0 - at.0).hypot(xy[i].1 - at.1);
             if d > best {
                 best = d;
                 bi = i;
@@ -320,19 +336,10 @@ impl Track {
             .sum()
     }
 
-    /// Seconds spent inside `grid`: intervals whose both ends are inside
-    /// (conservative; gaps never count).
+    /// Seconds certainly inside `grid` (uncertain time near the boundary and
+    /// gaps never count): [`Track::grid_time`]'s `inside_s`.
     pub fn time_inside_s(&self, grid: &GridPolygon) -> f64 {
-        let mut total = 0.0;
-        for s in &self.segments {
-            let inside: Vec<bool> = s.iter().map(|p| grid.contains(p.lat, p.lon)).collect();
-            for (w, ins) in s.windows(2).zip(inside.windows(2)) {
-                if ins[0] && ins[1] {
-                    total += (w[1].time_ms - w[0].time_ms) as f64 / 1000.0;
-                }
-            }
-        }
-        total
+        self.grid_time(grid).inside_s
     }
 }
 
@@ -635,6 +642,31 @@ mod tests {
             p.time_ms = T0 + i as i64 * 60_000;
         }
         assert_eq!(simplify(&stay, 5.0, 30.0).len(), 5);
+    }
+
+    #[test]
+    fn simplification_keeps_when_as_well_as_where() {
+        // 20 s standing, then 60 s walking on along the same line: spatially one straight
+        // line, but the start of the walk must survive or the time along it is lost.
+        let mut pts: Vec<TrackPoint> = (0..20)
+            .map(|i| TrackPoint {
+                time_ms: T0 + i * 1000,
+                ..walk(1, 0.0)[0]
+            })
+            .collect();
+        pts.extend(walk(61, 1.5).into_iter().map(|mut p| {
+            p.time_ms += 20_000;
+            p
+        }));
+        let s = simplify(&pts, 3.0, 1e9);
+        assert!(s.len() >= 3, "{}", s.len());
+        let corner = s
+            .iter()
+            .find(|p| (p.time_ms - (T0 + 20_000)).abs() <= 2_000)
+            .expect("the start of the walk is kept");
+        assert!(corner.dist(&pts[0]) < 3.5);
+        // Evenly walked parts still collapse.
+        assert!(s.len() <= 4, "{}", s.len());
     }
 
     #[test]

@@ -45,6 +45,8 @@ ZH = {
 "This device has not reached the command centre for {} days and locked itself. Connect it to the network: it unlocks after its next sync.":"本机已{}天未连接指挥中心，已自动锁定。请连接网络：下次同步后即解锁。",
 "Clear":"清除","Unlock":"解锁","Device {}":"设备 {}","No notices.":"没有通知。",
 "On patrol":"巡查中","Not on patrol":"未在巡查","Inside my grid":"在本网格内","Outside my grid":"不在本网格内","Grid boundary: uncertain":"网格边界：无法确定",
+"In grid {}":"网格内 {}","In grid: no boundary for this grid":"网格内：本网格无边界数据",
+"Near the boundary {} (not counted)":"边界附近 {}（不计入）",
 "Start patrol":"开始巡查","Check-in place":"签到地点","Check in here":"在此签到","Stop patrol":"结束巡查","Checked in.":"已签到。",
 "Not saved: {}":"未保存：{}","Check-ins ({})":"签到记录（{}）",
 "New resident":"新增人口","Edit resident":"编辑人口信息","House: {}":"房屋：{}","Name *":"姓名 *","ID number (18 characters)":"身份证号（18位）",

@@ -8,10 +8,13 @@
 //! - `replay:PATH`: an NMEA capture replayed in real time, over and over (demos, Xvfb);
 //! - anything else: a serial device path (`/dev/ttyS1`), baud rate detected.
 
-use crate::services::{GnssService, GnssState, GnssStatus};
+use crate::services::{inside_of, GnssService, GnssState, GnssStatus};
+use gridpad_core::model::Grid;
+use gridpad_gnss::geofence::{GeofenceMonitor, GridPolygon};
+use gridpad_gnss::gridtime::{GridClock, GridTime, UNKNOWN_ACCURACY_M};
 use gridpad_gnss::source::{gpsd_source, serial_source, ByteSource, GnssStream, Pacing};
 use gridpad_gnss::source::{ReplaySource, SerialConfig};
-use gridpad_gnss::track::{FilterConfig, Track, TrackRecorder};
+use gridpad_gnss::track::{Decision, FilterConfig, Track, TrackRecorder};
 use gridpad_gnss::{Fix, PositionEvidence, PositionTracker};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -45,6 +48,44 @@ impl GnssSource {
 /// A fix listener (the patrol's track recorder).
 pub type FixSink = Box<dyn Fn(&Fix) + Send + Sync>;
 
+/// A grid's boundary as the geofence wants it: the store keeps rings of `[lon, lat]`
+/// (outer ring, then holes); `None` when the grid has no usable boundary.
+pub fn grid_polygon(grid: &Grid) -> Option<GridPolygon> {
+    let rings = grid.boundary.as_ref()?;
+    let (outer, holes) = rings.split_first()?;
+    let ring = |r: &Vec<[f64; 2]>| r.iter().map(|p| (p[1], p[0])).collect::<Vec<_>>();
+    let holes: Vec<_> = holes.iter().map(ring).collect();
+    GridPolygon::new(&ring(outer), &holes).ok()
+}
+
+/// The patrol being recorded: the track, and its time in the grid as it grows.
+struct Recording {
+    rec: TrackRecorder,
+    clock: Option<GridClock>,
+}
+
+impl Recording {
+    /// A clock for `grid` that has seen every point recorded so far.
+    fn recount(&mut self, grid: Option<&GridPolygon>) {
+        self.clock = grid.map(|g| {
+            let mut c = GridClock::new(g);
+            for (i, seg) in self.rec.segments().iter().enumerate() {
+                for (j, p) in seg.iter().enumerate() {
+                    c.push(*p, i > 0 && j == 0);
+                }
+            }
+            c
+        });
+    }
+}
+
+/// The grid and where the receiver is relative to it (3 agreeing fixes to change).
+#[derive(Default)]
+struct Fence {
+    grid: Option<GridPolygon>,
+    monitor: GeofenceMonitor,
+}
+
 /// The receiver as the app sees it.
 pub struct NmeaGnss {
     tracker: Arc<PositionTracker>,
@@ -55,7 +96,12 @@ pub struct NmeaGnss {
     error: Arc<Mutex<Option<String>>>,
     sinks: Arc<Mutex<Vec<FixSink>>>,
     /// The patrol track being recorded.
-    track: Arc<Mutex<Option<TrackRecorder>>>,
+    track: Arc<Mutex<Option<Recording>>>,
+    fence: Arc<Mutex<Fence>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Tracks are simplified to within this many metres when a patrol ends.
@@ -74,16 +120,29 @@ impl NmeaGnss {
         let stop = Arc::new(AtomicBool::new(false));
         let error = Arc::new(Mutex::new(None));
         let sinks: Arc<Mutex<Vec<FixSink>>> = Arc::new(Mutex::new(vec![]));
-        let track: Arc<Mutex<Option<TrackRecorder>>> = Arc::new(Mutex::new(None));
-        let tr = track.clone();
-        sinks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(Box::new(move |fix| {
-                if let Some(rec) = tr.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
-                    rec.push_fix(fix);
+        let track: Arc<Mutex<Option<Recording>>> = Arc::new(Mutex::new(None));
+        let fence: Arc<Mutex<Fence>> = Arc::new(Mutex::new(Fence::default()));
+        let (tr, fe) = (track.clone(), fence.clone());
+        locked(&sinks).push(Box::new(move |fix| {
+            {
+                let mut guard = locked(&fe);
+                let f = &mut *guard;
+                if let (Some(g), Some((lat, lon)), false) = (&f.grid, fix.position(), fix.degraded)
+                {
+                    let zone = g.classify(lat, lon, fix.accuracy_m.unwrap_or(UNKNOWN_ACCURACY_M));
+                    f.monitor.update(zone);
                 }
-            }));
+            }
+            if let Some(r) = locked(&tr).as_mut() {
+                let decision = r.rec.push_fix(fix);
+                if matches!(decision, Decision::Kept | Decision::KeptAfterGap) {
+                    let last = r.rec.segments().last().and_then(|s| s.last()).copied();
+                    if let (Some(c), Some(p)) = (r.clock.as_mut(), last) {
+                        c.push(p, decision == Decision::KeptAfterGap);
+                    }
+                }
+            }
+        }));
         let started = source != GnssSource::Off;
         if started {
             let (t, s, e, k) = (tracker.clone(), stop.clone(), error.clone(), sinks.clone());
@@ -98,11 +157,12 @@ impl NmeaGnss {
             error,
             sinks,
             track,
+            fence,
         }
     }
 
-    fn recorder(&self) -> std::sync::MutexGuard<'_, Option<TrackRecorder>> {
-        self.track.lock().unwrap_or_else(|p| p.into_inner())
+    fn recording(&self) -> std::sync::MutexGuard<'_, Option<Recording>> {
+        locked(&self.track)
     }
 
     /// The source's last error, if any.
@@ -212,30 +272,65 @@ impl GnssService for NmeaGnss {
                 ..GnssStatus::none()
             };
         }
-        status_of(&self.tracker.evidence(), self.tracker.latest().as_ref())
+        let mut st = status_of(&self.tracker.evidence(), self.tracker.latest().as_ref());
+        if st.state == GnssState::Fix {
+            st.inside = locked(&self.fence).monitor.state().map(inside_of);
+        }
+        st
     }
 
     fn start_track(&self) {
-        let mut rec = self.recorder();
+        let grid = locked(&self.fence).grid.clone();
+        let mut rec = self.recording();
         if rec.is_none() {
-            *rec = Some(TrackRecorder::new(FilterConfig::default()));
+            let mut r = Recording {
+                rec: TrackRecorder::new(FilterConfig::default()),
+                clock: None,
+            };
+            r.recount(grid.as_ref());
+            *rec = Some(r);
         }
     }
 
     fn track_distance_m(&self) -> f64 {
-        self.recorder().as_ref().map_or(0.0, |r| {
+        self.recording().as_ref().map_or(0.0, |r| {
             Track {
-                segments: r.segments().to_vec(),
+                segments: r.rec.segments().to_vec(),
             }
             .mileage_m()
         })
     }
 
-    fn finish_track(&self) -> Option<Track> {
-        self.recorder()
-            .take()
-            .map(|r| r.finish(TRACK_EPSILON_M))
+    fn current_track(&self) -> Option<Track> {
+        self.recording()
+            .as_ref()
+            .map(|r| r.rec.clone().finish(TRACK_EPSILON_M))
             .filter(|t| t.segments.iter().any(|s| !s.is_empty()))
+    }
+
+    fn end_track(&self) {
+        self.recording().take();
+    }
+
+    fn set_grid(&self, grid: Option<GridPolygon>) {
+        {
+            let mut f = locked(&self.fence);
+            if f.grid == grid {
+                return;
+            }
+            f.grid = grid.clone();
+            f.monitor = GeofenceMonitor::default();
+        }
+        if let Some(r) = self.recording().as_mut() {
+            r.recount(grid.as_ref());
+        }
+    }
+
+    fn track_grid_time(&self) -> Option<GridTime> {
+        self.recording()
+            .as_ref()
+            .and_then(|r| r.clock.as_ref())
+            .map(GridClock::time)
     }
 }
 

@@ -108,8 +108,20 @@ pub trait GnssService: Send + Sync {
     fn track_distance_m(&self) -> f64 {
         0.0
     }
-    /// Stop recording: the filtered, simplified track (segments split at gaps), if any.
-    fn finish_track(&self) -> Option<gridpad_gnss::track::Track> {
+    /// The recording as it would be stored now: filtered, simplified, segments split at
+    /// gaps (`None` without a recording or without a point). Recording goes on: only
+    /// [`GnssService::end_track`] stops it, once the track is safely stored.
+    fn current_track(&self) -> Option<gridpad_gnss::track::Track> {
+        None
+    }
+    /// Stop recording and forget the track (after it was stored).
+    fn end_track(&self) {}
+    /// The grid whose boundary `inside` and the track's time in the grid are measured
+    /// against (`None`: no boundary known).
+    fn set_grid(&self, _grid: Option<gridpad_gnss::geofence::GridPolygon>) {}
+    /// Time of the recording so far inside / outside / near the grid's boundary, and in
+    /// gaps (`None` without a recording or a grid).
+    fn track_grid_time(&self) -> Option<gridpad_gnss::gridtime::GridTime> {
         None
     }
 }
@@ -137,6 +149,16 @@ impl FakeGnss {
 impl GnssService for FakeGnss {
     fn status(&self) -> GnssStatus {
         self.0.lock().unwrap().clone()
+    }
+}
+
+/// The store's zone word for a geofence zone.
+pub fn inside_of(zone: gridpad_gnss::geofence::Zone) -> Inside {
+    use gridpad_gnss::geofence::Zone;
+    match zone {
+        Zone::Inside => Inside::Inside,
+        Zone::Outside => Inside::Outside,
+        Zone::Uncertain => Inside::Uncertain,
     }
 }
 

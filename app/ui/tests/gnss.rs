@@ -188,3 +188,137 @@ fn a_patrol_records_its_distance_and_track_from_the_receiver() {
         .iter()
         .any(|m| m.mutation.entity == gridpad_proto::Entity::TrackSegment));
 }
+
+/// A worker who stands `still` seconds at the position the fake GNSS uses in the home grid
+/// (29.9493 N, 121.7131 E, 78 m south of its northern edge at 29.95 N), then walks north at
+/// 1.5 m/s for `walk` seconds, out of the grid (GGA + RMC at 1 Hz, HDOP 0.9: ±7.2 m).
+fn stand_then_walk_north(still: u32, walk: u32) -> String {
+    let (lat0, lon) = (29.9493, 121.7131);
+    let mut out = String::from("# synthetic: standing, then a walk north out of the grid\n");
+    for t in 0..still + walk {
+        let lat = lat0 + f64::from(t.saturating_sub(still)) * 1.5 / 111_195.0;
+        let hms = format!("02{:02}{:02}.00", t / 60, t % 60);
+        out += &nmea(&format!(
+            "GPGGA,{hms},{},N,{},E,1,10,0.9,12.0,M,7.0,M,,",
+            ddmm(lat, 2),
+            ddmm(lon, 3)
+        ));
+        out += &nmea(&format!(
+            "GPRMC,{hms},A,{},N,{},E,2.9,0.0,201126,,,A",
+            ddmm(lat, 2),
+            ddmm(lon, 3)
+        ));
+    }
+    out
+}
+
+/// "00:01:07" → 67 s.
+fn seconds(hms: &str) -> i64 {
+    hms.split(':')
+        .map(|p| p.parse::<i64>().unwrap())
+        .fold(0, |a, v| a * 60 + v)
+}
+
+#[test]
+fn a_patrol_out_of_the_grid_shows_and_stores_its_time_inside() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 50);
+    let capture = dir.path().join("walk.nmea");
+    const STILL: u32 = 30;
+    std::fs::write(&capture, stand_then_walk_north(STILL, 120)).unwrap();
+    // Replayed 10× faster, once: the patrol starts while the worker still stands.
+    let gnss = Arc::new(NmeaGnss::start_paced(
+        GnssSource::Replay(capture),
+        gridpad_gnss::source::Pacing::Speed(10.0),
+        false,
+    ));
+    let mut services = Services::fake(now());
+    services.gnss = gnss.clone();
+    let app = gridpad_ui::App::new(gridpad_ui::AppConfig {
+        data_dir: dir.path().to_path_buf(),
+        services,
+        mode: gridpad_ui::exec::Mode::Inline,
+        language: Some("en".into()),
+        kdf_iterations: Some(FAST_KDF),
+    })
+    .unwrap();
+    app.ui
+        .window()
+        .set_size(slint::PhysicalSize::new(480, 2400));
+    slint::ComponentHandle::show(&app.ui).unwrap();
+    log_in(&app, PIN, "Unlock");
+    app.ctx.go(Screen::Patrol);
+    tap(&app, "Start patrol");
+    let patrol = slint::ComponentHandle::global::<gridpad_ui::PatrolAdapter>(&app.ui);
+    // Until the walk is well outside (beyond 78 m + the accuracy band).
+    let start = Instant::now();
+    while gnss.track_grid_time().is_none_or(|g| g.outside_s < 30.0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the walk never left the grid: {:?} {:?}",
+            gnss.track_grid_time(),
+            gnss.error()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(1_100));
+    // Outside now: the indicator says so, the time inside stops growing.
+    assert_eq!(patrol.get_gnss().in_grid, "outside");
+    assert!(shows(&app, "Outside my grid"));
+    let shown_inside = patrol.get_in_grid_time().to_string();
+    assert!(
+        shows(&app, &format!("In grid {shown_inside}")),
+        "{shown_inside}"
+    );
+    // Crossing the ±7.2 m band around the edge at 1.5 m/s takes 9.6 s: shown, not counted.
+    let near = seconds(&patrol.get_near_boundary_time());
+    assert!((9..=10).contains(&near), "near the boundary {near} s");
+    assert!(shows(&app, "Near the boundary 00:00:"));
+    tap(&app, "Stop patrol");
+
+    let (state, inside_grid_s, id): (String, f64, String) = app
+        .with_store(|s| {
+            s.conn()
+                .query_row("SELECT state, inside_grid_s, id FROM patrol", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .unwrap()
+        })
+        .unwrap();
+    assert_eq!(state, "finished");
+    // What was shown is what was stored (the live count runs on the unsimplified points).
+    assert!(
+        (inside_grid_s - seconds(&shown_inside) as f64).abs() <= 2.0,
+        "shown {shown_inside}, stored {inside_grid_s} s"
+    );
+    // From the first recorded point to the start of the walk the worker stood inside; then
+    // 78 m − 7.2 m at 1.5 m/s = 47.1 s more until the accuracy circle touched the edge.
+    let first_ms = app
+        .with_store(|s| {
+            let blob: Vec<u8> = s
+                .conn()
+                .query_row(
+                    "SELECT points FROM track_segment WHERE patrol_id = ? ORDER BY seq LIMIT 1",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            gridpad_gnss::track::decode_segment(&blob).unwrap()[0].time_ms
+        })
+        .unwrap();
+    let walk_starts_ms = (now().date_naive().and_hms_opt(2, 0, STILL).unwrap())
+        .and_utc()
+        .timestamp_millis();
+    assert!(
+        first_ms <= walk_starts_ms,
+        "the patrol started during the walk"
+    );
+    let expected = (walk_starts_ms - first_ms) as f64 / 1000.0 + (77.84 - 7.2) / 1.5;
+    assert!(
+        (inside_grid_s - expected).abs() <= 1.5,
+        "stored {inside_grid_s} s, expected {expected} s"
+    );
+    // Recording stopped with the patrol.
+    assert!(gnss.track_grid_time().is_none());
+}

@@ -145,7 +145,6 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     for (screen, name) in [
         (Screen::Sync, "sync"),
         (Screen::Settings, "settings"),
-        (Screen::Patrol, "patrol"),
         (Screen::Visits, "visits"),
         (Screen::Notices, "notices"),
         (Screen::Stats, "stats"),
@@ -154,6 +153,16 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
         app.ctx.go(screen);
         shot(&app, name, file_lang);
     }
+    // A patrol under way (the fixed clock and the fake receiver stand still, so the live
+    // figures are set as a walk would have made them; tests/gnss.rs drives them for real).
+    app.ctx.reset_to(Screen::Home);
+    app.ctx.go(Screen::Patrol);
+    let p = app.ui.global::<gridpad_ui::PatrolAdapter>();
+    p.set_duration("00:47:12".into());
+    p.set_distance("2.35 km".into());
+    p.set_in_grid_time("00:41:05".into());
+    p.set_near_boundary_time("00:01:40".into());
+    shot(&app, "patrol", file_lang);
     // A first download under way: the sync screen follows it (pulled + what the hub says
     // is left, across exchanges).
     app.ctx.reset_to(Screen::Home);

@@ -55,6 +55,8 @@ pub fn items(v: Vec<WorkItem>) -> ModelRc<WorkItem> {
 
 struct HomeData {
     grid: String,
+    /// The home grid's boundary: where the GNSS status's in-grid comes from.
+    fence: Option<gridpad_gnss::geofence::GridPolygon>,
     tasks: Vec<TaskSummary>,
     events: Vec<EventSummary>,
     health: gridpad_core::queries::SyncHealth,
@@ -68,9 +70,12 @@ pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
     a.set_today(crate::format::beijing(now).into());
     let weak = ui.as_weak();
     let sync = ctx.services.sync.status();
+    let c = ctx.clone();
     ctx.exec.run(
         |s| {
-            let grid = s.home_grid()?.map(|g| g.name).unwrap_or_default();
+            let home = s.home_grid()?;
+            let fence = home.as_ref().and_then(crate::gnss::grid_polygon);
+            let grid = home.map(|g| g.name).unwrap_or_default();
             let tasks = s
                 .tasks()?
                 .into_iter()
@@ -85,6 +90,7 @@ pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
             let q = s.queries();
             Ok(HomeData {
                 grid,
+                fence,
                 tasks,
                 events,
                 health: q.sync_health()?,
@@ -95,6 +101,7 @@ pub fn load(ui: &AppWindow, ctx: &Rc<Ctx>) {
             let (Some(ui), Ok(d)) = (weak.upgrade(), r) else {
                 return;
             };
+            c.services.gnss.set_grid(d.fence);
             let a = ui.global::<HomeAdapter>();
             a.set_grid_name(d.grid.into());
             a.set_tasks(items(d.tasks.iter().map(task_item).collect()));

@@ -1,10 +1,14 @@
-//! Patrol: start/stop, live duration, in-grid indicator from GNSS, check-ins.
+//! Patrol: start/stop, live duration, distance and time inside the grid, in-grid indicator
+//! from GNSS, check-ins. Stopping stores the track and the totals in one transaction.
 use super::home::gnss_info;
 use super::Ctx;
 use crate::format::beijing_str;
+use crate::gnss::grid_polygon;
 use crate::{AppWindow, KeyValue, PatrolAdapter, Screen};
 use chrono::{DateTime, Utc};
 use gridpad_core::model::Inside;
+use gridpad_core::NewTrackSegment;
+use gridpad_gnss::track::{encode_segment, Track};
 use slint::{ComponentHandle, ModelRc, VecModel};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,6 +17,8 @@ use std::time::Duration;
 #[derive(Default)]
 struct State {
     id: Option<String>,
+    /// The grid the running patrol is in.
+    grid_id: Option<String>,
     started: Option<DateTime<Utc>>,
     /// Distance already stored for this patrol (before a restart of the app).
     stored_m: f64,
@@ -38,16 +44,26 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>) {
     let weak = ui.as_weak();
     let (st, c) = (st.clone(), ctx.clone());
     ctx.exec.run(
-        |s| s.queries().active_patrol(),
+        |s| {
+            let p = s.queries().active_patrol()?;
+            // The running patrol's grid, else the device's: its boundary is the geofence.
+            let grid = match &p {
+                Some(p) => s.grid(&p.grid_id)?,
+                None => s.home_grid()?,
+            };
+            Ok((p, grid.as_ref().and_then(grid_polygon)))
+        },
         move |r| {
-            let (Some(ui), Ok(p)) = (weak.upgrade(), r) else {
+            let (Some(ui), Ok((p, fence))) = (weak.upgrade(), r) else {
                 return;
             };
+            c.services.gnss.set_grid(fence);
             let a = ui.global::<PatrolAdapter>();
             let mut s = st.borrow_mut();
             match p {
                 Some(p) => {
                     s.id = Some(p.id);
+                    s.grid_id = Some(p.grid_id);
                     s.stored_m = p.distance_m;
                     // Record the track while on patrol (again after a restart).
                     c.services.gnss.start_track();
@@ -84,6 +100,19 @@ fn tick(ui: &AppWindow, ctx: &Ctx, s: &State) {
     if let Some(t) = s.started {
         a.set_duration(hms((ctx.services.clock.now() - t).num_seconds()).into());
         a.set_distance(distance(s.stored_m + ctx.services.gnss.track_distance_m()).into());
+        let (inside, near) = match ctx.services.gnss.track_grid_time() {
+            Some(g) => (
+                hms(g.inside_s as i64),
+                if g.uncertain_s >= 1.0 {
+                    hms(g.uncertain_s as i64)
+                } else {
+                    String::new()
+                },
+            ),
+            None => (String::new(), String::new()),
+        };
+        a.set_in_grid_time(inside.into());
+        a.set_near_boundary_time(near.into());
     }
     a.set_gnss(gnss_info(ctx.services.gnss.as_ref()));
 }
@@ -118,18 +147,27 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
             return;
         };
         let (c2, s3) = (c.clone(), s2.clone());
-        let stored_m = s2.borrow().stored_m;
-        let track = c.services.gnss.finish_track();
+        let (stored_m, grid_id) = {
+            let s = s2.borrow();
+            (s.stored_m, s.grid_id.clone())
+        };
+        // The recording goes on until the track is stored: a failed stop loses nothing.
+        let track = c.services.gnss.current_track();
         c.exec.run(
-            move |s| save_track(s, &id, stored_m, track.as_ref()),
+            move |s| stop(s, &id, grid_id.as_deref(), stored_m, track.as_ref()),
             move |r| {
-                if let Err(e) = &r {
-                    if let Some(ui) = c2.ui() {
-                        ui.global::<PatrolAdapter>()
-                            .set_message(e.to_string().into());
+                match &r {
+                    Ok(()) => {
+                        c2.services.gnss.end_track();
+                        c2.wrote();
+                    }
+                    Err(e) => {
+                        if let Some(ui) = c2.ui() {
+                            ui.global::<PatrolAdapter>()
+                                .set_message(e.to_string().into());
+                        }
                     }
                 }
-                c2.wrote();
                 if let Some(ui) = c2.ui() {
                     load(&ui, &c2, &s3);
                 }
@@ -178,34 +216,48 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
     vec![timer]
 }
 
-/// Store the patrol's track segments (compact binary, gaps between them) and finish the
-/// patrol with the distance walked.
-fn save_track(
+/// The track as the store keeps it: one compactly encoded segment per run of fixes, a gap
+/// before every segment but the first.
+fn store_segments(track: &Track) -> Vec<NewTrackSegment> {
+    let ms = |t: i64| DateTime::from_timestamp_millis(t).unwrap_or_default();
+    track
+        .segments
+        .iter()
+        .filter_map(|seg| Some((seg.first()?, seg.last()?, seg)))
+        .enumerate()
+        .map(|(i, (first, last, seg))| NewTrackSegment {
+            start: ms(first.time_ms),
+            end: ms(last.time_ms),
+            n_points: seg.len() as i64,
+            gap_before: i > 0,
+            points: encode_segment(seg),
+        })
+        .collect()
+}
+
+/// Stop the patrol: its track segments, the distance walked and the time inside its grid's
+/// boundary (`Track::grid_time`: certain time only; gaps and time near the boundary do not
+/// count), all in one transaction.
+fn stop(
     s: &mut gridpad_core::Store,
     id: &str,
+    grid_id: Option<&str>,
     stored_m: f64,
-    track: Option<&gridpad_gnss::track::Track>,
+    track: Option<&Track>,
 ) -> Result<(), gridpad_core::Error> {
-    let ms = |t: i64| DateTime::from_timestamp_millis(t).unwrap_or_default();
-    let mut walked = 0.0;
-    if let Some(track) = track {
-        walked = track.mileage_m();
-        for (i, seg) in track.segments.iter().enumerate() {
-            let (Some(first), Some(last)) = (seg.first(), seg.last()) else {
-                continue;
-            };
-            s.add_track_segment(
-                id,
-                i as i64,
-                ms(first.time_ms),
-                ms(last.time_ms),
-                seg.len() as i64,
-                i > 0,
-                &gridpad_gnss::track::encode_segment(seg),
-            )?;
-        }
-    }
-    s.finish_patrol(id, stored_m + walked, 0.0)
+    let fence = match grid_id {
+        Some(g) => s.grid(g)?.as_ref().and_then(grid_polygon),
+        None => None,
+    };
+    let (segments, walked, inside_s) = match track {
+        Some(t) => (
+            store_segments(t),
+            t.mileage_m(),
+            fence.as_ref().map_or(0.0, |f| t.grid_time(f).inside_s),
+        ),
+        None => (vec![], 0.0, 0.0),
+    };
+    s.stop_patrol(id, &segments, stored_m + walked, inside_s)
 }
 
 #[cfg(test)]
