@@ -1,4 +1,7 @@
 fn main() {
+    // The catalog is bundled into the binary: a changed translation must rebuild it (the
+    // Slint compiler reports only the .slint files it read).
+    println!("cargo:rerun-if-changed=lang/zh_CN/LC_MESSAGES/gridpad-ui.po");
     let config = slint_build::CompilerConfiguration::new()
         .with_bundled_translations(concat!(env!("CARGO_MANIFEST_DIR"), "/lang"))
         // Element ids for the UI tests (i-slint-backend-testing); costs a few bytes.
