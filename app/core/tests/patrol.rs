@@ -176,7 +176,7 @@ fn an_invalid_segment_leaves_nothing_written_and_the_patrol_running() {
         (500.0, f64::INFINITY),
     ] {
         let err = s
-            .stop_patrol(&id, &[good.clone()], distance, inside)
+            .stop_patrol(&id, std::slice::from_ref(&good), distance, inside)
             .unwrap_err();
         assert!(matches!(err, Error::Invalid(_)), "{err:?}");
         nothing_written(&s, &id, before);

@@ -198,7 +198,7 @@ mod tests {
     /// A polygon from corners given in metres (north, east).
     fn poly(corners: &[(f64, f64)], holes: &[&[(f64, f64)]]) -> GridPolygon {
         let ring = |c: &[(f64, f64)]| c.iter().map(|&(n, e)| at(n, e)).collect::<Vec<_>>();
-        let holes: Vec<_> = holes.iter().map(|h| ring(*h)).collect();
+        let holes: Vec<_> = holes.iter().copied().map(&ring).collect();
         GridPolygon::new(&ring(corners), &holes).unwrap()
     }
 
