@@ -74,6 +74,7 @@ rows = [
     ("jumps 25/50/75/100 %: slowest, ms", r"jumps to 25/50/75/100 %: (.*) \(", "max"),
     ("pages read in all", r"pages read from SQLite in all: (\d+)", 1),
     ("peak RSS (time -v), MB", r"Maximum resident set size \(kbytes\): (\d+)", 1 / 1024),
+    ("involuntary context switches (time -v)", r"Involuntary context switches: (\d+)", 1),
     ("wall time of the run, s", r"Elapsed \(wall clock\) time.*: ([\d:.]+)", "clock"),
 ]
 def val(text, rx, how):
