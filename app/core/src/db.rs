@@ -19,6 +19,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_sync_and_evidence",
         include_str!("migrations/0004_sync_and_evidence.sql"),
     ),
+    (
+        "0005_house_details",
+        include_str!("migrations/0005_house_details.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

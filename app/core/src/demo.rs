@@ -275,6 +275,14 @@ fn id_for(rng: &mut ChaCha8Rng, birth: chrono::NaiveDate, male: bool) -> String 
     format!("{body}{check}")
 }
 
+/// A unified social credit code of a company registered in Zhenhai (330211) with a valid
+/// check character: `91330211MA2` + 6 digits of `n` + the check character.
+fn demo_credit_code(n: u32) -> String {
+    let first17 = format!("91330211MA2{:06}", n % 1_000_000);
+    let check = crate::model::credit_code::check_char(&first17).expect("17 valid characters");
+    format!("{first17}{check}")
+}
+
 fn phone(rng: &mut ChaCha8Rng) -> String {
     let prefix = *pick(
         rng,
@@ -721,7 +729,7 @@ pub fn generate(
                             &house_id,
                             obj(json!({
                                 "building_id": building_id, "grid_id": grid_id, "unit_no": format!("{unit}单元"),
-                                "room": room_no, "use": use_, "area_m2": (rng.random_range(45.0..140.0f64) * 10.0).round() / 10.0,
+                                "room": room_no, "floor": floor, "use": use_, "area_m2": (rng.random_range(45.0..140.0f64) * 10.0).round() / 10.0,
                                 "full_address": full_address,
                             })),
                         )?;
@@ -857,7 +865,7 @@ pub fn generate(
                 &id,
                 obj(json!({
                     "grid_id": grid_id, "address_id": null, "name": name, "kind": kind,
-                    "licence_no": format!("91330211MA2{:07}", rng.random_range(0..10_000_000u32)),
+                    "licence_no": demo_credit_code(rng.random_range(0..10_000_000u32)),
                     "contact_name": contact,
                     "contact_phone": phone(&mut rng), "address_text": address_text,
                     "risk_tags": serde_json::to_string(&risk).expect("risk"),
@@ -948,6 +956,15 @@ mod tests {
                 names.iter().any(|n| n.contains(rare)),
                 "no name with {rare}"
             );
+        }
+        let units: Vec<_> = all
+            .iter()
+            .filter(|c| c.entity == Entity::Organisation)
+            .collect();
+        assert!(!units.is_empty());
+        for u in units {
+            let code = u.fields["licence_no"].as_str().unwrap();
+            assert!(crate::model::credit_code::is_valid(code), "{code}");
         }
     }
 

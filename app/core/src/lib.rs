@@ -6,6 +6,7 @@
 //! - the outbox contract: every local change is recorded with its outbox row in the same
 //!   transaction ([`store::Writer::record`]), changes from the centre are applied through
 //!   the same code without one ([`store::Store::apply_remote`]);
+//! - [`base_data`]: adding and editing houses and units, with the forms' checks;
 //! - [`search`]: Chinese search by 1–3 character fragments, ID tails, phones, addresses;
 //! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town.
 //!
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod apply;
+pub mod base_data;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -24,6 +26,7 @@ pub mod search;
 pub mod store;
 pub mod sync_state;
 
+pub use base_data::{HouseDraft, Problem, UnitDraft};
 pub use error::{Error, Result};
 pub use store::{
     InitOptions, NewPerson, NewReport, NewTrackSegment, NewVisit, RemoteChange, Store,

@@ -478,7 +478,7 @@ impl Store {
             .optional()?)
     }
 
-    fn grid_or_home(&self, grid_id: Option<&str>) -> Result<String> {
+    pub(crate) fn grid_or_home(&self, grid_id: Option<&str>) -> Result<String> {
         match grid_id {
             Some(g) => self
                 .grid(g)?
@@ -505,10 +505,7 @@ impl Store {
             }
         }
         if let Some(phone) = &p.phone {
-            if !(phone.len() >= 7
-                && phone.len() <= 15
-                && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
-            {
+            if !crate::model::phone::is_valid(phone) {
                 return Err(Error::Invalid(format!(
                     "phone number {phone:?} is not valid"
                 )));
@@ -551,6 +548,13 @@ impl Store {
         }
         if let Some(Value::String(name)) = fields.get("name") {
             text("name", name, true)?;
+        }
+        if let Some(Value::String(phone)) = fields.get("phone") {
+            if !crate::model::phone::is_valid(phone) {
+                return Err(Error::Invalid(format!(
+                    "phone number {phone:?} is not valid"
+                )));
+            }
         }
         self.write(|w| w.record(Entity::Person, id, Op::Update, fields))?;
         Ok(())

@@ -368,6 +368,9 @@ fn databases_from_every_earlier_schema_version_upgrade_cleanly() {
                 "from version {version}: search index backfilled"
             );
             assert_eq!(s.search_houses("和平", 5, None).unwrap().hits.len(), 1);
+            // Houses from before version 5 have no floor or tenure yet.
+            let h = s.house("h1").unwrap().unwrap();
+            assert_eq!((h.room.as_str(), h.floor, h.tenure), ("101", None, None));
         }
         if version >= 2 {
             assert_eq!(s.event("e1").unwrap().unwrap().description, "旧版本上报");

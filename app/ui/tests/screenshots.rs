@@ -136,8 +136,34 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     let lived_in = p.get_rows().iter().find(|r| r.count > 1).unwrap().id;
     p.invoke_open(lived_in);
     shot(&app, "places-household", file_lang);
+    // Editing that house; adding one to the building, with its mistakes marked.
+    p.invoke_edit();
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::HouseEdit);
+    shot(&app, "house-edit", file_lang);
+    app.ctx.back();
+    p.invoke_up();
+    p.invoke_add();
+    let h = app.ui.global::<gridpad_ui::HouseEditAdapter>();
+    h.set_unit_no("2单元".into());
+    h.set_floor("40".into());
+    h.set_area("0".into());
+    h.invoke_save();
+    shot(&app, "house-new-problems", file_lang);
+    app.ctx.back();
     p.invoke_show("units".into());
     shot(&app, "places-units", file_lang);
+    // A unit's detail, its form, and a credit code with a typo.
+    p.invoke_open(first(&p));
+    shot(&app, "unit-detail", file_lang);
+    p.invoke_edit();
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::UnitEdit);
+    shot(&app, "unit-edit", file_lang);
+    let u = app.ui.global::<gridpad_ui::UnitEditAdapter>();
+    u.set_credit_code("914403001922038217".into());
+    u.invoke_credit_edited("914403001922038217".into());
+    u.invoke_save();
+    shot(&app, "unit-edit-bad-code", file_lang);
+    app.ctx.back();
     p.invoke_show("facilities".into());
     shot(&app, "places-facilities", file_lang);
     app.ctx.reset_to(Screen::Home);

@@ -10,6 +10,7 @@ pub mod nav;
 pub mod notices;
 pub mod patrol;
 pub mod person_edit;
+pub mod place_edit;
 pub mod places;
 pub mod report;
 pub mod residents;
@@ -216,6 +217,7 @@ impl App {
         stats::setup(&ui, &ctx);
         keyboard::setup(&ui, &ctx);
         places::setup(&ui, &ctx);
+        place_edit::setup(&ui, &ctx);
         let first = if ctx.data_dir.join(gridpad_core::db::DB_FILE).exists() {
             Screen::Login
         } else {

@@ -29,9 +29,9 @@ pub fn id_state(id: &str) -> &'static str {
     }
 }
 
-/// Empty, or 7+ digits (dashes allowed), as the store accepts.
+/// Empty, or a number the store accepts (one check: `gridpad_core::model::phone`).
 fn phone_ok(phone: &str) -> bool {
-    phone.is_empty() || (phone.len() >= 7 && phone.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+    phone.is_empty() || gridpad_core::model::phone::is_valid(phone)
 }
 
 fn clear(a: &PersonEditAdapter) {

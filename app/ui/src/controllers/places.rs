@@ -1,7 +1,10 @@
-//! Base data: buildings → houses → residents, units, facilities. Lists come from the
-//! store's read-only queries a page at a time; a resident opens the resident screen.
+//! Base data: buildings → houses → residents, units → unit, facilities. Lists come from
+//! the store's read-only queries a page at a time; a resident opens the resident screen.
+//! A building's houses and the units list add; the household and a unit's detail edit
+//! (`place_edit`).
 use super::Ctx;
-use crate::{AppWindow, PlaceRow, PlacesAdapter, Screen};
+use crate::{AppWindow, HouseInfo, PlaceRow, PlacesAdapter, Screen, UnitInfo};
+use gridpad_core::model::masked_phone;
 use gridpad_core::queries::PlaceItem;
 use slint::{ComponentHandle, ModelRc, VecModel};
 use std::cell::RefCell;
@@ -18,6 +21,8 @@ enum Level {
     /// A house's residents: (house id, heading).
     Residents(String, String),
     Units,
+    /// A unit's detail: (unit id, name).
+    Unit(String, String),
     Facilities,
 }
 
@@ -28,6 +33,7 @@ impl Level {
             Level::Houses(..) => "houses",
             Level::Residents(..) => "residents",
             Level::Units => "units",
+            Level::Unit(..) => "unit",
             Level::Facilities => "facilities",
         }
     }
@@ -59,8 +65,17 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
     let lvl = level.clone();
     ctx.exec.run(
         move |s| {
+            let house = match &lvl {
+                Level::Residents(id, _) => s.house(id)?,
+                _ => None,
+            };
+            let unit = match &lvl {
+                Level::Unit(id, _) => s.organisation(id)?,
+                _ => None,
+            };
             let q = s.queries();
-            Ok(match &lvl {
+            let lists = match &lvl {
+                Level::Unit(..) => (vec![], 0),
                 Level::Buildings => (q.buildings(0, limit)?, q.building_count()?),
                 Level::Units => (q.units(0, limit)?, q.unit_count()?),
                 Level::Facilities => (q.facilities(0, limit)?, q.facility_count()?),
@@ -92,22 +107,49 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
                     let n = v.len() as i64;
                     (v, n)
                 }
-            })
+            };
+            Ok((lists, house, unit))
         },
         move |r| {
-            let (Some(ui), Ok((items, total))) = (weak.upgrade(), r) else {
+            let (Some(ui), Ok(((items, total), house, unit))) = (weak.upgrade(), r) else {
                 return;
             };
             let rows: Vec<PlaceRow> = items.into_iter().map(row).collect();
             let a = ui.global::<PlacesAdapter>();
+            let mut heading = match &level {
+                Level::Houses(_, h) | Level::Residents(_, h) | Level::Unit(_, h) => h.clone(),
+                _ => String::new(),
+            };
+            if let Some(h) = house {
+                // The house as the store has it now (an edit may have changed its address).
+                heading = h.full_address.clone();
+                a.set_house(HouseInfo {
+                    id: h.id.into(),
+                    house_use: h.use_.as_str().into(),
+                    tenure: h.tenure.map(|t| t.as_str()).unwrap_or("").into(),
+                    floor: h.floor.map(|f| f.to_string()).unwrap_or_default().into(),
+                    area: super::place_edit::area_text(h.area_m2).into(),
+                });
+            }
+            if let Some(u) = unit {
+                heading = u.name.clone();
+                a.set_unit(UnitInfo {
+                    id: u.id.into(),
+                    name: u.name.into(),
+                    kind: u.kind.as_str().into(),
+                    credit_code: u.licence_no.unwrap_or_default().into(),
+                    contact: u.contact_name.unwrap_or_default().into(),
+                    phone: u
+                        .contact_phone
+                        .as_deref()
+                        .map(masked_phone)
+                        .unwrap_or_default()
+                        .into(),
+                    address: u.address_text.into(),
+                });
+            }
             a.set_level(level.code().into());
-            a.set_where(
-                match &level {
-                    Level::Houses(_, h) | Level::Residents(_, h) => h.as_str(),
-                    _ => "",
-                }
-                .into(),
-            );
+            a.set_where(heading.into());
             a.set_total(total as i32);
             a.set_more((rows.len() as i64) < total);
             a.set_rows(ModelRc::new(VecModel::from(rows.clone())));
@@ -166,7 +208,8 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 super::residents::open(&c, &id);
                 return;
             }
-            _ => return, // units and facilities have no level below (yet)
+            Some(Level::Units) => Level::Unit(id.to_string(), picked.title.to_string()),
+            _ => return, // facilities have no level below (yet)
         };
         c.touch();
         s2.borrow_mut().path.push(next);
@@ -184,6 +227,35 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         s2.borrow_mut().path.pop();
         if let Some(ui) = c.ui() {
             load(&ui, &c, &s2, PAGE);
+        }
+    });
+    let (c, s2) = (ctx.clone(), st.clone());
+    a.on_add(move || {
+        let current = s2.borrow().path.last().cloned();
+        match current {
+            Some(Level::Houses(building, heading)) => {
+                super::place_edit::new_house(&c, &building, &heading)
+            }
+            Some(Level::Units) => super::place_edit::new_unit(&c),
+            _ => {}
+        }
+    });
+    let (c, s2) = (ctx.clone(), st.clone());
+    a.on_edit(move || {
+        let (current, building) = {
+            let s = s2.borrow();
+            let building = s.path.iter().rev().find_map(|l| match l {
+                Level::Houses(_, heading) => Some(heading.clone()),
+                _ => None,
+            });
+            (s.path.last().cloned(), building)
+        };
+        match current {
+            Some(Level::Residents(house, _)) => {
+                super::place_edit::edit_house(&c, &house, building.as_deref().unwrap_or_default())
+            }
+            Some(Level::Unit(unit, _)) => super::place_edit::edit_unit(&c, &unit),
+            _ => {}
         }
     });
     let (c, s2) = (ctx.clone(), st);
