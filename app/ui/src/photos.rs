@@ -125,30 +125,27 @@ pub fn toggle(attached: &mut Vec<String>, sha: &str) {
 
 /// Why a photo could not be taken: a kind the screen words in the user's language
 /// (no-new-picture / storage-full / bad-picture / camera / other) and the detail.
-pub fn error_kind(e: &gridpad_photo::PhotoError) -> (&'static str, String) {
-    use gridpad_photo::camera::CameraError;
-    use gridpad_photo::PhotoError as P;
-    let kind = match e {
-        _ if e.is_storage_full() => "storage-full",
-        P::Camera(CameraError::NoNewPicture(_)) => "no-new-picture",
-        P::Camera(_) => "camera",
-        P::Intake(_) => "bad-picture",
-        _ => "other",
-    };
-    (kind, e.to_string())
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoPhoto {
+    pub kind: &'static str,
+    pub detail: String,
 }
 
-/// A photo error as it travels to the UI thread: "kind\u{1f}detail".
-fn error_text(e: gridpad_photo::PhotoError) -> String {
-    let (kind, detail) = error_kind(&e);
-    format!("{kind}\u{1f}{detail}")
-}
-
-/// Show why a photo could not be taken (`Err` of [`take`]) with `set(kind, detail)`.
-pub fn show_error(e: &str, set: impl FnOnce(&str, &str)) {
-    match e.split_once('\u{1f}') {
-        Some((kind, detail)) => set(kind, detail),
-        None => set("other", e),
+impl From<&gridpad_photo::PhotoError> for NoPhoto {
+    fn from(e: &gridpad_photo::PhotoError) -> NoPhoto {
+        use gridpad_photo::camera::CameraError;
+        use gridpad_photo::PhotoError as P;
+        let kind = match e {
+            _ if e.is_storage_full() => "storage-full",
+            P::Camera(CameraError::NoNewPicture(_)) => "no-new-picture",
+            P::Camera(_) => "camera",
+            P::Intake(_) => "bad-picture",
+            _ => "other",
+        };
+        NoPhoto {
+            kind,
+            detail: e.to_string(),
+        }
     }
 }
 
@@ -162,7 +159,7 @@ pub fn take(
     category: String,
     attached: Vec<String>,
     have: Vec<String>,
-    done: impl FnOnce(Result<String, String>, Option<Loaded>) + 'static,
+    done: impl FnOnce(Result<String, NoPhoto>, Option<Loaded>) + 'static,
 ) {
     let position = ctx.services.gnss.status().position();
     let reporter = ctx.reporter();
@@ -182,11 +179,20 @@ pub fn take(
                 }
             }
             let photos = load(s, &attached, &have)?;
-            Ok((taken.map(|p| p.sha256).map_err(error_text), photos))
+            Ok((
+                taken.map(|p| p.sha256).map_err(|e| NoPhoto::from(&e)),
+                photos,
+            ))
         },
         move |r| match r {
             Ok((taken, photos)) => done(taken, Some(photos)),
-            Err(e) => done(Err(e.to_string()), None),
+            Err(e) => done(
+                Err(NoPhoto {
+                    kind: "other",
+                    detail: e.to_string(),
+                }),
+                None,
+            ),
         },
     );
 }

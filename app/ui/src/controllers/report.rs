@@ -207,10 +207,10 @@ fn take_photo(c: &Rc<Ctx>, st: &Shared) {
                 }
                 save_draft(&c2, &s);
             }
-            Err(e) => crate::photos::show_error(&e, |kind, detail| {
-                a.set_photo_error_kind(kind.into());
-                a.set_photo_error(detail.into());
-            }),
+            Err(e) => {
+                a.set_photo_error_kind(e.kind.into());
+                a.set_photo_error(e.detail.into());
+            }
         }
         if let Some(p) = photos {
             s.photos.absorb(p);

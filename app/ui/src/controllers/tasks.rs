@@ -254,10 +254,10 @@ fn take_photo(c: &Rc<Ctx>) {
                     }
                 }
                 Ok(_) => {}
-                Err(e) => crate::photos::show_error(&e, |kind, detail| {
-                    a.set_photo_error_kind(kind.into());
-                    a.set_photo_error(detail.into());
-                }),
+                Err(e) => {
+                    a.set_photo_error_kind(e.kind.into());
+                    a.set_photo_error(e.detail.into());
+                }
             }
             if let Some(l) = loaded {
                 p.form.absorb(l);
