@@ -167,22 +167,31 @@ fn save_house(c: &Rc<Ctx>) {
         move |r| {
             let Some(ui) = weak.upgrade() else { return };
             let a = ui.global::<HouseEditAdapter>();
-            match r {
-                Ok(changed) => {
-                    if !changed.is_empty() {
-                        c2.wrote();
-                    }
-                    show_house_problems(&a, &[]);
-                    c2.back();
-                }
-                Err(Error::Form(p)) => show_house_problems(&a, &p),
-                Err(e) => {
+            match saved(&c2, r) {
+                Ok(problems) => show_house_problems(&a, &problems),
+                Err(message) => {
                     a.set_message_kind("other".into());
-                    a.set_message_text(e.to_string().into());
+                    a.set_message_text(message.into());
                 }
             }
         },
     );
+}
+
+/// What a form's save came to. Saved: sync soon if anything changed, leave the form, no
+/// problems to show. Refused: the problems by their fields. Failed: the store's message.
+fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<Problem>, String> {
+    match r {
+        Ok(changed) => {
+            if !changed.is_empty() {
+                c.wrote();
+            }
+            c.back();
+            Ok(vec![])
+        }
+        Err(Error::Form(p)) => Ok(p),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 // ---- unit -------------------------------------------------------------------------------
@@ -273,18 +282,11 @@ fn save_unit(c: &Rc<Ctx>) {
         move |r| {
             let Some(ui) = weak.upgrade() else { return };
             let a = ui.global::<UnitEditAdapter>();
-            match r {
-                Ok(changed) => {
-                    if !changed.is_empty() {
-                        c2.wrote();
-                    }
-                    show_unit_problems(&a, &[]);
-                    c2.back();
-                }
-                Err(Error::Form(p)) => show_unit_problems(&a, &p),
-                Err(e) => {
+            match saved(&c2, r) {
+                Ok(problems) => show_unit_problems(&a, &problems),
+                Err(message) => {
                     a.set_message_kind("other".into());
-                    a.set_message_text(e.to_string().into());
+                    a.set_message_text(message.into());
                 }
             }
         },
