@@ -70,6 +70,26 @@ fn app_with_hub_sync(dir: &std::path::Path) -> App {
     app
 }
 
+/// Enroll on the first-run screen with a code the centre issued for 张网格员.
+fn enroll(app: &App, hub: &TestHub) {
+    let code = hub
+        .hub
+        .issue_code(
+            "张网格员",
+            "测试终端",
+            std::slice::from_ref(&hub.home_grid),
+            1,
+        )
+        .unwrap();
+    let a = app.ui.global::<EnrollAdapter>();
+    a.set_hub(hub.url.clone().into());
+    a.set_code(code.into());
+    a.set_pin("135790".into());
+    a.set_pin2("135790".into());
+    tap(app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+}
+
 /// Wait (bounded) until `f` holds, letting the app's timers run.
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
@@ -107,20 +127,7 @@ fn first_run_enrolls_with_the_hub_and_the_grid_arrives() {
     assert!(hub.hub.device_health().unwrap().is_empty());
 
     // The code from the centre: enrolled, and the sync thread downloads the grid.
-    let code = hub
-        .hub
-        .issue_code(
-            "张网格员",
-            "测试终端",
-            std::slice::from_ref(&hub.home_grid),
-            1,
-        )
-        .unwrap();
-    a.set_pin("135790".into());
-    a.set_pin2("135790".into());
-    a.set_code(code.into());
-    tap(&app, "Enroll and create PIN");
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    enroll(&app, &hub);
     let devices = hub.hub.device_health().unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].user, "张网格员");
@@ -173,22 +180,7 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let app = app_with_hub_sync(&data);
-    let code = hub
-        .hub
-        .issue_code(
-            "张网格员",
-            "测试终端",
-            std::slice::from_ref(&hub.home_grid),
-            1,
-        )
-        .unwrap();
-    let a = app.ui.global::<EnrollAdapter>();
-    a.set_hub(hub.url.clone().into());
-    a.set_code(code.into());
-    a.set_pin("135790".into());
-    a.set_pin2("135790".into());
-    tap(&app, "Enroll and create PIN");
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    enroll(&app, &hub);
     wait_for("the grid to arrive", || {
         app.with_store(|s| s.counts().unwrap().persons).unwrap_or(0) >= 300
             && !app.ctx.services.sync.status().running
