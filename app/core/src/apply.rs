@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use crate::model::{EventStatus, TaskCommand, TaskStatus};
 use crate::search;
+use gridpad_domain::spec::{Change, EntitySpec, Side, PHOTOS};
 use gridpad_proto::{Entity, Fields, Hlc, Op};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
@@ -30,237 +31,11 @@ impl Origin {
     }
 }
 
-/// Table layout of an entity: its key column and the columns a mutation may set.
-pub struct Table {
-    pub name: &'static str,
-    pub key: &'static str,
-    pub columns: &'static [&'static str],
+/// The device table of an entity: its specification (gridpad-domain), whose fields are
+/// the table's columns.
+pub fn table(entity: Entity) -> &'static EntitySpec {
+    gridpad_domain::spec(entity)
 }
-
-pub fn table(entity: Entity) -> Table {
-    let t = |name, key, columns| Table { name, key, columns };
-    match entity {
-        Entity::Grid => t(
-            "grid",
-            "id",
-            &["code", "name", "level", "parent_id", "boundary"],
-        ),
-        Entity::Address => t(
-            "address",
-            "id",
-            &[
-                "grid_id",
-                "code",
-                "district",
-                "street",
-                "community",
-                "road",
-                "number",
-                "full_text",
-                "lat",
-                "lon",
-            ],
-        ),
-        Entity::Building => t(
-            "building",
-            "id",
-            &[
-                "grid_id",
-                "address_id",
-                "name",
-                "floors",
-                "kind",
-                "lat",
-                "lon",
-            ],
-        ),
-        Entity::House => t(
-            "house",
-            "id",
-            &[
-                "building_id",
-                "grid_id",
-                "unit_no",
-                "room",
-                "floor",
-                "use",
-                "tenure",
-                "area_m2",
-                "full_address",
-            ],
-        ),
-        Entity::Person => t(
-            "person",
-            "id",
-            &[
-                "grid_id",
-                "house_id",
-                "name",
-                "id_number",
-                "phone",
-                "sex",
-                "birth_date",
-                "relation",
-                "residence_type",
-                "tags",
-                "note",
-            ],
-        ),
-        Entity::Organisation => t(
-            "organisation",
-            "id",
-            &[
-                "grid_id",
-                "address_id",
-                "name",
-                "kind",
-                "licence_no",
-                "contact_name",
-                "contact_phone",
-                "address_text",
-                "risk_tags",
-            ],
-        ),
-        Entity::Facility => t(
-            "facility",
-            "id",
-            &["grid_id", "kind", "code", "lat", "lon", "state", "note"],
-        ),
-        Entity::CatalogCategory => t(
-            "catalog_category",
-            "code",
-            &[
-                "parent_code",
-                "level",
-                "name",
-                "department",
-                "deadline_hours",
-                "yellow_pct",
-                "red_pct",
-                "fields",
-                "photo_policy",
-                "sort",
-            ],
-        ),
-        Entity::Event => t(
-            "event",
-            "id",
-            &[
-                "grid_id",
-                "category_code",
-                "description",
-                "address_text",
-                "fields",
-                "status",
-                "handled_on_spot",
-                "reporter",
-                "position",
-                "device_time",
-                "corrected_time",
-                "reported_at",
-                "deadline_at",
-            ],
-        ),
-        Entity::Task => t(
-            "task",
-            "id",
-            &[
-                "grid_id",
-                "assignee",
-                "title",
-                "body",
-                "source_event_id",
-                "category_code",
-                "status",
-                "priority",
-                "created_at",
-                "deadline_at",
-                "feedback",
-                "reject_reason",
-                "position",
-                "updated_at",
-            ],
-        ),
-        Entity::Visit => t(
-            "visit",
-            "id",
-            &[
-                "grid_id",
-                "house_id",
-                "person_id",
-                "kind",
-                "topic",
-                "note",
-                "position",
-                "device_time",
-                "corrected_time",
-            ],
-        ),
-        Entity::Diary => t(
-            "diary",
-            "id",
-            &[
-                "grid_id",
-                "day",
-                "content",
-                "position",
-                "device_time",
-                "corrected_time",
-            ],
-        ),
-        Entity::Patrol => t(
-            "patrol",
-            "id",
-            &[
-                "grid_id",
-                "started_at",
-                "ended_at",
-                "distance_m",
-                "inside_grid_s",
-                "state",
-            ],
-        ),
-        Entity::Checkin => t(
-            "checkin",
-            "id",
-            &[
-                "patrol_id",
-                "grid_id",
-                "place",
-                "inside_grid",
-                "position",
-                "device_time",
-                "corrected_time",
-            ],
-        ),
-        Entity::TrackSegment => t(
-            "track_segment",
-            "id",
-            &[
-                "patrol_id",
-                "seq",
-                "start_time",
-                "end_time",
-                "n_points",
-                "gap_before",
-                "points",
-            ],
-        ),
-        Entity::Notice => t(
-            "notice",
-            "id",
-            &["title", "body", "published_at", "area", "read_at"],
-        ),
-        Entity::Photo => t(
-            "photo",
-            "sha256",
-            &["bytes", "mime", "width", "height", "taken_at", "state"],
-        ),
-    }
-}
-
-/// Fields that are not columns but drive related rows.
-const PHOTOS: &str = "photos";
 
 fn sql_value(v: &Value) -> SqlValue {
     match v {
@@ -288,19 +63,15 @@ fn column_value(entity: Entity, column: &str, v: &Value) -> Result<SqlValue> {
     Ok(sql_value(v))
 }
 
-fn check_columns(entity: Entity, t: &Table, fields: &Fields) -> Result<()> {
-    for k in fields.keys() {
-        let allowed = t.columns.contains(&k.as_str())
-            || (k == PHOTOS
-                && matches!(
-                    entity,
-                    Entity::Event | Entity::Visit | Entity::Diary | Entity::Checkin
-                ));
-        if !allowed {
-            return Err(Error::Invalid(format!("{entity} has no field {k:?}")));
-        }
-    }
-    Ok(())
+/// Check a write against the entity's specification: the device's own writes as a device
+/// may make them, the centre's as they arrive (kinds, nulls and known fields; who may write
+/// what is the hub's to decide).
+fn check_fields(entity: Entity, change: Change<'_>, fields: &Fields, origin: Origin) -> Result<()> {
+    let side = match origin {
+        Origin::Device => Side::Device,
+        Origin::Hub => Side::Received,
+    };
+    gridpad_domain::check(entity, side, change, fields).map_err(|p| Error::Invalid(p.to_string()))
 }
 
 /// Apply one mutation to the domain tables.
@@ -330,7 +101,7 @@ pub fn apply(
         Op::Delete => {
             before_delete(conn, entity, row_id)?;
             let n = conn.execute(
-                &format!("DELETE FROM {} WHERE {} = ?", t.name, t.key),
+                &format!("DELETE FROM {} WHERE {} = ?", t.table, t.key),
                 [row_id],
             )?;
             if n == 0 {
@@ -345,13 +116,13 @@ pub fn apply(
 fn insert_row(
     conn: &Connection,
     entity: Entity,
-    t: &Table,
+    t: &EntitySpec,
     row_id: &str,
     fields: &Fields,
     hlc: &Hlc,
     origin: Origin,
 ) -> Result<()> {
-    check_columns(entity, t, fields)?;
+    check_fields(entity, Change::Insert, fields, origin)?;
     let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
     let mut names = vec![t.key.to_string()];
     let mut values = vec![SqlValue::Text(row_id.to_string())];
@@ -363,7 +134,7 @@ fn insert_row(
     values.push(SqlValue::Text(hlc.to_string()));
     let sql = format!(
         "INSERT INTO {} ({}) VALUES ({})",
-        t.name,
+        t.table,
         names.join(", "),
         vec!["?"; names.len()].join(", ")
     );
@@ -376,13 +147,13 @@ fn insert_row(
 fn update_row(
     conn: &Connection,
     entity: Entity,
-    t: &Table,
+    t: &EntitySpec,
     row_id: &str,
     fields: &Fields,
     hlc: &Hlc,
     origin: Origin,
 ) -> Result<bool> {
-    check_columns(entity, t, fields)?;
+    check_fields(entity, Change::Update, fields, origin)?;
     let cols: Vec<&String> = fields.keys().filter(|k| *k != PHOTOS).collect();
     let mut sets: Vec<String> = cols.iter().map(|c| format!("{c} = ?")).collect();
     let mut values = Vec::with_capacity(cols.len() + 2);
@@ -394,7 +165,7 @@ fn update_row(
     values.push(SqlValue::Text(row_id.to_string()));
     let sql = format!(
         "UPDATE {} SET {} WHERE {} = ?",
-        t.name,
+        t.table,
         sets.join(", "),
         t.key
     );
@@ -433,7 +204,7 @@ pub fn apply_op(
         OpKind::Remove => {
             let exists = conn
                 .query_row(
-                    &format!("SELECT 1 FROM {} WHERE {} = ?", t.name, t.key),
+                    &format!("SELECT 1 FROM {} WHERE {} = ?", t.table, t.key),
                     [row_id],
                     |_| Ok(()),
                 )
@@ -442,7 +213,7 @@ pub fn apply_op(
             if exists {
                 before_delete(conn, entity, row_id)?;
                 conn.execute(
-                    &format!("DELETE FROM {} WHERE {} = ?", t.name, t.key),
+                    &format!("DELETE FROM {} WHERE {} = ?", t.table, t.key),
                     [row_id],
                 )?;
             }
@@ -493,6 +264,7 @@ fn after_write(
     if let Some(photos) = fields.get(PHOTOS) {
         set_photos(conn, entity, row_id, photos)?;
     }
+    let reindex = inserted || table(entity).search.iter().any(|f| fields.contains_key(*f));
     match entity {
         Entity::Person => {
             if fields.contains_key("id_number") || fields.contains_key("phone") {
@@ -505,18 +277,12 @@ fn after_write(
                 conn.prepare_cached("UPDATE person SET id_rev = ?, phone_rev = ? WHERE id = ?")?
                     .execute(params![rev(id_number), rev(phone), row_id])?;
             }
-            if inserted || fields.contains_key("name") || fields.contains_key("house_id") {
+            if reindex {
                 search::index_person(conn, row_id, inserted)?;
             }
         }
-        Entity::House if inserted || fields.contains_key("full_address") => {
-            search::index_house(conn, row_id, inserted)?;
-        }
-        Entity::Organisation
-            if inserted || fields.contains_key("name") || fields.contains_key("address_text") =>
-        {
-            search::index_organisation(conn, row_id, inserted)?;
-        }
+        Entity::House if reindex => search::index_house(conn, row_id, inserted)?,
+        Entity::Organisation if reindex => search::index_organisation(conn, row_id, inserted)?,
         Entity::Event if inserted => {
             let status = str_field(fields, "status").unwrap_or("reported");
             let at = str_field(fields, "corrected_time")
@@ -566,6 +332,9 @@ fn command(
 ) -> Result<()> {
     match entity {
         Entity::Task => {
+            if origin == Origin::Device {
+                check_fields(entity, Change::Command(name), fields, origin)?;
+            }
             let cmd = TaskCommand::parse(name)
                 .ok_or_else(|| Error::Invalid(format!("unknown task command {name:?}")))?;
             let current: Option<String> = conn

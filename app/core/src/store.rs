@@ -13,6 +13,7 @@ use crate::keyring::{self, DataKey};
 use crate::model::*;
 use crate::search::{self, HouseHit, OrganisationHit, Page, PersonHit};
 use chrono::{DateTime, SecondsFormat, Utc};
+pub use gridpad_proto::RemoteChange;
 use gridpad_proto::{Entity, Fields, Hlc, HlcClock, Mutation, Op};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -95,16 +96,6 @@ pub struct OutboxEntry {
     pub created_at: String,
     pub state: String,
     pub attempts: i64,
-}
-
-/// A change made by the centre, applied without an outbox row.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RemoteChange {
-    pub entity: Entity,
-    pub row_id: String,
-    pub op: Op,
-    pub fields: Fields,
-    pub hlc: Hlc,
 }
 
 /// A report of an event, as the user fills it in.

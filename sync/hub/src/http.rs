@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use gridpad_core::model::EventStatus;
+use gridpad_domain::codes::EventStatus;
 use gridpad_evidence::AuthedDevice;
 use gridpad_proto::wire::{self, Problem, SeqGap, CONTENT_TYPE};
 use serde::Deserialize;

@@ -3,8 +3,9 @@
 //! is injected, so a simulation can run the hub deterministically in-process.
 
 use crate::store::*;
-use gridpad_core::demo::{self, DemoSpec, DemoSummary};
-use gridpad_core::model::{id_number, EventStatus, TaskCommand, TaskStatus};
+use gridpad_demo::{self as demo, DemoSpec, DemoSummary};
+use gridpad_domain::checks::id_number;
+use gridpad_domain::codes::{EventStatus, TaskCommand, TaskStatus};
 use gridpad_proto::wire::*;
 use gridpad_proto::{Entity, Fields, Hlc, HlcClock, Mutation, Op as MutOp};
 use ring::rand::{SecureRandom, SystemRandom};
@@ -166,7 +167,7 @@ impl Hub {
 
     /// Import base data (the demo generator's output, or a city's export) as central
     /// records: each becomes a row and a `Put` op in its scope.
-    pub fn import(&self, changes: &[gridpad_core::RemoteChange]) -> HubResult<()> {
+    pub fn import(&self, changes: &[gridpad_proto::RemoteChange]) -> HubResult<()> {
         with_tx(&*self.store, |tx| {
             for c in changes {
                 self.central_write(tx, c.entity, &c.row_id, c.fields.clone(), &c.hlc, None)?;
@@ -178,18 +179,7 @@ impl Hub {
 
     /// Generate and import a demo town; returns what was generated.
     pub fn seed_demo(&self, spec: DemoSpec) -> HubResult<DemoSummary> {
-        let mut err = None;
-        let summary = demo::generate(spec, 5_000, |batch| {
-            if let Err(e) = self.import(&batch) {
-                err = Some(e);
-                return Err(gridpad_core::Error::Invalid("hub import failed".into()));
-            }
-            Ok(())
-        });
-        if let Some(e) = err {
-            return Err(e);
-        }
-        summary.map_err(|e| HubError::BadRequest(e.to_string()))
+        demo::generate(spec, 5_000, |batch| self.import(&batch))
     }
 
     /// A central edit or creation of a record (last writer wins by HLC per field).
@@ -859,9 +849,9 @@ impl Hub {
     ) -> StoreResult<Verdict> {
         let hlc = m.hlc.clamped(now, MAX_DRIFT_MS);
         let in_scope = |g: Option<&str>| g.is_some_and(|g| dev.grids.iter().any(|x| x == g));
-        let columns = gridpad_core::apply::table(m.entity).columns;
+        let spec = gridpad_domain::spec(m.entity);
         if let Some(bad) = m.fields.keys().find(|k| {
-            !columns.contains(&k.as_str()) && *k != "photos" && !matches!(m.op, MutOp::Command(_))
+            spec.field(k).is_none() && *k != "photos" && !matches!(m.op, MutOp::Command(_))
         }) {
             return Ok(Self::reject(
                 m.seq,

@@ -13,4 +13,4 @@ pub mod mutation;
 pub mod wire;
 
 pub use hlc::{Hlc, HlcClock, HlcParseError};
-pub use mutation::{Entity, Fields, Mutation, Op, UnknownEntity};
+pub use mutation::{Entity, Fields, Mutation, Op, RemoteChange, UnknownEntity};

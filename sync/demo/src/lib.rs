@@ -1,0 +1,989 @@
+//! A deterministic generator of realistic grid data, from one grid (500 households,
+//! ~1,500 people) to a town (100,000 people): a street with communities and grids (with
+//! boundary polygons), standard addresses, buildings, houses, residents (Chinese names
+//! including rare characters such as 喆 堃 昇, ID numbers with valid check digits,
+//! phones, special-group tags), organisations, facilities and an event catalog modelled on
+//! the published lists (10 大类 / 32 小类). The same seed gives the same data.
+//!
+//! The output is a stream of [`RemoteChange`]s — the form in which base data arrives from
+//! the centre — so it can be loaded into a device store or imported into a hub.
+
+use gridpad_domain::catalog::{Category, CategoryField};
+use gridpad_domain::checks::id_number;
+use gridpad_proto::{Entity, Fields, Hlc, Op, RemoteChange};
+use rand::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// What to generate.
+#[derive(Clone, Copy, Debug)]
+pub struct DemoSpec {
+    pub persons: usize,
+    pub seed: u64,
+}
+
+/// What was generated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DemoSummary {
+    pub grids: usize,
+    pub addresses: usize,
+    pub buildings: usize,
+    pub houses: usize,
+    pub persons: usize,
+    pub organisations: usize,
+    pub facilities: usize,
+    pub categories: usize,
+    /// The grid a device working this data belongs to.
+    pub home_grid_id: String,
+    pub home_grid_code: String,
+}
+
+const SURNAMES: &[(&str, u32)] = &[
+    ("王", 720),
+    ("李", 710),
+    ("张", 690),
+    ("刘", 540),
+    ("陈", 500),
+    ("杨", 340),
+    ("黄", 250),
+    ("赵", 230),
+    ("吴", 210),
+    ("周", 200),
+    ("徐", 160),
+    ("孙", 150),
+    ("马", 130),
+    ("朱", 120),
+    ("胡", 110),
+    ("郭", 110),
+    ("何", 100),
+    ("林", 100),
+    ("高", 95),
+    ("罗", 90),
+    ("郑", 90),
+    ("梁", 85),
+    ("谢", 75),
+    ("宋", 70),
+    ("唐", 70),
+    ("许", 65),
+    ("韩", 65),
+    ("冯", 60),
+    ("邓", 60),
+    ("曹", 55),
+    ("彭", 55),
+    ("曾", 50),
+    ("萧", 45),
+    ("田", 45),
+    ("董", 45),
+    ("潘", 40),
+    ("袁", 40),
+    ("蔡", 38),
+    ("蒋", 38),
+    ("余", 36),
+    ("于", 36),
+    ("杜", 34),
+    ("叶", 34),
+    ("程", 32),
+    ("魏", 30),
+    ("苏", 30),
+    ("吕", 30),
+    ("丁", 28),
+    ("任", 28),
+    ("卢", 26),
+    ("姚", 26),
+    ("沈", 26),
+    ("钟", 24),
+    ("姜", 24),
+    ("崔", 22),
+    ("谭", 22),
+    ("陆", 22),
+    ("范", 20),
+    ("汪", 20),
+    ("廖", 20),
+    ("石", 20),
+    ("金", 18),
+    ("贾", 18),
+    ("夏", 16),
+    ("韦", 16),
+    ("付", 16),
+    ("方", 16),
+    ("邹", 14),
+    ("熊", 14),
+    ("白", 14),
+    ("孟", 14),
+    ("秦", 14),
+    ("邱", 12),
+    ("侯", 12),
+    ("江", 12),
+    ("尹", 12),
+    ("薛", 12),
+    ("闫", 10),
+    ("段", 10),
+    ("雷", 10),
+    ("龙", 10),
+    ("黎", 10),
+    ("史", 10),
+    ("陶", 10),
+    ("欧阳", 3),
+    ("司马", 1),
+    ("诸葛", 1),
+];
+
+const GIVEN_MALE: &str = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊帆帅旭宁龙林欢阳建国志军海峰亮成东文博晨睿轩皓然宏";
+const GIVEN_FEMALE: &str =
+    "芳娜敏静丽艳娟霞秀玲桂英红梅琳莉雪婷慧倩颖佳怡欣璐瑶萍洁琴燕蕾晶月彤雅琪诗涵梓萱馨悦";
+/// Characters outside GB2312 that real names use; fonts and input must cope with them.
+const GIVEN_RARE: &str = "喆堃昇珺镕玥曌垚犇淼焱祎昕燚旻";
+
+const STREET: &str = "招宝山街道";
+const COMMUNITIES: &[&str] = &[
+    "幸福",
+    "城河",
+    "后大街",
+    "白龙",
+    "车站",
+    "平海",
+    "南街",
+    "胜利",
+    "鼓楼",
+    "梓荫",
+    "西门",
+    "东门",
+    "新城",
+    "清水",
+    "望海",
+    "临江",
+    "蛟川",
+    "庄市",
+    "骆驼",
+    "贵驷",
+];
+const ROADS: &[&str] = &[
+    "城河路",
+    "胜利路",
+    "环城北路",
+    "沿江路",
+    "车站路",
+    "公园路",
+    "平海路",
+    "白龙路",
+    "南大街",
+    "后大街",
+    "鼓楼东路",
+    "梓荫路",
+    "新河路",
+    "东门路",
+    "西门路",
+    "临江路",
+    "望海路",
+    "金融路",
+];
+const SHOP_PREFIX: &[&str] = &[
+    "鑫源",
+    "华联",
+    "美佳",
+    "老王",
+    "好又多",
+    "永辉",
+    "金鼎",
+    "家和",
+    "百味",
+    "顺发",
+    "惠民",
+    "康宁",
+    "万家",
+    "兴旺",
+    "佳美",
+    "福满",
+    "天天",
+    "一品",
+    "聚福",
+    "新视界",
+];
+const SHOP_KIND: &[(&str, &str)] = &[
+    ("便利店", "shop"),
+    ("超市", "shop"),
+    ("面馆", "shop"),
+    ("理发店", "shop"),
+    ("药房", "medical"),
+    ("五金店", "shop"),
+    ("水果店", "shop"),
+    ("餐馆", "shop"),
+    ("早餐店", "shop"),
+    ("电动车行", "shop"),
+    ("物流有限公司", "company"),
+    ("科技有限公司", "company"),
+    ("建材商行", "company"),
+    ("幼儿园", "school"),
+    ("诊所", "medical"),
+    ("志愿者协会", "social_org"),
+    ("居家养老服务站", "social_org"),
+];
+const FACILITY_KINDS: &[&str] = &[
+    "hydrant",
+    "manhole",
+    "street_lamp",
+    "camera",
+    "trash_station",
+    "ev_charger",
+];
+/// 镇海区 (Zhenhai district, Ningbo): the administrative code starting every ID number.
+const REGION: &str = "330211";
+const CENTRE: (f64, f64) = (29.9500, 121.7100);
+
+fn pick<'a, T>(rng: &mut ChaCha8Rng, items: &'a [T]) -> &'a T {
+    &items[rng.random_range(0..items.len())]
+}
+
+fn weighted<'a>(rng: &mut ChaCha8Rng, items: &'a [(&'a str, u32)]) -> &'a str {
+    let total: u32 = items.iter().map(|(_, w)| w).sum();
+    let mut x = rng.random_range(0..total);
+    for (s, w) in items {
+        if x < *w {
+            return s;
+        }
+        x -= w;
+    }
+    items[0].0
+}
+
+fn given_name(rng: &mut ChaCha8Rng, male: bool) -> String {
+    let pool: Vec<char> = if male { GIVEN_MALE } else { GIVEN_FEMALE }
+        .chars()
+        .collect();
+    let rare: Vec<char> = GIVEN_RARE.chars().collect();
+    let len = if rng.random_bool(0.7) { 2 } else { 1 };
+    (0..len)
+        .map(|_| {
+            if rng.random_bool(0.03) {
+                *pick(rng, &rare)
+            } else {
+                *pick(rng, &pool)
+            }
+        })
+        .collect()
+}
+
+fn id_for(rng: &mut ChaCha8Rng, birth: chrono::NaiveDate, male: bool) -> String {
+    let mut seq = rng.random_range(0..500u32) * 2;
+    if male {
+        seq += 1;
+    }
+    let body = format!("{REGION}{}{:03}", birth.format("%Y%m%d"), seq % 1000);
+    let check = id_number::check_char(&body).expect("17 digits");
+    format!("{body}{check}")
+}
+
+/// A unified social credit code of a company registered in Zhenhai (330211) with a valid
+/// check character: `91330211MA2` + 6 digits of `n` + the check character.
+fn demo_credit_code(n: u32) -> String {
+    let first17 = format!("91330211MA2{:06}", n % 1_000_000);
+    let check =
+        gridpad_domain::checks::credit_code::check_char(&first17).expect("17 valid characters");
+    format!("{first17}{check}")
+}
+
+fn phone(rng: &mut ChaCha8Rng) -> String {
+    let prefix = *pick(
+        rng,
+        &[
+            "130", "131", "132", "135", "136", "137", "138", "139", "150", "151", "152", "155",
+            "157", "158", "159", "177", "180", "181", "186", "187", "188", "189", "199",
+        ],
+    );
+    format!("{prefix}{:08}", rng.random_range(0..100_000_000u32))
+}
+
+struct Ids {
+    rng: ChaCha8Rng,
+}
+
+impl Ids {
+    /// Deterministic UUIDv7-shaped ids (the time part fixed), so a seed reproduces the
+    /// very same rows.
+    fn next(&mut self) -> String {
+        let mut b: [u8; 16] = self.rng.random();
+        let ts: u64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+        b[..6].copy_from_slice(&ts.to_be_bytes()[2..]);
+        b[6] = 0x70 | (b[6] & 0x0f);
+        b[8] = 0x80 | (b[8] & 0x3f);
+        uuid::Uuid::from_bytes(b).to_string()
+    }
+}
+
+/// The event catalog: 10 大类, 32 小类, with deadlines, departments and fields.
+pub fn catalog() -> Vec<Category> {
+    let f = |key: &str, label: &str, kind: &str, required: bool, choices: &[&str]| CategoryField {
+        key: key.into(),
+        label: label.into(),
+        kind: kind.into(),
+        required,
+        choices: choices.iter().map(|s| s.to_string()).collect(),
+    };
+    type Sub = (&'static str, u32, Vec<CategoryField>);
+    let tree: Vec<(&str, &str, Vec<Sub>)> = vec![
+        (
+            "治安隐患",
+            "派出所",
+            vec![
+                (
+                    "可疑人员车辆",
+                    4,
+                    vec![f("description_of", "体貌或车牌", "text", false, &[])],
+                ),
+                (
+                    "治安纠纷苗头",
+                    24,
+                    vec![f("parties", "涉及人数", "int", true, &[])],
+                ),
+                ("违法犯罪线索", 8, vec![]),
+            ],
+        ),
+        (
+            "消防安全",
+            "消防救援站",
+            vec![
+                (
+                    "消防通道堵塞",
+                    4,
+                    vec![f(
+                        "blocked_by",
+                        "堵塞物",
+                        "choice",
+                        true,
+                        &["车辆", "杂物", "违章搭建", "其他"],
+                    )],
+                ),
+                (
+                    "消防设施损坏",
+                    48,
+                    vec![f(
+                        "facility",
+                        "设施类型",
+                        "choice",
+                        true,
+                        &["消火栓", "灭火器", "应急照明", "烟感"],
+                    )],
+                ),
+                (
+                    "电动车违规充电",
+                    8,
+                    vec![f("indoor", "室内充电", "bool", true, &[])],
+                ),
+                ("违规用火用电", 8, vec![]),
+            ],
+        ),
+        (
+            "矛盾纠纷",
+            "司法所",
+            vec![
+                (
+                    "邻里纠纷",
+                    72,
+                    vec![f("parties", "当事人数", "int", true, &[])],
+                ),
+                (
+                    "婚姻家庭纠纷",
+                    72,
+                    vec![f("parties", "当事人数", "int", true, &[])],
+                ),
+                (
+                    "劳资纠纷",
+                    48,
+                    vec![
+                        f("workers", "涉及人数", "int", true, &[]),
+                        f("amount", "涉及金额(元)", "int", false, &[]),
+                    ],
+                ),
+                ("物业纠纷", 72, vec![]),
+            ],
+        ),
+        (
+            "市容环境",
+            "综合行政执法队",
+            vec![
+                ("乱堆乱放", 24, vec![]),
+                ("占道经营", 12, vec![]),
+                ("垃圾未及时清运", 12, vec![]),
+                ("违规张贴涂写", 48, vec![]),
+            ],
+        ),
+        (
+            "城市部件",
+            "住建局",
+            vec![
+                (
+                    "井盖缺失破损",
+                    4,
+                    vec![f("danger", "已设警示", "bool", false, &[])],
+                ),
+                (
+                    "路灯损坏",
+                    72,
+                    vec![f("lamp_code", "路灯编号", "text", false, &[])],
+                ),
+                ("道路破损", 72, vec![]),
+            ],
+        ),
+        (
+            "安全生产",
+            "应急管理局",
+            vec![
+                (
+                    "危化品违规存放",
+                    8,
+                    vec![f("substance", "物品名称", "text", true, &[])],
+                ),
+                ("三合一场所", 24, vec![]),
+                ("建筑施工隐患", 24, vec![]),
+            ],
+        ),
+        (
+            "出租房屋与流动人口",
+            "派出所",
+            vec![
+                (
+                    "出租屋未登记",
+                    72,
+                    vec![f("tenants", "租客人数", "int", false, &[])],
+                ),
+                (
+                    "群租隐患",
+                    48,
+                    vec![f("tenants", "租客人数", "int", true, &[])],
+                ),
+                ("流动人口未登记", 72, vec![]),
+            ],
+        ),
+        (
+            "民生服务",
+            "民政办",
+            vec![
+                (
+                    "困难群众求助",
+                    48,
+                    vec![f(
+                        "need",
+                        "诉求",
+                        "choice",
+                        true,
+                        &["生活", "医疗", "住房", "就业", "其他"],
+                    )],
+                ),
+                ("独居老人关怀", 24, vec![]),
+                (
+                    "代办服务",
+                    120,
+                    vec![f("service", "代办事项", "text", true, &[])],
+                ),
+            ],
+        ),
+        (
+            "食品药品",
+            "市场监管所",
+            vec![("无证经营", 72, vec![]), ("过期变质食品", 24, vec![])],
+        ),
+        (
+            "其他事项",
+            "综治中心",
+            vec![
+                (
+                    "突发事件",
+                    2,
+                    vec![f("injured", "有无人员受伤", "bool", true, &[])],
+                ),
+                ("意见建议", 168, vec![]),
+                ("其他", 72, vec![]),
+            ],
+        ),
+    ];
+    let mut out = vec![];
+    for (i, (name, dept, subs)) in tree.into_iter().enumerate() {
+        let code = format!("{:02}", i + 1);
+        let entry =
+            |code: String, parent: Option<String>, level, name: &str, hours, fields| Category {
+                sort: code.parse().unwrap_or(0),
+                code,
+                parent_code: parent,
+                level,
+                name: name.to_string(),
+                department: dept.to_string(),
+                deadline_hours: hours,
+                yellow_pct: 50,
+                red_pct: 80,
+                fields,
+            };
+        out.push(entry(code.clone(), None, 1, name, None, vec![]));
+        for (j, (sub, hours, fields)) in subs.into_iter().enumerate() {
+            out.push(entry(
+                format!("{code}{:02}", j + 1),
+                Some(code.clone()),
+                2,
+                sub,
+                Some(hours),
+                fields,
+            ));
+        }
+    }
+    out
+}
+
+/// Generate the data set, handing it out in batches (so a town never sits in memory
+/// whole) to `sink`.
+pub fn generate<E>(
+    spec: DemoSpec,
+    batch: usize,
+    mut sink: impl FnMut(Vec<RemoteChange>) -> Result<(), E>,
+) -> Result<DemoSummary, E> {
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
+    let mut ids = Ids {
+        rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x9e37_79b9_7f4a_7c15),
+    };
+    let mut buf: Vec<RemoteChange> = Vec::with_capacity(batch);
+    let mut counter: u16 = 0;
+    let mut push =
+        |buf: &mut Vec<RemoteChange>, entity: Entity, id: &str, fields: Fields| -> Result<(), E> {
+            counter = counter.wrapping_add(1);
+            buf.push(RemoteChange {
+                entity,
+                row_id: id.to_string(),
+                op: Op::Insert,
+                fields,
+                hlc: Hlc::new(1_767_225_600_000, counter, "hub"),
+            });
+            if buf.len() >= batch {
+                sink(std::mem::take(buf))?;
+            }
+            Ok(())
+        };
+    let obj = |v: serde_json::Value| -> Fields {
+        v.as_object()
+            .expect("object")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    };
+    let mut sum = DemoSummary::default();
+
+    for c in catalog() {
+        push(
+            &mut buf,
+            Entity::CatalogCategory,
+            &c.code,
+            obj(json!({
+                "parent_code": c.parent_code, "level": c.level, "name": c.name, "department": c.department,
+                "deadline_hours": c.deadline_hours, "yellow_pct": c.yellow_pct, "red_pct": c.red_pct,
+                "fields": serde_json::to_string(&c.fields).expect("fields"),
+                "photo_policy": json!({"max_pixels": 2_000_000, "quality": 80, "max_bytes": 600_000, "min_photos": if c.level == 2 { 1 } else { 0 }}).to_string(),
+                "sort": c.sort,
+            })),
+        )?;
+        sum.categories += 1;
+    }
+
+    let households = (spec.persons / 3).max(1);
+    let n_grids = households.div_ceil(500);
+    let grids_per_community = 4;
+    let street_id = ids.next();
+    push(
+        &mut buf,
+        Entity::Grid,
+        &street_id,
+        obj(json!({
+            "code": "330211001", "name": STREET, "level": "street", "parent_id": null, "boundary": null
+        })),
+    )?;
+    sum.grids += 1;
+
+    let mut persons_left = spec.persons;
+    let mut total_hh_left = households;
+    let mut community_id = String::new();
+    let mut community_name = "";
+    let mut seq_building = 0usize;
+    let cols = (n_grids as f64).sqrt().ceil() as usize;
+    for g in 0..n_grids {
+        if g % grids_per_community == 0 {
+            let ci = g / grids_per_community;
+            community_name = COMMUNITIES[ci % COMMUNITIES.len()];
+            community_id = ids.next();
+            let suffix = if ci >= COMMUNITIES.len() {
+                format!("{}", ci / COMMUNITIES.len() + 1)
+            } else {
+                String::new()
+            };
+            push(
+                &mut buf,
+                Entity::Grid,
+                &community_id,
+                obj(json!({
+                    "code": format!("330211001{:03}", ci + 1), "name": format!("{community_name}{suffix}社区"),
+                    "level": "community", "parent_id": street_id, "boundary": null
+                })),
+            )?;
+            sum.grids += 1;
+        }
+        // Grid cells of ~450 m, laid out west→east then north→south, each an irregular
+        // pentagon so that geofencing has something to chew on.
+        let (row, col) = (g / cols, g % cols);
+        let dlat = 0.0040;
+        let dlon = 0.0047;
+        let lat0 = CENTRE.0 - row as f64 * dlat;
+        let lon0 = CENTRE.1 + col as f64 * dlon;
+        let ring = vec![
+            [lon0, lat0],
+            [lon0 + dlon, lat0],
+            [lon0 + dlon, lat0 - dlat],
+            [lon0 + dlon * 0.5, lat0 - dlat * 1.08],
+            [lon0, lat0 - dlat],
+            [lon0, lat0],
+        ];
+        let grid_id = ids.next();
+        let grid_code = format!(
+            "330211001{:03}{:02}",
+            g / grids_per_community + 1,
+            g % grids_per_community + 1
+        );
+        let grid_name = format!("{community_name}社区第{}网格", g % grids_per_community + 1);
+        push(
+            &mut buf,
+            Entity::Grid,
+            &grid_id,
+            obj(json!({
+                "code": grid_code, "name": grid_name, "level": "grid", "parent_id": community_id,
+                "boundary": serde_json::to_string(&vec![ring]).expect("ring"),
+            })),
+        )?;
+        sum.grids += 1;
+        if g == 0 {
+            sum.home_grid_id = grid_id.clone();
+            sum.home_grid_code = grid_code.clone();
+        }
+
+        let grid_households = if g + 1 == n_grids {
+            households - 500 * g
+        } else {
+            500
+        };
+        let mut hh_left = grid_households;
+        let mut first_people = g == 0;
+        while hh_left > 0 {
+            seq_building += 1;
+            let road = *pick(&mut rng, ROADS);
+            let number = format!("{}号", rng.random_range(1..300));
+            let address_text = format!("宁波市镇海区{STREET}{community_name}社区{road}{number}");
+            let (blat, blon) = (
+                lat0 - rng.random_range(0.05..0.95) * dlat,
+                lon0 + rng.random_range(0.05..0.95) * dlon,
+            );
+            let address_id = ids.next();
+            push(
+                &mut buf,
+                Entity::Address,
+                &address_id,
+                obj(json!({
+                    "grid_id": grid_id, "code": format!("{grid_code}{:05}", seq_building), "district": "镇海区",
+                    "street": STREET, "community": format!("{community_name}社区"), "road": road, "number": number,
+                    "full_text": address_text, "lat": blat, "lon": blon,
+                })),
+            )?;
+            sum.addresses += 1;
+            let floors = *pick(&mut rng, &[6i64, 6, 6, 7, 11, 18]);
+            let building_id = ids.next();
+            let building_name = format!("{}栋", rng.random_range(1..40));
+            push(
+                &mut buf,
+                Entity::Building,
+                &building_id,
+                obj(json!({
+                    "grid_id": grid_id, "address_id": address_id, "name": building_name, "floors": floors,
+                    "kind": "residential", "lat": blat, "lon": blon,
+                })),
+            )?;
+            sum.buildings += 1;
+            'floors: for floor in 1..=floors {
+                for unit in 1..=2 {
+                    for room in 1..=2 {
+                        if hh_left == 0 {
+                            break 'floors;
+                        }
+                        hh_left -= 1;
+                        let house_id = ids.next();
+                        let room_no = format!("{floor}{room:02}");
+                        let full_address =
+                            format!("{address_text}{building_name}{unit}单元{room_no}室");
+                        total_hh_left -= 1;
+                        let r: f64 = rng.random();
+                        let r = if total_hh_left == 0 { 0.0 } else { r }; // the last house takes the rest
+                        let use_ = if r < 0.68 {
+                            "self_occupied"
+                        } else if r < 0.90 {
+                            "rented"
+                        } else if r < 0.98 {
+                            "vacant"
+                        } else {
+                            "commercial"
+                        };
+                        push(
+                            &mut buf,
+                            Entity::House,
+                            &house_id,
+                            obj(json!({
+                                "building_id": building_id, "grid_id": grid_id, "unit_no": format!("{unit}单元"),
+                                "room": room_no, "floor": floor, "use": use_, "area_m2": (rng.random_range(45.0..140.0f64) * 10.0).round() / 10.0,
+                                "full_address": full_address,
+                            })),
+                        )?;
+                        sum.houses += 1;
+                        if use_ == "vacant" || persons_left == 0 {
+                            continue;
+                        }
+                        // Household sizes scatter around what is left per house, so the total
+                        // comes out exact.
+                        let size = if total_hh_left == 0 {
+                            persons_left
+                        } else {
+                            let mean = persons_left as f64 / (total_hh_left as f64 * 0.9 + 1.0);
+                            ((mean + rng.random_range(-1.5..1.5)).round() as usize)
+                                .clamp(1, 6)
+                                .min(persons_left)
+                        };
+                        persons_left -= size;
+                        let family = weighted(&mut rng, SURNAMES).to_string();
+                        for k in 0..size {
+                            let male = if k == 0 {
+                                rng.random_bool(0.6)
+                            } else {
+                                rng.random_bool(0.5)
+                            };
+                            let (relation, age_lo, age_hi) = match k {
+                                0 => ("householder", 25, 90),
+                                1 => ("spouse", 25, 85),
+                                2 | 3 => ("child", 0, 30),
+                                _ => ("parent", 60, 95),
+                            };
+                            let age = rng.random_range(age_lo..=age_hi);
+                            let birth = chrono::NaiveDate::from_ymd_opt(
+                                2026 - age,
+                                rng.random_range(1..=12),
+                                rng.random_range(1..=28),
+                            )
+                            .expect("date");
+                            let surname = if k == 1 {
+                                weighted(&mut rng, SURNAMES).to_string()
+                            } else {
+                                family.clone()
+                            };
+                            let mut name = format!("{surname}{}", given_name(&mut rng, male));
+                            if first_people {
+                                // Every demo grid shows the characters fonts and keyboards must handle.
+                                name = ["张喆", "王堃", "李昇"][k.min(2)].to_string();
+                                if k == size - 1 {
+                                    first_people = false;
+                                }
+                            }
+                            let rented = use_ == "rented";
+                            let residence = if rented && rng.random_bool(0.7) {
+                                "floating"
+                            } else if rng.random_bool(0.02) {
+                                "overseas"
+                            } else {
+                                "registered"
+                            };
+                            let relation = if rented && k == 0 && residence == "floating" {
+                                "tenant"
+                            } else {
+                                relation
+                            };
+                            let mut tags = vec![];
+                            if age >= 70 && size == 1 {
+                                tags.push("elderly_alone");
+                            }
+                            if age < 18 {
+                                tags.push("minor");
+                            }
+                            if rng.random_bool(0.02) {
+                                tags.push("disabled");
+                            }
+                            if rng.random_bool(0.03) {
+                                tags.push("low_income");
+                            }
+                            if rng.random_bool(0.005) {
+                                tags.push("key_person");
+                            }
+                            if rng.random_bool(0.01) {
+                                tags.push("veteran");
+                            }
+                            let id = ids.next();
+                            let id_no = if residence == "overseas" {
+                                None
+                            } else {
+                                Some(id_for(&mut rng, birth, male))
+                            };
+                            push(
+                                &mut buf,
+                                Entity::Person,
+                                &id,
+                                obj(json!({
+                                    "grid_id": grid_id, "house_id": house_id, "name": name, "id_number": id_no,
+                                    "phone": if age >= 14 { Some(phone(&mut rng)) } else { None },
+                                    "sex": if male { "male" } else { "female" }, "birth_date": birth.format("%Y-%m-%d").to_string(),
+                                    "relation": relation, "residence_type": residence,
+                                    "tags": serde_json::to_string(&tags).expect("tags"), "note": "",
+                                })),
+                            )?;
+                            sum.persons += 1;
+                        }
+                    }
+                }
+            }
+        }
+        // Organisations along the roads: one per ~25 households.
+        for _ in 0..(grid_households / 25).max(1) {
+            let (kind_name, kind) = *pick(&mut rng, SHOP_KIND);
+            let name = format!("{}{}", pick(&mut rng, SHOP_PREFIX), kind_name);
+            let road = *pick(&mut rng, ROADS);
+            let address_text = format!("{community_name}社区{road}{}号", rng.random_range(1..300));
+            let risk: Vec<&str> = [
+                ("fire_safety", 0.15),
+                ("hazardous_goods", 0.03),
+                ("crowded_place", 0.05),
+            ]
+            .iter()
+            .filter(|(_, p)| rng.random_bool(*p))
+            .map(|(t, _)| *t)
+            .collect();
+            let male = rng.random_bool(0.5);
+            let contact = format!(
+                "{}{}",
+                weighted(&mut rng, SURNAMES),
+                given_name(&mut rng, male)
+            );
+            let id = ids.next();
+            push(
+                &mut buf,
+                Entity::Organisation,
+                &id,
+                obj(json!({
+                    "grid_id": grid_id, "address_id": null, "name": name, "kind": kind,
+                    "licence_no": demo_credit_code(rng.random_range(0..10_000_000u32)),
+                    "contact_name": contact,
+                    "contact_phone": phone(&mut rng), "address_text": address_text,
+                    "risk_tags": serde_json::to_string(&risk).expect("risk"),
+                })),
+            )?;
+            sum.organisations += 1;
+        }
+        for i in 0..12 {
+            let kind = FACILITY_KINDS[i % FACILITY_KINDS.len()];
+            let id = ids.next();
+            push(
+                &mut buf,
+                Entity::Facility,
+                &id,
+                obj(json!({
+                    "grid_id": grid_id, "kind": kind, "code": format!("{grid_code}-{kind}-{i:02}"),
+                    "lat": lat0 - rng.random_range(0.05..0.95) * dlat, "lon": lon0 + rng.random_range(0.05..0.95) * dlon,
+                    "state": if rng.random_bool(0.08) { "damaged" } else { "normal" }, "note": "",
+                })),
+            )?;
+            sum.facilities += 1;
+        }
+    }
+    if !buf.is_empty() {
+        sink(buf)?;
+    }
+    Ok(sum)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(spec: DemoSpec) -> (DemoSummary, Vec<RemoteChange>) {
+        let mut all = vec![];
+        let s = generate(spec, 1_000, |b| {
+            all.extend(b);
+            Ok::<(), ()>(())
+        })
+        .unwrap();
+        (s, all)
+    }
+
+    #[test]
+    fn same_seed_same_data_other_seed_other_data() {
+        let spec = DemoSpec {
+            persons: 300,
+            seed: 7,
+        };
+        let (_, a) = collect(spec);
+        let (_, b) = collect(spec);
+        let (_, c) = collect(DemoSpec { seed: 8, ..spec });
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn one_grid_has_500_households_and_about_1500_people() {
+        let (s, all) = collect(DemoSpec {
+            persons: 1_500,
+            seed: 1,
+        });
+        assert_eq!(s.persons, 1_500);
+        assert_eq!(s.houses, 500);
+        assert_eq!(s.grids, 3); // street, community, grid
+        assert_eq!(s.categories, 42); // 10 大类 + 32 小类
+        let people: Vec<_> = all.iter().filter(|c| c.entity == Entity::Person).collect();
+        for p in &people {
+            if let Some(idn) = p.fields["id_number"].as_str() {
+                assert!(id_number::is_valid(idn), "{idn}");
+            }
+        }
+        let names: Vec<&str> = people
+            .iter()
+            .map(|p| p.fields["name"].as_str().unwrap())
+            .collect();
+        for rare in ["喆", "堃", "昇"] {
+            assert!(
+                names.iter().any(|n| n.contains(rare)),
+                "no name with {rare}"
+            );
+        }
+        let units: Vec<_> = all
+            .iter()
+            .filter(|c| c.entity == Entity::Organisation)
+            .collect();
+        assert!(!units.is_empty());
+        for u in units {
+            let code = u.fields["licence_no"].as_str().unwrap();
+            assert!(
+                gridpad_domain::checks::credit_code::is_valid(code),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_has_ten_main_and_thirty_two_subcategories() {
+        let c = catalog();
+        assert_eq!(c.iter().filter(|x| x.level == 1).count(), 10);
+        assert_eq!(c.iter().filter(|x| x.level == 2).count(), 32);
+        assert!(c
+            .iter()
+            .filter(|x| x.level == 2)
+            .all(|x| x.deadline_hours.is_some()));
+    }
+
+    #[test]
+    fn every_generated_record_is_valid_by_its_specification() {
+        use gridpad_domain::spec::{check, Change, Side};
+        let (_, all) = collect(DemoSpec {
+            persons: 3_000,
+            seed: 5,
+        });
+        for c in &all {
+            if let Err(p) = check(c.entity, Side::Centre, Change::Insert, &c.fields) {
+                panic!("{} {}: {p}", c.entity, c.row_id);
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Scopes: who may read a record. The hub keeps one change log per scope and sends a
+//! device the logs of its scopes only.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The readers of a record.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scope {
+    /// Base data and tasks of one grid: every device working in it (`grid:<grid id>`).
+    Grid(String),
+    /// The event catalog and the organisation tree above the grids (`catalog`).
+    Catalog,
+    /// Notices for every device (`notices`).
+    Notices,
+    /// The lifecycle of one device's own reports (`device:<device id>`).
+    Device(String),
+    /// Records that only travel up (visits, diary, patrols …), kept for the centre and
+    /// never sent back down (`up:<device id>`).
+    Up(String),
+}
+
+impl Scope {
+    /// Whether devices pull this scope's change log.
+    pub fn is_pulled(&self) -> bool {
+        !matches!(self, Scope::Up(_))
+    }
+
+    /// The grid of a grid scope.
+    pub fn grid(&self) -> Option<&str> {
+        match self {
+            Scope::Grid(g) => Some(g),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::Grid(g) => write!(f, "grid:{g}"),
+            Scope::Catalog => f.write_str("catalog"),
+            Scope::Notices => f.write_str("notices"),
+            Scope::Device(d) => write!(f, "device:{d}"),
+            Scope::Up(d) => write!(f, "up:{d}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown scope {0:?}")]
+pub struct UnknownScope(pub String);
+
+impl FromStr for Scope {
+    type Err = UnknownScope;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || UnknownScope(s.chars().take(80).collect());
+        let id = |rest: &str| {
+            (!rest.is_empty() && rest.len() <= 64 && !rest.contains(char::is_control))
+                .then(|| rest.to_string())
+                .ok_or_else(bad)
+        };
+        match s {
+            "catalog" => Ok(Scope::Catalog),
+            "notices" => Ok(Scope::Notices),
+            _ => match s.split_once(':') {
+                Some(("grid", g)) => id(g).map(Scope::Grid),
+                Some(("device", d)) => id(d).map(Scope::Device),
+                Some(("up", d)) => id(d).map(Scope::Up),
+                _ => Err(bad()),
+            },
+        }
+    }
+}
+
+impl Serialize for Scope {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Scope {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes_round_trip_through_their_text() {
+        for s in [
+            Scope::Grid("g1".into()),
+            Scope::Catalog,
+            Scope::Notices,
+            Scope::Device("0190-abc".into()),
+            Scope::Up("0190-abc".into()),
+        ] {
+            assert_eq!(s.to_string().parse::<Scope>().unwrap(), s);
+        }
+        for bad in ["grid:", "grid", "people:1", "", "device:\n"] {
+            assert!(bad.parse::<Scope>().is_err(), "{bad:?}");
+        }
+        assert!(!Scope::Up("d".into()).is_pulled());
+        assert!(Scope::Grid("g".into()).is_pulled());
+    }
+}
