@@ -86,7 +86,7 @@ pub fn apply(
 ) -> Result<()> {
     let t = table(entity);
     match op {
-        Op::Insert => insert_row(conn, entity, &t, row_id, fields, hlc, origin)?,
+        Op::Insert => insert_row(conn, entity, t, row_id, fields, hlc, origin)?,
         Op::Update => {
             if origin == Origin::Device && entity == Entity::Event && fields.contains_key("status")
             {
@@ -94,7 +94,7 @@ pub fn apply(
                     "event status changes go through the transition command".into(),
                 ));
             }
-            if !update_row(conn, entity, &t, row_id, fields, hlc, origin)? {
+            if !update_row(conn, entity, t, row_id, fields, hlc, origin)? {
                 return Err(Error::NotFound(format!("{entity} {row_id}")));
             }
         }
@@ -196,8 +196,8 @@ pub fn apply_op(
             if fields.is_empty() {
                 return Ok(());
             }
-            if !update_row(conn, entity, &t, row_id, fields, hlc, Origin::Hub)? {
-                insert_row(conn, entity, &t, row_id, fields, hlc, Origin::Hub)?;
+            if !update_row(conn, entity, t, row_id, fields, hlc, Origin::Hub)? {
+                insert_row(conn, entity, t, row_id, fields, hlc, Origin::Hub)?;
             }
             Ok(())
         }

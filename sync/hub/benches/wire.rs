@@ -76,12 +76,18 @@ fn main() {
     .filter(|g| g.fields.get("level").and_then(|l| l.as_str()) == Some("grid"))
     .map(|g| g.row_id)
     .collect();
-    let mut dev = enrolled_device_in(&th.hub, dev_dir.path(), "bench-dev", &grids, T0);
+    let mut dev = enrolled_device_in(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-00000000be01",
+        &grids,
+        T0,
+    );
     let _ = &s;
     let mut m = Metered {
         inner: Direct {
             hub: th.hub.clone(),
-            device_id: "bench-dev".into(),
+            device_id: "0190a4b2-7c3d-7e00-8000-00000000be01".into(),
         },
         exchanges: 0,
         bytes_up: 0,

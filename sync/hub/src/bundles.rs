@@ -12,21 +12,15 @@
 //! bundle under its final name). A version is published once: the same bundle again is a
 //! no-op, a different bundle under a published version is refused.
 
-use crate::hub::{Hub, HubError};
-use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, Path as UrlPath, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use crate::hub::HubError;
 use gridpad_update::bundle::check_shape;
 use gridpad_update::Manifest;
 use serde::Serialize;
-use std::io::{Read, SeekFrom};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+
 use std::time::SystemTime;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 /// Largest bundle accepted over HTTP.
 pub const MAX_BUNDLE: usize = 512 << 20;
@@ -61,7 +55,7 @@ pub enum BundleError {
     },
 }
 
-fn io(path: &Path, source: std::io::Error) -> BundleError {
+pub(crate) fn io(path: &Path, source: std::io::Error) -> BundleError {
     BundleError::Io {
         path: path.display().to_string(),
         source,
@@ -246,204 +240,17 @@ impl Bundles {
     }
 }
 
-// ---- HTTP ----------------------------------------------------------------------------
+pub use crate::http::bundles::{router, ROUTES};
 
-/// Routes: `POST/GET /v1/admin/bundles` (admin token), `GET /v1/updates/{target}` (the
-/// newest for a device's target) and `GET /v1/updates/{target}/{file}` (the bundle, with
-/// `Range`), both with a device token.
-pub fn router(hub: Arc<Hub>, bundles: Bundles) -> Router {
-    Router::new()
-        .route(
-            "/v1/admin/bundles",
-            post(admin_publish)
-                .get(admin_list)
-                .layer(DefaultBodyLimit::max(MAX_BUNDLE)),
-        )
-        .route("/v1/updates/{target}", get(latest))
-        .route("/v1/updates/{target}/{file}", get(download))
-        .with_state((hub, bundles))
-}
-
-/// The routes [`router`] serves, as (method, path) — checked against `openapi.json`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/v1/admin/bundles"),
-    ("post", "/v1/admin/bundles"),
-    ("get", "/v1/updates/{target}"),
-    ("get", "/v1/updates/{target}/{file}"),
-];
-
-type St = State<(Arc<Hub>, Bundles)>;
-
-fn problem(status: StatusCode, title: &str, detail: String) -> Response {
-    crate::http::problem(status, title, Some(detail))
-}
-
-fn bundle_error(e: BundleError) -> Response {
-    match e {
-        BundleError::Invalid(d) => problem(StatusCode::BAD_REQUEST, "bad request", d),
-        BundleError::Conflict(d) => problem(StatusCode::CONFLICT, "conflict", d),
-        BundleError::NotFound(d) => problem(StatusCode::NOT_FOUND, "not found", d),
-        BundleError::Io { .. } => {
-            eprintln!("gridhub: bundle storage error: {e}");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage unavailable",
-                "the hub could not read or write its bundle directory".into(),
-            )
-        }
-    }
-}
-
-fn hub_error(e: HubError) -> Response {
-    match e {
-        HubError::Unauthorized(d) => problem(StatusCode::UNAUTHORIZED, "unauthorized", d),
-        HubError::Forbidden(d) => problem(StatusCode::FORBIDDEN, "forbidden", d),
-        e => {
-            eprintln!("gridhub: {e}");
-            problem(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage unavailable",
-                "try again later".into(),
-            )
-        }
-    }
-}
-
-/// The token's subject, `admin` or a device id.
-async fn subject(hub: &Arc<Hub>, headers: &HeaderMap, admin: bool) -> Result<String, Response> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string)
-        .ok_or_else(|| {
-            problem(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing bearer token".into(),
-            )
-        })?;
-    let h = hub.clone();
-    let s = tokio::task::spawn_blocking(move || h.authenticate(&token))
-        .await
-        .map_err(|e| hub_error(HubError::BadRequest(e.to_string())))?
-        .map_err(hub_error)?;
-    match (admin, s == "admin") {
-        (true, false) => Err(problem(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "admin token required".into(),
-        )),
-        (false, true) => Err(problem(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "a device token is required".into(),
-        )),
-        _ => Ok(s),
-    }
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, BundleError> + Send + 'static,
-) -> Result<T, Response> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| {
-            bundle_error(BundleError::Io {
-                path: "bundles".into(),
-                source: std::io::Error::other(e.to_string()),
-            })
-        })?
-        .map_err(bundle_error)
-}
-
-async fn admin_publish(State((hub, b)): St, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = subject(&hub, &headers, true).await {
-        return r;
-    }
-    match blocking(move || b.publish_reader(&mut &body[..])).await {
-        Ok(p) => (StatusCode::CREATED, Json(p)).into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn admin_list(State((hub, b)): St, headers: HeaderMap) -> Response {
-    if let Err(r) = subject(&hub, &headers, true).await {
-        return r;
-    }
-    match blocking(move || b.list()).await {
-        Ok(l) => Json(l).into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn latest(
-    State((hub, b)): St,
-    headers: HeaderMap,
-    UrlPath(target): UrlPath<String>,
-) -> Response {
-    if let Err(r) = subject(&hub, &headers, false).await {
-        return r;
-    }
-    match blocking(move || b.latest(&target, None)).await {
-        Ok(p) => Json(p).into_response(),
-        Err(r) => r,
-    }
-}
-
-async fn download(
-    State((hub, b)): St,
-    headers: HeaderMap,
-    UrlPath((target, name)): UrlPath<(String, String)>,
-) -> Response {
-    if let Err(r) = subject(&hub, &headers, false).await {
-        return r;
-    }
-    let path = match blocking(move || b.file(&target, &name)).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
-    let storage = |e: std::io::Error| bundle_error(io(&path, e));
-    let mut f = match tokio::fs::File::open(&path).await {
-        Ok(f) => f,
-        Err(e) => return storage(e),
-    };
-    let len = match f.metadata().await {
-        Ok(m) => m.len(),
-        Err(e) => return storage(e),
-    };
-    // One range (`bytes=N-`, `bytes=N-M`, `bytes=-N`), the same rules as photo downloads.
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, end) = match range {
-        None => (StatusCode::OK, 0, len),
-        Some(r) => match gridpad_evidence::blob::parse_range(r, len) {
-            Some((s, e)) => (StatusCode::PARTIAL_CONTENT, s, e),
-            None => {
-                return (
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, format!("bytes */{len}"))],
-                )
-                    .into_response()
+impl From<BundleError> for HubError {
+    fn from(e: BundleError) -> HubError {
+        match e {
+            BundleError::Invalid(d) => HubError::BadRequest(d),
+            BundleError::Conflict(d) => HubError::Conflict(d),
+            BundleError::NotFound(d) => HubError::NotFound(d),
+            e @ BundleError::Io { .. } => {
+                HubError::Store(gridhub_store::StoreError::Backend(e.to_string()))
             }
-        },
-    };
-    if let Err(e) = f.seek(SeekFrom::Start(start)).await {
-        return storage(e);
+        }
     }
-    // Streamed from the file: a hub serving a 100 MB bundle to many devices at once holds
-    // a few buffers per download, not the bundle.
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(f.take(end - start)));
-    let mut r = Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "application/vnd.gridpad.bundle")
-        .header(header::CONTENT_LENGTH, end - start)
-        .header(header::ACCEPT_RANGES, "bytes");
-    if status == StatusCode::PARTIAL_CONTENT {
-        r = r.header(
-            header::CONTENT_RANGE,
-            format!("bytes {start}-{}/{len}", end - 1),
-        );
-    }
-    r.body(body)
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }

@@ -14,10 +14,10 @@
 //!   bad signature, altered, fork — or no seal at all.
 
 use crate::hub::{Hub, HubError, HubResult};
-use crate::store::*;
+use gridhub_store::*;
 use gridpad_evidence::fs_store::FsBlobStore;
 use gridpad_evidence::hub::{Authorizer, BlobStore};
-use gridpad_evidence::seal::{is_sha256_hex, ChainState, SealBody, Verdict};
+use gridpad_evidence::seal::{ChainState, SealBody, Verdict};
 pub use gridpad_evidence::seal::{SealVerdict, SealsRequest, SealsResponse, MAX_SEALS, SEALS_PATH};
 use gridpad_evidence::ChainVerifier;
 use serde::{Deserialize, Serialize};
@@ -49,28 +49,12 @@ impl DeviceChain {
     }
 }
 
-/// The SHA-256 hashes in a record's `photos` field (anything else is ignored).
-pub fn photo_list(v: &Value) -> Vec<String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .filter(|h| is_sha256_hex(h))
-                .map(str::to_string)
-                .collect()
-        })
+/// The photos (SHA-256) a stored record names.
+fn photos_of(row: &Row) -> Vec<String> {
+    row.fields
+        .get(gridpad_domain::spec::PHOTOS)
+        .and_then(gridpad_domain::spec::photo_list)
         .unwrap_or_default()
-}
-
-/// `photos` of a device's record: a list of lower-case SHA-256 hex, or `None`.
-pub fn checked_photo_list(v: &Value) -> Option<Vec<String>> {
-    let a = v.as_array()?;
-    if a.len() > 100 {
-        return None;
-    }
-    a.iter()
-        .map(|h| h.as_str().filter(|h| is_sha256_hex(h)).map(str::to_string))
-        .collect()
 }
 
 fn verdict_name(v: &Verdict) -> &'static str {
@@ -88,7 +72,7 @@ fn verdict_name(v: &Verdict) -> &'static str {
 
 /// How a stored event differs from what its device sealed (`None`: it does not).
 fn differs_from_seal(row: &Row, body: &SealBody) -> Option<String> {
-    let photos = row.fields.get("photos").map(photo_list).unwrap_or_default();
+    let photos = photos_of(row);
     if photos != body.photos {
         return Some("photos".into());
     }
@@ -131,10 +115,10 @@ impl Hub {
             let Some(dev) = tx.device(device)? else {
                 return Ok(false);
             };
-            if dev.status != "active" {
+            if dev.status != DeviceStatus::Active {
                 return Ok(false);
             }
-            let scopes = Hub::scopes_of(&dev);
+            let scopes = crate::scopes::scopes_of(&dev);
             for (entity, row_id) in tx.photo_refs(sha256)? {
                 if let Some(row) = tx.row(entity, &row_id)? {
                     if !row.deleted && scopes.contains(&row.scope) {
@@ -149,7 +133,9 @@ impl Hub {
     /// Whether `device` may upload (enrolled and active).
     pub fn may_upload_blob(&self, device: &str) -> HubResult<bool> {
         Ok(with_tx(self.store(), |tx| {
-            Ok(tx.device(device)?.is_some_and(|d| d.status == "active"))
+            Ok(tx
+                .device(device)?
+                .is_some_and(|d| d.status == DeviceStatus::Active))
         })?)
     }
 
@@ -209,7 +195,7 @@ impl Hub {
 
     /// A device's chain as the hub sees it: newest seal received, newest the device said it
     /// holds, sequence numbers missing.
-    pub fn chain_status(&self, device: &str) -> HubResult<Value> {
+    pub fn chain_status(&self, device: &str) -> HubResult<ChainStatus> {
         let chain: DeviceChain = with_tx(self.store(), |tx| {
             Ok(match tx.chain_state(device)? {
                 Some(s) => {
@@ -218,21 +204,24 @@ impl Hub {
                 None => DeviceChain::default(),
             })
         })?;
-        Ok(json!({
-            "head": chain.state.max_seq(),
-            "received_through": chain.received_through(),
-            "claimed_last_seq": chain.claimed_last_seq,
-            "missing": chain.missing(),
-        }))
+        Ok(ChainStatus {
+            head: chain.state.max_seq(),
+            received_through: chain.received_through(),
+            claimed_last_seq: chain.claimed_last_seq,
+            missing: chain.missing(),
+        })
     }
 
     /// The evidence of one event: its photos and how many are at the hub, whether it is
     /// complete, and what its seal says.
-    pub fn event_evidence(&self, row: &Row) -> HubResult<Value> {
-        let photos = row.fields.get("photos").map(photo_list).unwrap_or_default();
+    pub fn event_evidence(&self, row: &Row) -> HubResult<EventEvidence> {
+        let photos = photos_of(row);
         let received = photos.iter().filter(|h| self.has_blob(h)).count();
         let seals = with_tx(self.store(), |tx| tx.seals_of("event", &row.row_id))?;
-        let device = row.scope.strip_prefix("device:").unwrap_or_default();
+        let device = match &row.scope {
+            Scope::Device(d) => d.as_str(),
+            _ => "",
+        };
         let mut flags: Vec<String> = vec![];
         let mut seal = Value::Null;
         for s in &seals {
@@ -264,37 +253,82 @@ impl Hub {
         }
         flags.sort();
         flags.dedup();
-        Ok(json!({
-            "photos": photos,
-            "photos_expected": photos.len(),
-            "photos_received": received,
-            "complete": received == photos.len(),
-            "seal": seal,
-            "seal_flags": flags,
-            "sealed_ok": !seals.is_empty() && flags.is_empty(),
-        }))
+        Ok(EventEvidence {
+            photos_expected: photos.len(),
+            photos_received: received,
+            complete: received == photos.len(),
+            photos,
+            seal,
+            sealed_ok: !seals.is_empty() && flags.is_empty(),
+            seal_flags: flags,
+        })
     }
 
     /// Events for the command centre, with their evidence and their device's chain.
-    pub fn events_with_evidence(&self, limit: usize) -> HubResult<Vec<Value>> {
+    pub fn events_with_evidence(&self, limit: usize) -> HubResult<Vec<EventView>> {
         let rows = self.events(limit)?;
-        let mut chains: BTreeMap<String, Value> = BTreeMap::new();
+        let mut chains: BTreeMap<String, ChainStatus> = BTreeMap::new();
         rows.iter()
             .map(|r| {
-                let mut ev = self.event_evidence(r)?;
-                let device = r.scope.strip_prefix("device:").unwrap_or_default();
+                let evidence = self.event_evidence(r)?;
+                let device = match &r.scope {
+                    Scope::Device(d) => d.as_str(),
+                    _ => "",
+                };
                 if !chains.contains_key(device) {
                     chains.insert(device.to_string(), self.chain_status(device)?);
                 }
-                ev["id"] = json!(r.row_id);
-                ev["scope"] = json!(r.scope);
-                ev["device_scope"] = json!(r.scope);
-                ev["fields"] = json!(r.fields);
-                ev["device_chain"] = chains[device].clone();
-                Ok(ev)
+                Ok(EventView {
+                    id: r.row_id.clone(),
+                    scope: r.scope.to_string(),
+                    device_scope: r.scope.to_string(),
+                    fields: r.fields.clone(),
+                    evidence,
+                    device_chain: chains[device].clone(),
+                })
             })
             .collect()
     }
+}
+
+/// A device's seal chain as the hub sees it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainStatus {
+    /// The newest sealed sequence number received.
+    pub head: u64,
+    /// Every seal up to here arrived.
+    pub received_through: u64,
+    /// The newest the device said it holds.
+    pub claimed_last_seq: u64,
+    pub missing: Vec<u64>,
+}
+
+/// What the hub holds of one report's evidence.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventEvidence {
+    pub photos: Vec<String>,
+    pub photos_expected: usize,
+    pub photos_received: usize,
+    pub complete: bool,
+    /// The seal the verdict rests on (`seq`, `hash`, `verdict`, and `differs` when the
+    /// stored record differs from what was sealed); null without one.
+    pub seal: Value,
+    /// ok → empty; otherwise gap, reorder, broken_link, bad_signature, altered, fork,
+    /// other_device, unsealed.
+    pub seal_flags: Vec<String>,
+    pub sealed_ok: bool,
+}
+
+/// An event as the centre's list shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EventView {
+    pub id: String,
+    pub scope: String,
+    pub device_scope: String,
+    pub fields: gridpad_proto::Fields,
+    #[serde(flatten)]
+    pub evidence: EventEvidence,
+    pub device_chain: ChainStatus,
 }
 
 /// The blob routes' view of the hub's records.

@@ -1,19 +1,27 @@
 //! gridhub, the central platform's sync service for Gridpad devices.
 //!
-//! - [`store`]: storage behind a trait ([`store::HubStore`]), free of SQL;
-//! - [`sqlite`]: the default backend (one file, nothing else to run);
-//! - [`hub`]: enrollment, authentication, the sync exchange, the command centre's actions;
-//! - [`evidence`]: photos (blob store, who may read them, completeness) and sealed records;
-//! - [`http`]: the HTTP interface (axum);
-//! - [`tls`]: HTTPS for `gridhub serve` (rustls);
-//! - [`bundles`]: signed update bundles published for the fleet.
+//! - [`hub`]: the hub (storage, clock, randomness) and [`error`], its one error type;
+//! - [`auth`]: enrollment, device sessions, administrators' tokens — typed principals;
+//! - [`exchange`]: the sync exchange (push verdicts, pulled pages), [`merge`] its one
+//!   per-field merge, [`scopes`] who reads what;
+//! - [`centre`]: the command centre's actions (import, lifecycle, tasks, notices, devices);
+//! - [`evidence`]: photos (who may read them, completeness) and sealed records;
+//! - [`bundles`]: signed update bundles published for the fleet;
+//! - [`http`]: the HTTP interface (axum), one file per resource; [`tls`]: HTTPS;
+//! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`]).
 
+pub mod auth;
 pub mod bundles;
+pub mod centre;
+pub mod error;
 pub mod evidence;
+pub mod exchange;
 pub mod http;
 pub mod hub;
-pub mod sqlite;
-pub mod store;
+pub mod merge;
+pub mod scopes;
 pub mod tls;
 
+pub use gridhub_sqlite as sqlite;
+pub use gridhub_store as store;
 pub use hub::{Hub, HubError};

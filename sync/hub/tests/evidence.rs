@@ -34,10 +34,16 @@ fn setup() -> Setup {
             seed: 3,
         })
         .unwrap();
-    let mut dev = enrolled_device(&th.hub, &tmp.path().join("a"), "dev-a", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        &tmp.path().join("a"),
+        "0190a4b2-7c3d-7e00-8000-000000000de1",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-a".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de1".into(),
     };
     sync_all(&mut dev, &mut t);
     Setup {
@@ -74,7 +80,7 @@ fn report(s: &mut Setup, photos: &[Vec<String>]) -> Vec<String> {
         .collect();
     let mut t = Direct {
         hub: s.th.hub.clone(),
-        device_id: "dev-a".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de1".into(),
     };
     sync_all(&mut s.dev, &mut t);
     ids
@@ -101,7 +107,7 @@ fn chain(s: &mut Setup, key: &Ed25519KeyPair, ids: &[String]) -> Vec<SealedRecor
         let prev = out.last().map(|r| (r.seq, r.hash.clone()));
         let rec = seal::seal(
             key,
-            "dev-a",
+            "0190a4b2-7c3d-7e00-8000-000000000de1",
             prev.as_ref().map(|(s, h)| (*s, h.as_str())),
             &input,
             "2026-11-18T00:00:00Z",
@@ -112,8 +118,14 @@ fn chain(s: &mut Setup, key: &Ed25519KeyPair, ids: &[String]) -> Vec<SealedRecor
     out
 }
 
-fn flags(s: &Setup, id: &str) -> Vec<String> {
+/// The centre's list of events, as the admin API sends it.
+fn events_json(s: &Setup) -> Vec<Value> {
     let events = s.th.hub.events_with_evidence(1000).unwrap();
+    serde_json::from_value(serde_json::to_value(events).unwrap()).unwrap()
+}
+
+fn flags(s: &Setup, id: &str) -> Vec<String> {
+    let events = events_json(s);
     let ev = events.iter().find(|e| e["id"] == id).unwrap();
     ev["seal_flags"]
         .as_array()
@@ -124,8 +136,7 @@ fn flags(s: &Setup, id: &str) -> Vec<String> {
 }
 
 fn event(s: &Setup, id: &str) -> Value {
-    let events = s.th.hub.events_with_evidence(1000).unwrap();
-    events.into_iter().find(|e| e["id"] == id).unwrap()
+    events_json(s).into_iter().find(|e| e["id"] == id).unwrap()
 }
 
 #[test]
@@ -137,7 +148,7 @@ fn seals_arriving_out_of_order_are_flagged_gap_then_reorder_and_the_chain_closes
     let send = |recs: Vec<SealedRecord>| {
         s.th.hub
             .receive_seals(
-                "dev-a",
+                "0190a4b2-7c3d-7e00-8000-000000000de1",
                 &SealsRequest {
                     last_seq: 3,
                     seals: recs,
@@ -173,7 +184,7 @@ fn a_foreign_key_or_a_seal_that_disagrees_with_the_report_is_flagged() {
     let r =
         s.th.hub
             .receive_seals(
-                "dev-a",
+                "0190a4b2-7c3d-7e00-8000-000000000de1",
                 &SealsRequest {
                     last_seq: 1,
                     seals: forged,
@@ -202,14 +213,17 @@ fn a_foreign_key_or_a_seal_that_disagrees_with_the_report_is_flagged() {
     };
     seals[1] = seal::seal(
         &key,
-        "dev-a",
+        "0190a4b2-7c3d-7e00-8000-000000000de1",
         Some((1, &seals[0].hash)),
         &input,
         "2026-11-18T00:00:00Z",
     )
     .unwrap();
     s.th.hub
-        .receive_seals("dev-a", &SealsRequest { last_seq: 2, seals })
+        .receive_seals(
+            "0190a4b2-7c3d-7e00-8000-000000000de1",
+            &SealsRequest { last_seq: 2, seals },
+        )
         .unwrap();
     assert_eq!(
         flags(&s, &ids[0]),
@@ -241,23 +255,35 @@ fn a_report_is_complete_when_all_its_photos_are_in_and_only_records_authorise_re
     assert_eq!(ev["photos_received"], 0);
     assert_eq!(ev["complete"], false);
     assert_eq!(ev["seal_flags"], json!(["unsealed"]));
-    put_blob(&s, "dev-a", &p1);
+    put_blob(&s, "0190a4b2-7c3d-7e00-8000-000000000de1", &p1);
     let ev = event(&s, &ids[0]);
     assert_eq!(
         (ev["photos_received"].as_u64(), ev["complete"].as_bool()),
         (Some(1), Some(false))
     );
-    put_blob(&s, "dev-a", &p2);
+    put_blob(&s, "0190a4b2-7c3d-7e00-8000-000000000de1", &p2);
     assert_eq!(event(&s, &ids[0])["complete"], true);
 
     // Who may read: the reporting device; not another device of the grid, nor a hash
     // nobody references — until the report becomes a task of the grid.
     let tmp = tempfile::tempdir().unwrap();
-    let _b = enrolled_device(&s.th.hub, tmp.path(), "dev-b", &s.grid, T0);
+    let _b = enrolled_device(
+        &s.th.hub,
+        tmp.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de2",
+        &s.grid,
+        T0,
+    );
     let hub = &s.th.hub;
-    assert!(hub.may_read_blob("dev-a", &h1).unwrap());
-    assert!(!hub.may_read_blob("dev-b", &h1).unwrap());
-    assert!(!hub.may_read_blob("dev-a", &sha(7)).unwrap());
+    assert!(hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de1", &h1)
+        .unwrap());
+    assert!(!hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
+        .unwrap());
+    assert!(!hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de1", &sha(7))
+        .unwrap());
     assert!(!hub.may_read_blob("nobody", &h1).unwrap());
     hub.transition_event(
         &ids[0],
@@ -267,9 +293,16 @@ fn a_report_is_complete_when_all_its_photos_are_in_and_only_records_authorise_re
     )
     .unwrap();
     hub.dispatch_event(&ids[0], "指挥中心", 24).unwrap();
-    assert!(hub.may_read_blob("dev-b", &h1).unwrap());
-    assert!(hub.may_read_blob("dev-b", &h2).unwrap());
+    assert!(hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
+        .unwrap());
+    assert!(hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h2)
+        .unwrap());
     // A locked device reads nothing.
-    hub.set_device_status("dev-b", "locked").unwrap();
-    assert!(!hub.may_read_blob("dev-b", &h1).unwrap());
+    hub.set_device_status("0190a4b2-7c3d-7e00-8000-000000000de2", "locked")
+        .unwrap();
+    assert!(!hub
+        .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
+        .unwrap());
 }

@@ -46,10 +46,16 @@ fn a_device_receives_its_grid_and_never_another_grids_people() {
     let dir = tempfile::tempdir().unwrap();
     let (th, s, other) = two_grid_hub(dir.path());
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-a", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de1",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-a".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de1".into(),
     };
     let r = sync_all(&mut dev, &mut t);
     assert!(r.pulled_ops > 1_000);
@@ -82,7 +88,7 @@ fn a_device_receives_its_grid_and_never_another_grids_people() {
     let forged = gridpad_proto::Mutation {
         seq: 1,
         mutation_id: "0190a4b2-7c3d-7e00-8000-0000000000ff".into(),
-        hlc: Hlc::new(T0, 0, "dev-a"),
+        hlc: Hlc::new(T0, 0, "0190a4b2-7c3d-7e00-8000-000000000de1"),
         entity: Entity::Person,
         row_id: foreign_person.row_id.clone(),
         op: gridpad_proto::Op::Update,
@@ -91,7 +97,10 @@ fn a_device_receives_its_grid_and_never_another_grids_people() {
     let mut req =
         gridpad_sync::driver::build_request(&dev, gridpad_sync::Limits::default(), 0).unwrap();
     req.push = vec![forged];
-    let resp = th.hub.sync("dev-a", &req).unwrap();
+    let resp = th
+        .hub
+        .sync("0190a4b2-7c3d-7e00-8000-000000000de1", &req)
+        .unwrap();
     assert_eq!(resp.verdicts[0].status, Status::Rejected);
     assert!(resp.verdicts[0]
         .reason
@@ -124,10 +133,16 @@ fn a_refused_change_goes_to_the_dead_letters_and_the_queue_moves_on() {
         .create_task(&s.home_grid_id, "核查消防通道", "", 24, None, None)
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-g", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de7",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-g".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de7".into(),
     };
     sync_all(&mut dev, &mut t);
     // While the device is offline, the centre cancels the task; the worker accepts it.
@@ -180,12 +195,18 @@ fn a_resent_batch_is_acknowledged_without_being_applied_twice() {
         })
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-b", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de2",
+        &s.home_grid_id,
+        T0,
+    );
     sync_all(
         &mut dev,
         &mut Direct {
             hub: th.hub.clone(),
-            device_id: "dev-b".into(),
+            device_id: "0190a4b2-7c3d-7e00-8000-000000000de2".into(),
         },
     );
     for i in 0..5 {
@@ -193,22 +214,30 @@ fn a_resent_batch_is_acknowledged_without_being_applied_twice() {
     }
     let req =
         gridpad_sync::driver::build_request(&dev, gridpad_sync::Limits::default(), 0).unwrap();
-    let first = th.hub.sync("dev-b", &req).unwrap();
+    let first = th
+        .hub
+        .sync("0190a4b2-7c3d-7e00-8000-000000000de2", &req)
+        .unwrap();
     assert!(first.verdicts.iter().all(|v| v.status == Status::Applied));
     // The response was lost: the device sends the same batch again.
     // It gets the same verdicts again (a lost refusal is not lost), and nothing is re-applied.
-    let second = th.hub.sync("dev-b", &req).unwrap();
+    let second = th
+        .hub
+        .sync("0190a4b2-7c3d-7e00-8000-000000000de2", &req)
+        .unwrap();
     assert_eq!(second.verdicts, first.verdicts);
     assert_eq!(second.acked_through, 5);
-    let applied =
-        gridhub::store::with_tx(th.hub.store(), |tx| tx.mutation_count(Some("dev-b"))).unwrap();
+    let applied = gridhub::store::with_tx(th.hub.store(), |tx| {
+        tx.mutation_count(Some("0190a4b2-7c3d-7e00-8000-000000000de2"))
+    })
+    .unwrap();
     assert_eq!(applied, 5);
     assert_eq!(th.hub.events(100).unwrap().len(), 5);
     // A gap in the sequence is refused with the expected number.
     let mut gap = req.clone();
     gap.push = vec![req.push[0].clone()];
     gap.push[0].seq = 9;
-    match th.hub.sync("dev-b", &gap) {
+    match th.hub.sync("0190a4b2-7c3d-7e00-8000-000000000de2", &gap) {
         Err(gridhub::HubError::SeqGap { expected }) => assert_eq!(expected, 6),
         other => panic!("expected a gap, got {other:?}"),
     }
@@ -227,25 +256,37 @@ fn tokens_need_a_fresh_signed_challenge_and_expire() {
         })
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-c", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de3",
+        &s.home_grid_id,
+        T0,
+    );
     let key = dev.device_keypair().unwrap();
     let ch = th
         .hub
         .challenge(&wire::ChallengeRequest {
-            device_id: "dev-c".into(),
+            device_id: "0190a4b2-7c3d-7e00-8000-000000000de3".into(),
         })
         .unwrap();
     let sig = key
-        .sign(&wire::auth_message("dev-c", &ch.nonce))
+        .sign(&wire::auth_message(
+            "0190a4b2-7c3d-7e00-8000-000000000de3",
+            &ch.nonce,
+        ))
         .as_ref()
         .to_vec();
     let req = wire::TokenRequest {
-        device_id: "dev-c".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de3".into(),
         nonce: ch.nonce.clone(),
         signature: sig,
     };
     let tok = th.hub.token(&req).unwrap();
-    assert_eq!(th.hub.authenticate(&tok.token).unwrap(), "dev-c");
+    assert_eq!(
+        th.hub.authenticate(&tok.token).unwrap(),
+        gridhub::store::TokenOwner::Device("0190a4b2-7c3d-7e00-8000-000000000de3".into())
+    );
     // Replaying the same signed challenge fails.
     assert!(th.hub.token(&req).is_err());
     // A signature by another key fails.
@@ -258,21 +299,24 @@ fn tokens_need_a_fresh_signed_challenge_and_expire() {
     let ch2 = th
         .hub
         .challenge(&wire::ChallengeRequest {
-            device_id: "dev-c".into(),
+            device_id: "0190a4b2-7c3d-7e00-8000-000000000de3".into(),
         })
         .unwrap();
     let forged = wire::TokenRequest {
-        device_id: "dev-c".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de3".into(),
         nonce: ch2.nonce.clone(),
         signature: other
-            .sign(&wire::auth_message("dev-c", &ch2.nonce))
+            .sign(&wire::auth_message(
+                "0190a4b2-7c3d-7e00-8000-000000000de3",
+                &ch2.nonce,
+            ))
             .as_ref()
             .to_vec(),
     };
     assert!(th.hub.token(&forged).is_err());
     assert_ne!(other.public_key().as_ref(), key.public_key().as_ref());
     // Tokens expire.
-    clock.store(T0 + gridhub::hub::TOKEN_TTL_MS + 1, Ordering::SeqCst);
+    clock.store(T0 + gridhub::auth::TOKEN_TTL_MS + 1, Ordering::SeqCst);
     let err = th.hub.authenticate(&tok.token).unwrap_err();
     assert!(err.to_string().contains("expired"), "{err}");
     // Unknown devices get no challenge.
@@ -297,10 +341,16 @@ fn concurrent_edits_merge_field_by_field_and_the_loser_sees_a_notice() {
         })
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-d", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de4",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-d".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de4".into(),
     };
     sync_all(&mut dev, &mut t);
     let pid: String = dev
@@ -355,10 +405,16 @@ fn a_device_clock_a_year_fast_cannot_beat_later_central_edits() {
         })
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-e", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de5",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-e".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de5".into(),
     };
     sync_all(&mut dev, &mut t);
     let pid: String = dev
@@ -397,10 +453,16 @@ fn a_divergent_scope_is_downloaded_again_alone() {
         })
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-f", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000de6",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-f".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000de6".into(),
     };
     sync_all(&mut dev, &mut t);
     let grid_scope = format!("grid:{}", s.home_grid_id);
@@ -435,9 +497,10 @@ fn a_divergent_scope_is_downloaded_again_alone() {
         catalog_before,
         "other scopes untouched"
     );
-    let (hub_sum, _) =
-        gridhub::store::with_tx(th.hub.store(), |tx| tx.scope_summary(&grid_scope, after2))
-            .unwrap();
+    let (hub_sum, _) = gridhub::store::with_tx(th.hub.store(), |tx| {
+        tx.scope_summary(&grid_scope.parse().unwrap(), after2)
+    })
+    .unwrap();
     assert_eq!(hub_sum, sum2, "checksums agree again");
 }
 
@@ -446,10 +509,16 @@ fn a_long_first_download_reports_how_much_is_left() {
     let dir = tempfile::tempdir().unwrap();
     let (th, s, _) = two_grid_hub(dir.path());
     let dev_dir = tempfile::tempdir().unwrap();
-    let mut dev = enrolled_device(&th.hub, dev_dir.path(), "dev-p", &s.home_grid_id, T0);
+    let mut dev = enrolled_device(
+        &th.hub,
+        dev_dir.path(),
+        "0190a4b2-7c3d-7e00-8000-000000000df0",
+        &s.home_grid_id,
+        T0,
+    );
     let mut t = Direct {
         hub: th.hub.clone(),
-        device_id: "dev-p".into(),
+        device_id: "0190a4b2-7c3d-7e00-8000-000000000df0".into(),
     };
     // Small pages, as on EDGE: the download takes many exchanges.
     let limits = gridpad_sync::Limits {

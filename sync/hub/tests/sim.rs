@@ -98,7 +98,7 @@ fn run_seed(seed: u64) -> [u64; 5] {
     let mut devices: Vec<Device> = (0..n_devices)
         .map(|i| {
             let dir = tempfile::tempdir().unwrap();
-            let id = format!("sim-{seed}-{i}");
+            let id = format!("0190a4b2-7c3d-7e00-8000-{:06x}{i:06x}", seed % 0x100_0000);
             let skew_ms = rng.random_range(-3 * 3_600_000i64..=3 * 3_600_000);
             let mut store = enrolled_device(&th.hub, dir.path(), &id, &grid, T0);
             set_device_clock(&mut store, &clock, skew_ms);
@@ -279,7 +279,7 @@ fn run_seed(seed: u64) -> [u64; 5] {
         );
         let reports = hub_events
             .iter()
-            .filter(|e| e.scope == format!("device:{}", dev.id))
+            .filter(|e| e.scope.to_string() == format!("device:{}", dev.id))
             .count() as u64;
         assert_eq!(
             reports,
@@ -288,10 +288,13 @@ fn run_seed(seed: u64) -> [u64; 5] {
         );
         for c in store.cursors().unwrap() {
             let (after, sum, count) = store.scope_state(&c.scope).unwrap().unwrap();
-            let (hub_sum, hub_count) =
-                gridhub::store::with_tx(th.hub.store(), |tx| tx.scope_summary(&c.scope, after))
+            let (hub_sum, hub_count) = gridhub::store::with_tx(th.hub.store(), |tx| {
+                tx.scope_summary(&c.scope.parse().unwrap(), after)
+            })
+            .unwrap();
+            let last =
+                gridhub::store::with_tx(th.hub.store(), |tx| tx.last_op(&c.scope.parse().unwrap()))
                     .unwrap();
-            let last = gridhub::store::with_tx(th.hub.store(), |tx| tx.last_op(&c.scope)).unwrap();
             assert_eq!(
                 (after, sum, count),
                 (last, hub_sum, hub_count),

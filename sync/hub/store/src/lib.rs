@@ -1,7 +1,12 @@
-//! Hub storage behind a trait. The hub's logic (`hub.rs`) speaks only this trait, in plain
-//! domain terms — no SQL — so a PostgreSQL backend can join the SQLite one for cities that
-//! outgrow one machine.
+//! gridhub's storage contract. The hub's logic speaks only this trait, in plain domain
+//! terms — no SQL. Each backend is a crate of its own with its own migrations
+//! (`gridhub-sqlite`; a PostgreSQL one for cities), and every backend runs the same
+//! [`conformance`] suite in its tests.
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use gridpad_domain::Scope;
 use gridpad_proto::wire::{Op, OpKind};
 use gridpad_proto::{Entity, Fields, Hlc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +22,48 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Whether a device may work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceStatus {
+    Active,
+    /// Lost or suspended: the hub tells it to lock and takes nothing from it.
+    Locked,
+    /// To be erased: the hub tells it to wipe itself and nothing else.
+    Wiped,
+}
+
+impl DeviceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Active => "active",
+            DeviceStatus::Locked => "locked",
+            DeviceStatus::Wiped => "wiped",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        [
+            DeviceStatus::Active,
+            DeviceStatus::Locked,
+            DeviceStatus::Wiped,
+        ]
+        .into_iter()
+        .find(|d| d.as_str() == s)
+    }
+}
+
+/// Who a bearer token belongs to. A device token and an administrator's token are
+/// different kinds, whatever their subject: no device id makes a device an administrator.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum TokenOwner {
+    /// A device session (the device id).
+    Device(String),
+    /// The hub's administrator API (a label for the token, e.g. who asked for it).
+    Admin(String),
+}
+
 /// A device known to the hub.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DeviceRecord {
@@ -31,8 +78,7 @@ pub struct DeviceRecord {
     /// Highest mutation sequence number applied from this device.
     pub last_seq: u64,
     pub health: gridpad_proto::wire::Health,
-    /// active / locked / wiped
-    pub status: String,
+    pub status: DeviceStatus,
     pub clock_offset_ms: i64,
 }
 
@@ -52,8 +98,8 @@ pub struct EnrollmentCode {
 pub struct Row {
     pub entity: Entity,
     pub row_id: String,
-    /// The scope whose devices may read it (`grid:<id>`, `catalog`, `device:<id>`, …).
-    pub scope: String,
+    /// The scope whose devices may read it.
+    pub scope: Scope,
     pub fields: Fields,
     pub field_hlc: BTreeMap<String, Hlc>,
     pub deleted: bool,
@@ -61,11 +107,11 @@ pub struct Row {
 
 impl Row {
     /// A record the hub has not seen before, in `scope`.
-    pub fn new(entity: Entity, row_id: &str, scope: impl Into<String>) -> Row {
+    pub fn new(entity: Entity, row_id: &str, scope: Scope) -> Row {
         Row {
             entity,
             row_id: row_id.to_string(),
-            scope: scope.into(),
+            scope,
             fields: Fields::new(),
             field_hlc: BTreeMap::new(),
             deleted: false,
@@ -86,8 +132,13 @@ pub trait HubTx {
     fn put_nonce(&mut self, nonce_hex: &str, device_id: &str, expires_ms: u64) -> StoreResult<()>;
     /// Use up a challenge: returns its device and expiry, and forgets it.
     fn take_nonce(&mut self, nonce_hex: &str) -> StoreResult<Option<(String, u64)>>;
-    fn put_token(&mut self, token_hash: &str, subject: &str, expires_ms: u64) -> StoreResult<()>;
-    fn token(&mut self, token_hash: &str) -> StoreResult<Option<(String, u64)>>;
+    fn put_token(
+        &mut self,
+        token_hash: &str,
+        owner: &TokenOwner,
+        expires_ms: u64,
+    ) -> StoreResult<()>;
+    fn token(&mut self, token_hash: &str) -> StoreResult<Option<(TokenOwner, u64)>>;
     fn purge_expired(&mut self, now_ms: u64) -> StoreResult<()>;
 
     fn row(&mut self, entity: Entity, row_id: &str) -> StoreResult<Option<Row>>;
@@ -98,7 +149,7 @@ pub trait HubTx {
     /// Append to a scope's change log; the store assigns the op id, in commit order.
     fn append_op(
         &mut self,
-        scope: &str,
+        scope: &Scope,
         entity: Entity,
         row_id: &str,
         kind: &OpKind,
@@ -106,12 +157,13 @@ pub trait HubTx {
         hlc: &Hlc,
     ) -> StoreResult<Op>;
     /// Ops of a scope after `after_op`, in order, until `max_bytes` (at least one op).
-    fn ops_after(&mut self, scope: &str, after_op: u64, max_bytes: usize) -> StoreResult<Vec<Op>>;
+    fn ops_after(&mut self, scope: &Scope, after_op: u64, max_bytes: usize)
+        -> StoreResult<Vec<Op>>;
     /// Wrapping u32 sum of op hashes and number of ops of a scope up to `upto`.
-    fn scope_summary(&mut self, scope: &str, upto: u64) -> StoreResult<(u32, u64)>;
+    fn scope_summary(&mut self, scope: &Scope, upto: u64) -> StoreResult<(u32, u64)>;
     /// How many of the scope's ops come after `after` (a download's remaining work).
-    fn ops_after_count(&mut self, scope: &str, after: u64) -> StoreResult<u64>;
-    fn last_op(&mut self, scope: &str) -> StoreResult<u64>;
+    fn ops_after_count(&mut self, scope: &Scope, after: u64) -> StoreResult<u64>;
+    fn last_op(&mut self, scope: &Scope) -> StoreResult<u64>;
 
     /// Idempotency by mutation id (catches a device restored from a backup).
     fn mutation_seen(&mut self, mutation_id: &str) -> StoreResult<bool>;
@@ -123,7 +175,12 @@ pub trait HubTx {
         seq: u64,
         verdict: &str,
     ) -> StoreResult<()>;
-    fn stored_verdict(&mut self, device_id: &str, seq: u64) -> StoreResult<Option<String>>;
+    /// The mutation id and verdict (JSON) given to a device's mutation `seq`.
+    fn stored_verdict(
+        &mut self,
+        device_id: &str,
+        seq: u64,
+    ) -> StoreResult<Option<(String, String)>>;
     /// How many mutations the hub has applied (for verification and tests).
     fn mutation_count(&mut self, device_id: Option<&str>) -> StoreResult<u64>;
 

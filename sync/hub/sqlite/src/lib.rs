@@ -1,86 +1,18 @@
 //! The default hub storage: one SQLite file (WAL, synchronous=FULL), so `gridhub serve`
 //! needs nothing else to run.
 
-use crate::store::*;
+use gridhub_store::*;
 use gridpad_proto::wire::{Op, OpKind};
 use gridpad_proto::{Entity, Fields, Hlc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
 
-const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS device (
-    device_id TEXT PRIMARY KEY,
-    record    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS enrollment_code (
-    code_hash TEXT PRIMARY KEY,
-    record    TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS nonce (
-    nonce      TEXT PRIMARY KEY,
-    device_id  TEXT NOT NULL,
-    expires_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS token (
-    token_hash TEXT PRIMARY KEY,
-    subject    TEXT NOT NULL,
-    expires_ms INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS row (
-    entity    TEXT NOT NULL,
-    row_id    TEXT NOT NULL,
-    scope     TEXT NOT NULL,
-    fields    TEXT NOT NULL,
-    field_hlc TEXT NOT NULL,
-    deleted   INTEGER NOT NULL DEFAULT 0,
-    seq       INTEGER NOT NULL,
-    PRIMARY KEY (entity, row_id)
-);
-CREATE INDEX IF NOT EXISTS row_entity_seq ON row(entity, seq);
-CREATE INDEX IF NOT EXISTS row_seq ON row(seq);
-CREATE TABLE IF NOT EXISTS op (
-    op_id  INTEGER PRIMARY KEY AUTOINCREMENT,
-    scope  TEXT NOT NULL,
-    entity TEXT NOT NULL,
-    row_id TEXT NOT NULL,
-    kind   TEXT NOT NULL,
-    fields TEXT NOT NULL,
-    hlc    TEXT NOT NULL,
-    hash   INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS op_scope ON op(scope, op_id);
-CREATE TABLE IF NOT EXISTS applied_mutation (
-    mutation_id TEXT PRIMARY KEY,
-    device_id   TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    verdict     TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS applied_device ON applied_mutation(device_id, seq);
-CREATE TABLE IF NOT EXISTS photo_ref (
-    sha256 TEXT NOT NULL,
-    entity TEXT NOT NULL,
-    row_id TEXT NOT NULL,
-    PRIMARY KEY (sha256, entity, row_id)
-);
-CREATE INDEX IF NOT EXISTS photo_ref_owner ON photo_ref(entity, row_id);
-CREATE TABLE IF NOT EXISTS seal (
-    device_id   TEXT NOT NULL,
-    seq         INTEGER NOT NULL,
-    hash        TEXT NOT NULL,
-    entity      TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    verdict     TEXT NOT NULL,
-    body        TEXT NOT NULL,
-    received_ms INTEGER NOT NULL,
-    PRIMARY KEY (device_id, seq, hash)
-);
-CREATE INDEX IF NOT EXISTS seal_record ON seal(entity, record_id);
-CREATE TABLE IF NOT EXISTS chain_state (
-    device_id TEXT PRIMARY KEY,
-    state     TEXT NOT NULL
-);
-"#;
+/// The schema, one file per version; `user_version` counts the applied ones.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_token_kind.sql"),
+];
 
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -90,16 +22,43 @@ impl SqliteStore {
     pub fn open(dir: &Path) -> StoreResult<SqliteStore> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Backend(format!("{}: {e}", dir.display())))?;
-        let conn = Connection::open(dir.join("gridhub.db")).map_err(be)?;
+        let mut conn = Connection::open(dir.join("gridhub.db")).map_err(be)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
         )
         .map_err(be)?;
-        conn.execute_batch(SCHEMA).map_err(be)?;
+        migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
     }
+}
+
+/// Apply the migrations this database lacks, each in its own transaction; refuse a
+/// database from a newer gridhub.
+fn migrate(conn: &mut Connection) -> StoreResult<()> {
+    let have: usize = conn
+        .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))
+        .map_err(be)? as usize;
+    if have > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the hub database is at schema version {have}, newer than this gridhub ({}); use a newer gridhub",
+            MIGRATIONS.len()
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have) {
+        let tx = conn.transaction().map_err(be)?;
+        tx.execute_batch(sql).map_err(be)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(be)?;
+        tx.commit().map_err(be)?;
+    }
+    Ok(())
+}
+
+fn scope_of(s: &str) -> StoreResult<Scope> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("scope {s:?}")))
 }
 
 fn be(e: rusqlite::Error) -> StoreError {
@@ -235,27 +194,44 @@ impl HubTx for Tx<'_> {
         Ok(r.map(|(d, e)| (d, e as u64)))
     }
 
-    fn put_token(&mut self, token_hash: &str, subject: &str, expires_ms: u64) -> StoreResult<()> {
+    fn put_token(
+        &mut self,
+        token_hash: &str,
+        owner: &TokenOwner,
+        expires_ms: u64,
+    ) -> StoreResult<()> {
+        let (kind, subject) = match owner {
+            TokenOwner::Device(d) => ("device", d),
+            TokenOwner::Admin(a) => ("admin", a),
+        };
         self.tx
             .execute(
-                "INSERT OR REPLACE INTO token (token_hash, subject, expires_ms) VALUES (?, ?, ?)",
-                params![token_hash, subject, expires_ms as i64],
+                "INSERT OR REPLACE INTO token (token_hash, kind, subject, expires_ms) VALUES (?, ?, ?, ?)",
+                params![token_hash, kind, subject, expires_ms as i64],
             )
             .map_err(be)?;
         Ok(())
     }
 
-    fn token(&mut self, token_hash: &str) -> StoreResult<Option<(String, u64)>> {
-        let r: Option<(String, i64)> = self
+    fn token(&mut self, token_hash: &str) -> StoreResult<Option<(TokenOwner, u64)>> {
+        let r: Option<(String, String, i64)> = self
             .tx
             .query_row(
-                "SELECT subject, expires_ms FROM token WHERE token_hash = ?",
+                "SELECT kind, subject, expires_ms FROM token WHERE token_hash = ?",
                 [token_hash],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()
             .map_err(be)?;
-        Ok(r.map(|(d, e)| (d, e as u64)))
+        let Some((kind, subject, exp)) = r else {
+            return Ok(None);
+        };
+        let owner = match kind.as_str() {
+            "device" => TokenOwner::Device(subject),
+            "admin" => TokenOwner::Admin(subject),
+            k => return Err(StoreError::Corrupt(format!("token kind {k}"))),
+        };
+        Ok(Some((owner, exp as u64)))
     }
 
     fn purge_expired(&mut self, now_ms: u64) -> StoreResult<()> {
@@ -285,7 +261,7 @@ impl HubTx for Tx<'_> {
             Some((scope, fields, field_hlc, deleted)) => Ok(Some(Row {
                 entity,
                 row_id: row_id.to_string(),
-                scope,
+                scope: scope_of(&scope)?,
                 fields: parse(&fields)?,
                 field_hlc: parse(&field_hlc)?,
                 deleted,
@@ -302,7 +278,7 @@ impl HubTx for Tx<'_> {
                      field_hlc = excluded.field_hlc, deleted = excluded.deleted",
             )
             .map_err(be)?
-            .execute(params![row.entity.as_str(), row.row_id, row.scope, json(&row.fields), json(&row.field_hlc), row.deleted])
+            .execute(params![row.entity.as_str(), row.row_id, row.scope.to_string(), json(&row.fields), json(&row.field_hlc), row.deleted])
             .map_err(be)?;
         Ok(())
     }
@@ -324,7 +300,7 @@ impl HubTx for Tx<'_> {
                 Ok(Row {
                     entity,
                     row_id,
-                    scope,
+                    scope: scope_of(&scope)?,
                     fields: parse(&fields)?,
                     field_hlc: parse(&hlc)?,
                     deleted,
@@ -335,14 +311,15 @@ impl HubTx for Tx<'_> {
 
     fn append_op(
         &mut self,
-        scope: &str,
+        scope: &Scope,
         entity: Entity,
         row_id: &str,
         kind: &OpKind,
         fields: &Fields,
         hlc: &Hlc,
     ) -> StoreResult<Op> {
-        let hash = Op::content_hash(scope, entity, row_id, kind, fields, hlc);
+        let scope = scope.to_string();
+        let hash = Op::content_hash(&scope, entity, row_id, kind, fields, hlc);
         self.tx
             .prepare_cached("INSERT INTO op (scope, entity, row_id, kind, fields, hlc, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .map_err(be)?
@@ -359,12 +336,19 @@ impl HubTx for Tx<'_> {
         })
     }
 
-    fn ops_after(&mut self, scope: &str, after_op: u64, max_bytes: usize) -> StoreResult<Vec<Op>> {
+    fn ops_after(
+        &mut self,
+        scope: &Scope,
+        after_op: u64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<Op>> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT op_id, entity, row_id, kind, fields, hlc, hash FROM op WHERE scope = ? AND op_id > ? ORDER BY op_id LIMIT 5000")
             .map_err(be)?;
-        let mut rows = stmt.query(params![scope, after_op as i64]).map_err(be)?;
+        let mut rows = stmt
+            .query(params![scope.to_string(), after_op as i64])
+            .map_err(be)?;
         let mut out = vec![];
         let mut bytes = 0usize;
         while let Some(r) = rows.next().map_err(be)? {
@@ -392,32 +376,32 @@ impl HubTx for Tx<'_> {
         Ok(out)
     }
 
-    fn scope_summary(&mut self, scope: &str, upto: u64) -> StoreResult<(u32, u64)> {
+    fn scope_summary(&mut self, scope: &Scope, upto: u64) -> StoreResult<(u32, u64)> {
         let (sum, n): (i64, i64) = self
             .tx
             .prepare_cached("SELECT coalesce(sum(hash), 0) % 4294967296, count(*) FROM op WHERE scope = ? AND op_id <= ?")
             .map_err(be)?
-            .query_row(params![scope, upto as i64], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(params![scope.to_string(), upto as i64], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(be)?;
         Ok((sum as u32, n as u64))
     }
 
-    fn ops_after_count(&mut self, scope: &str, after: u64) -> StoreResult<u64> {
+    fn ops_after_count(&mut self, scope: &Scope, after: u64) -> StoreResult<u64> {
         let n: i64 = self
             .tx
             .prepare_cached("SELECT count(*) FROM op WHERE scope = ? AND op_id > ?")
             .map_err(be)?
-            .query_row(params![scope, after as i64], |r| r.get(0))
+            .query_row(params![scope.to_string(), after as i64], |r| r.get(0))
             .map_err(be)?;
         Ok(n as u64)
     }
 
-    fn last_op(&mut self, scope: &str) -> StoreResult<u64> {
+    fn last_op(&mut self, scope: &Scope) -> StoreResult<u64> {
         let v: i64 = self
             .tx
             .prepare_cached("SELECT coalesce(max(op_id), 0) FROM op WHERE scope = ?")
             .map_err(be)?
-            .query_row([scope], |r| r.get(0))
+            .query_row([scope.to_string()], |r| r.get(0))
             .map_err(be)?;
         Ok(v as u64)
     }
@@ -448,11 +432,19 @@ impl HubTx for Tx<'_> {
         Ok(())
     }
 
-    fn stored_verdict(&mut self, device_id: &str, seq: u64) -> StoreResult<Option<String>> {
+    fn stored_verdict(
+        &mut self,
+        device_id: &str,
+        seq: u64,
+    ) -> StoreResult<Option<(String, String)>> {
         self.tx
-            .prepare_cached("SELECT verdict FROM applied_mutation WHERE device_id = ? AND seq = ?")
+            .prepare_cached(
+                "SELECT mutation_id, verdict FROM applied_mutation WHERE device_id = ? AND seq = ?",
+            )
             .map_err(be)?
-            .query_row(params![device_id, seq as i64], |r| r.get(0))
+            .query_row(params![device_id, seq as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
             .optional()
             .map_err(be)
     }

@@ -1,0 +1,48 @@
+//! `gridhub admin import FILE`: base data as JSON lines of {entity, row_id, op, fields,
+//! hlc}; `op` is insert, update or delete. A bad line refuses its batch of 5,000, naming
+//! the line; batches before it stay imported.
+
+use anyhow::{Context, Result};
+use gridhub::Hub;
+use std::io::BufRead;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    file: PathBuf,
+}
+
+const BATCH: usize = 5_000;
+
+pub fn run(hub: &Hub, a: Args) -> Result<()> {
+    let f =
+        std::fs::File::open(&a.file).with_context(|| format!("opening {}", a.file.display()))?;
+    let mut batch = vec![];
+    let mut first_line = 1;
+    let mut n = 0;
+    let mut flush =
+        |batch: &mut Vec<gridpad_proto::RemoteChange>, first_line: usize| -> Result<()> {
+            hub.import(batch).with_context(|| {
+                format!("lines from {first_line}: nothing of this batch was imported")
+            })?;
+            n += batch.len();
+            batch.clear();
+            Ok(())
+        };
+    for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        if batch.is_empty() {
+            first_line = i + 1;
+        }
+        batch.push(serde_json::from_str(&line).with_context(|| format!("line {}", i + 1))?);
+        if batch.len() == BATCH {
+            flush(&mut batch, first_line)?;
+        }
+    }
+    flush(&mut batch, first_line)?;
+    println!("imported {n} records");
+    Ok(())
+}

@@ -1,0 +1,128 @@
+//! The command line: `gridhub serve` and `gridhub admin …`, one file per command.
+
+mod api_token;
+mod bundles;
+mod device_status;
+mod devices;
+mod dispatch;
+mod events;
+mod import;
+mod issue_code;
+mod notice;
+mod publish_bundle;
+mod seed_demo;
+mod serve;
+mod task;
+mod tasks;
+mod transition;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use gridhub::sqlite::SqliteStore;
+use gridhub::Hub;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "gridhub",
+    version,
+    about = "gridhub — the command centre's sync service for Gridpad devices"
+)]
+pub struct Cli {
+    /// Where the hub keeps its database.
+    #[arg(
+        long,
+        global = true,
+        env = "GRIDHUB_DATA_DIR",
+        default_value = "/var/lib/gridpad/hub"
+    )]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve devices and the admin API over HTTP.
+    Serve(serve::Args),
+    /// Administer the hub (works on the database directly, also while it serves).
+    Admin {
+        #[command(subcommand)]
+        command: Admin,
+    },
+}
+
+#[derive(Subcommand)]
+enum Admin {
+    /// Generate and import a demo town (grids, base data, catalog).
+    SeedDemo(seed_demo::Args),
+    /// Import base data: JSON lines of {entity, row_id, op, fields, hlc}.
+    Import(import::Args),
+    /// Issue a one-time enrollment code for a device.
+    IssueCode(issue_code::Args),
+    /// Create a bearer token for the HTTP admin API.
+    ApiToken(api_token::Args),
+    /// Events reported by devices.
+    Events(events::Args),
+    /// Move an event along its lifecycle (accepted, rejected, escalated, verified, closed …).
+    Transition(transition::Args),
+    /// Dispatch an accepted event to its grid as a task.
+    Dispatch(dispatch::Args),
+    /// Create a task for a grid (or a person in it).
+    Task(task::Args),
+    /// Tasks and their state.
+    Tasks(tasks::Args),
+    /// Publish a notice to all devices.
+    Notice(notice::Args),
+    /// Device health: last seen, app version, queue, oldest pending, dead letters, clock offset.
+    Devices(devices::Args),
+    /// Publish a signed update bundle (.gpb from `gridctl bundle create`) to the fleet:
+    /// devices of its target fetch the newest one. The hub checks its shape, devices its
+    /// signature.
+    PublishBundle(publish_bundle::Args),
+    /// Published update bundles, newest first per target.
+    Bundles(bundles::Args),
+    /// Lock or wipe a lost device (it obeys on its next contact), or reactivate it.
+    DeviceStatus(device_status::Args),
+}
+
+fn open_hub(dir: &Path) -> Result<Arc<Hub>> {
+    let store = SqliteStore::open(dir)
+        .with_context(|| format!("opening the hub database in {}", dir.display()))?;
+    let hub = Hub::with_system_clock(Arc::new(store));
+    hub.attach_blobs(
+        gridhub::evidence::open_blobs(dir)
+            .with_context(|| format!("opening the photo store in {}", dir.display()))?,
+    );
+    Ok(Arc::new(hub))
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    let hub = open_hub(&cli.data_dir)?;
+    let dir = cli.data_dir.as_path();
+    match cli.command {
+        Command::Serve(a) => serve::run(hub, dir, a),
+        Command::Admin { command } => match command {
+            Admin::SeedDemo(a) => seed_demo::run(&hub, a),
+            Admin::Import(a) => import::run(&hub, a),
+            Admin::IssueCode(a) => issue_code::run(&hub, a),
+            Admin::ApiToken(a) => api_token::run(&hub, a),
+            Admin::Events(a) => events::run(&hub, a),
+            Admin::Transition(a) => transition::run(&hub, a),
+            Admin::Dispatch(a) => dispatch::run(&hub, a),
+            Admin::Task(a) => task::run(&hub, a),
+            Admin::Tasks(a) => tasks::run(&hub, a),
+            Admin::Notice(a) => notice::run(&hub, a),
+            Admin::Devices(a) => devices::run(&hub, a),
+            Admin::PublishBundle(a) => publish_bundle::run(dir, a),
+            Admin::Bundles(a) => bundles::run(dir, a),
+            Admin::DeviceStatus(a) => device_status::run(&hub, a),
+        },
+    }
+}

@@ -1,0 +1,31 @@
+//! `gridhub admin task`: a task for a grid (or a person in it).
+
+use anyhow::Result;
+use gridhub::Hub;
+
+#[derive(clap::Args)]
+pub struct Args {
+    #[arg(long)]
+    grid: String,
+    #[arg(long)]
+    title: String,
+    #[arg(long, default_value = "")]
+    body: String,
+    #[arg(long, default_value_t = 24)]
+    hours: u64,
+    #[arg(long)]
+    assignee: Option<String>,
+}
+
+pub fn run(hub: &Hub, a: Args) -> Result<()> {
+    let id = hub.create_task(
+        &a.grid,
+        &a.title,
+        &a.body,
+        a.hours,
+        None,
+        a.assignee.as_deref(),
+    )?;
+    println!("{id}");
+    Ok(())
+}

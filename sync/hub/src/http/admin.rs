@@ -1,0 +1,191 @@
+//! The administrator's API (`/v1/admin/*`, JSON, an administrator's bearer token): devices,
+//! events, tasks, enrollment codes, notices. Replies are typed; `openapi.json` describes
+//! them and a test holds the two together.
+
+use super::extract::{blocking, AdminAuth};
+use crate::centre::DeviceHealth;
+use crate::evidence::EventView;
+use crate::hub::{Hub, HubError};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use gridpad_domain::codes::EventStatus;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+type Reply = Result<Response, HubError>;
+
+#[derive(Deserialize)]
+pub struct Limit {
+    limit: Option<usize>,
+}
+
+/// A task as the admin list shows it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskView {
+    pub id: String,
+    pub scope: String,
+    pub fields: gridpad_proto::Fields,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TaskCreated {
+    pub task_id: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CodeIssued {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NoticeCreated {
+    pub notice_id: String,
+}
+
+pub async fn devices(State(hub): State<Arc<Hub>>, _: AdminAuth) -> Reply {
+    let list: Vec<DeviceHealth> = blocking(move || hub.device_health()).await?;
+    Ok(Json(list).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct StatusBody {
+    status: String,
+}
+
+pub async fn device_status(
+    State(hub): State<Arc<Hub>>,
+    _: AdminAuth,
+    Path(id): Path<String>,
+    Json(b): Json<StatusBody>,
+) -> Reply {
+    blocking(move || hub.set_device_status(&id, &b.status)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub async fn events(State(hub): State<Arc<Hub>>, _: AdminAuth, Query(q): Query<Limit>) -> Reply {
+    let rows: Vec<EventView> =
+        blocking(move || hub.events_with_evidence(q.limit.unwrap_or(100))).await?;
+    Ok(Json(rows).into_response())
+}
+
+pub async fn tasks(State(hub): State<Arc<Hub>>, _: AdminAuth, Query(q): Query<Limit>) -> Reply {
+    let rows = blocking(move || hub.tasks(q.limit.unwrap_or(100))).await?;
+    let out: Vec<TaskView> = rows
+        .into_iter()
+        .map(|r| TaskView {
+            id: r.row_id,
+            scope: r.scope.to_string(),
+            fields: r.fields,
+        })
+        .collect();
+    Ok(Json(out).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TransitionBody {
+    status: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn transition(
+    State(hub): State<Arc<Hub>>,
+    _: AdminAuth,
+    Path(id): Path<String>,
+    Json(b): Json<TransitionBody>,
+) -> Reply {
+    let status = EventStatus::parse(&b.status)
+        .ok_or_else(|| HubError::BadRequest(format!("unknown status {:.20}", b.status)))?;
+    blocking(move || hub.transition_event(&id, status, &b.actor, &b.note)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn default_hours() -> u64 {
+    24
+}
+
+#[derive(Deserialize)]
+pub struct DispatchBody {
+    #[serde(default)]
+    actor: String,
+    #[serde(default = "default_hours")]
+    deadline_hours: u64,
+}
+
+pub async fn dispatch(
+    State(hub): State<Arc<Hub>>,
+    _: AdminAuth,
+    Path(id): Path<String>,
+    Json(b): Json<DispatchBody>,
+) -> Reply {
+    let task_id = blocking(move || hub.dispatch_event(&id, &b.actor, b.deadline_hours)).await?;
+    Ok((StatusCode::CREATED, Json(TaskCreated { task_id })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct TaskBody {
+    grid: String,
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default = "default_hours")]
+    deadline_hours: u64,
+    assignee: Option<String>,
+}
+
+pub async fn create_task(
+    State(hub): State<Arc<Hub>>,
+    _: AdminAuth,
+    Json(b): Json<TaskBody>,
+) -> Reply {
+    let task_id = blocking(move || {
+        hub.create_task(
+            &b.grid,
+            &b.title,
+            &b.body,
+            b.deadline_hours,
+            None,
+            b.assignee.as_deref(),
+        )
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(TaskCreated { task_id })).into_response())
+}
+
+fn default_ttl() -> u64 {
+    7
+}
+
+#[derive(Deserialize)]
+pub struct CodeBody {
+    user: String,
+    #[serde(default)]
+    label: String,
+    grids: Vec<String>,
+    #[serde(default = "default_ttl")]
+    ttl_days: u64,
+}
+
+pub async fn issue_code(
+    State(hub): State<Arc<Hub>>,
+    _: AdminAuth,
+    Json(b): Json<CodeBody>,
+) -> Reply {
+    let code = blocking(move || hub.issue_code(&b.user, &b.label, &b.grids, b.ttl_days)).await?;
+    Ok((StatusCode::CREATED, Json(CodeIssued { code })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct NoticeBody {
+    title: String,
+    body: String,
+}
+
+pub async fn notice(State(hub): State<Arc<Hub>>, _: AdminAuth, Json(b): Json<NoticeBody>) -> Reply {
+    let notice_id = blocking(move || hub.create_notice(&b.title, &b.body)).await?;
+    Ok((StatusCode::CREATED, Json(NoticeCreated { notice_id })).into_response())
+}
