@@ -30,10 +30,13 @@ fn start_hub() -> TestHub {
     let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(store)));
     hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
     let summary = hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 7,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 7,
+            },
+        )
         .unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let listener = rt
@@ -75,6 +78,7 @@ fn enroll(app: &App, hub: &TestHub) {
     let code = hub
         .hub
         .issue_code(
+            &gridhub::authz::Principal::cli(),
             "张网格员",
             "测试终端",
             std::slice::from_ref(&hub.home_grid),
@@ -124,11 +128,18 @@ fn first_run_enrolls_with_the_hub_and_the_grid_arrives() {
     assert!(shows(&app, "Enrollment failed, nothing was kept"));
     assert!(!data.join(gridpad_core::db::DB_FILE).exists());
     assert!(!data.join(gridpad_core::keyring::KEY_FILE).exists());
-    assert!(hub.hub.device_health().unwrap().is_empty());
+    assert!(hub
+        .hub
+        .device_health(&gridhub::authz::Principal::cli())
+        .unwrap()
+        .is_empty());
 
     // The code from the centre: enrolled, and the sync thread downloads the grid.
     enroll(&app, &hub);
-    let devices = hub.hub.device_health().unwrap();
+    let devices = hub
+        .hub
+        .device_health(&gridhub::authz::Principal::cli())
+        .unwrap();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0].user, "张网格员");
     wait_for("the grid to arrive", || {

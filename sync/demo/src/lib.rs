@@ -135,7 +135,14 @@ const GIVEN_FEMALE: &str =
 /// Characters outside GB2312 that real names use; fonts and input must cope with them.
 const GIVEN_RARE: &str = "喆堃昇珺镕玥曌垚犇淼焱祎昕燚旻";
 
+const DISTRICT: &str = "镇海区";
+const DISTRICT_CODE: &str = "330211";
 const STREET: &str = "招宝山街道";
+/// The district's other streets and their communities (no residents in the demo).
+const OTHER_STREETS: &[(&str, &[&str])] = &[
+    ("蛟川街道", &["临江", "俞范"]),
+    ("骆驼街道", &["汇源", "团桥"]),
+];
 const COMMUNITIES: &[&str] = &[
     "幸福",
     "城河",
@@ -584,13 +591,82 @@ pub fn generate<E>(
     let households = (spec.persons / 3).max(1);
     let n_grids = households.div_ceil(500);
     let grids_per_community = 4;
+    // The organisation above and beside the populated street: the district (镇海区) and two
+    // more streets with their communities and grids (without residents), so the town has
+    // the tree a centre works with. Their ids come from a stream of their own, so the
+    // populated street's records are the same whatever is added here.
+    let mut tree_ids = Ids {
+        rng: ChaCha8Rng::seed_from_u64(spec.seed ^ 0x7a3c_19e5_d00d_f00d),
+    };
+    let district_id = tree_ids.next();
+    push(
+        &mut buf,
+        Entity::Grid,
+        &district_id,
+        obj(json!({
+            "code": DISTRICT_CODE, "name": DISTRICT, "level": "district", "parent_id": null, "boundary": null
+        })),
+    )?;
+    sum.grids += 1;
+    for (si, (street, communities)) in OTHER_STREETS.iter().enumerate() {
+        let street_code = format!("{DISTRICT_CODE}{:03}", si + 2);
+        let sid = tree_ids.next();
+        push(
+            &mut buf,
+            Entity::Grid,
+            &sid,
+            obj(json!({
+                "code": street_code, "name": street, "level": "street", "parent_id": district_id, "boundary": null
+            })),
+        )?;
+        sum.grids += 1;
+        for (ci, community) in communities.iter().enumerate() {
+            let cid = tree_ids.next();
+            let ccode = format!("{street_code}{:03}", ci + 1);
+            push(
+                &mut buf,
+                Entity::Grid,
+                &cid,
+                obj(json!({
+                    "code": ccode, "name": format!("{community}社区"), "level": "community", "parent_id": sid, "boundary": null
+                })),
+            )?;
+            sum.grids += 1;
+            for gi in 0..2 {
+                // South of the populated street, one row of cells per street.
+                let (dlat, dlon) = (0.0040, 0.0047);
+                let lat0 = CENTRE.0 - 0.05 - si as f64 * dlat * 1.2;
+                let lon0 = CENTRE.1 + (ci * 2 + gi) as f64 * dlon;
+                let ring = vec![
+                    [lon0, lat0],
+                    [lon0 + dlon, lat0],
+                    [lon0 + dlon, lat0 - dlat],
+                    [lon0, lat0 - dlat],
+                    [lon0, lat0],
+                ];
+                let gid = tree_ids.next();
+                push(
+                    &mut buf,
+                    Entity::Grid,
+                    &gid,
+                    obj(json!({
+                        "code": format!("{ccode}{:02}", gi + 1), "name": format!("{community}社区第{}网格", gi + 1),
+                        "level": "grid", "parent_id": cid,
+                        "boundary": serde_json::to_string(&vec![ring]).expect("ring"),
+                    })),
+                )?;
+                sum.grids += 1;
+            }
+        }
+    }
+
     let street_id = ids.next();
     push(
         &mut buf,
         Entity::Grid,
         &street_id,
         obj(json!({
-            "code": "330211001", "name": STREET, "level": "street", "parent_id": null, "boundary": null
+            "code": "330211001", "name": STREET, "level": "street", "parent_id": district_id, "boundary": null
         })),
     )?;
     sum.grids += 1;
@@ -930,7 +1006,9 @@ mod tests {
         });
         assert_eq!(s.persons, 1_500);
         assert_eq!(s.houses, 500);
-        assert_eq!(s.grids, 3); // street, community, grid
+        // The district, its two other streets (2 communities of 2 grids each), the
+        // populated street with one community and one grid.
+        assert_eq!(s.grids, 1 + 2 * (1 + 2 * (1 + 2)) + 3);
         assert_eq!(s.categories, 42); // 10 大类 + 32 小类
         let people: Vec<_> = all.iter().filter(|c| c.entity == Entity::Person).collect();
         for p in &people {

@@ -32,8 +32,9 @@ macro_rules! text_enum {
 }
 
 text_enum!(
-    /// Level of a node in the grid hierarchy (网格 → 村/社区 → 镇/街道 → 区).
-    GridLevel { District => "district", Street => "street", Community => "community", Grid => "grid", MicroGrid => "micro_grid" }
+    /// Level of a node in the organisation tree (市 → 区 → 镇/街道 → 村/社区 → 网格), the
+    /// grids its leaves. A deployment uses four or five of them.
+    GridLevel { City => "city", District => "district", Street => "street", Community => "community", Grid => "grid", MicroGrid => "micro_grid" }
 );
 text_enum!(
     /// What a house (房屋) is used for.

@@ -19,12 +19,18 @@ pub enum Scope {
     /// Records that only travel up (visits, diary, patrols …), kept for the centre and
     /// never sent back down (`up:<device id>`).
     Up(String),
+    /// The reports of one person (a field staff account), whichever device they used:
+    /// a replacement device keeps following them (`account:<account id>`).
+    Account(String),
+    /// The centre's own records no device reads (the city node above the districts …)
+    /// (`hub`).
+    Hub,
 }
 
 impl Scope {
     /// Whether devices pull this scope's change log.
     pub fn is_pulled(&self) -> bool {
-        !matches!(self, Scope::Up(_))
+        !matches!(self, Scope::Up(_) | Scope::Hub)
     }
 
     /// The grid of a grid scope.
@@ -44,6 +50,8 @@ impl fmt::Display for Scope {
             Scope::Notices => f.write_str("notices"),
             Scope::Device(d) => write!(f, "device:{d}"),
             Scope::Up(d) => write!(f, "up:{d}"),
+            Scope::Account(a) => write!(f, "account:{a}"),
+            Scope::Hub => f.write_str("hub"),
         }
     }
 }
@@ -64,10 +72,12 @@ impl FromStr for Scope {
         match s {
             "catalog" => Ok(Scope::Catalog),
             "notices" => Ok(Scope::Notices),
+            "hub" => Ok(Scope::Hub),
             _ => match s.split_once(':') {
                 Some(("grid", g)) => id(g).map(Scope::Grid),
                 Some(("device", d)) => id(d).map(Scope::Device),
                 Some(("up", d)) => id(d).map(Scope::Up),
+                Some(("account", a)) => id(a).map(Scope::Account),
                 _ => Err(bad()),
             },
         }
@@ -99,6 +109,8 @@ mod tests {
             Scope::Notices,
             Scope::Device("0190-abc".into()),
             Scope::Up("0190-abc".into()),
+            Scope::Account("0190-acc".into()),
+            Scope::Hub,
         ] {
             assert_eq!(s.to_string().parse::<Scope>().unwrap(), s);
         }

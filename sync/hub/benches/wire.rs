@@ -65,7 +65,13 @@ fn main() {
         .unwrap_or(14_600);
     let dir = tempfile::tempdir().unwrap();
     let th = TestHub::open(dir.path(), Arc::new(AtomicU64::new(T0)));
-    let s = th.hub.seed_demo(DemoSpec { persons, seed: 9 }).unwrap();
+    let s = th
+        .hub
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec { persons, seed: 9 },
+        )
+        .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     // One device works the whole street: all its grids (~20,000 base records).
     let grids: Vec<String> = gridhub::store::with_tx(th.hub.store(), |tx| {

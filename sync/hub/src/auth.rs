@@ -220,8 +220,8 @@ impl Hub {
         match self.authenticate(token)? {
             TokenOwner::Device(id) => with_tx(self.store(), |tx| tx.device(&id))?
                 .ok_or_else(|| HubError::Unauthorized("unknown device".into())),
-            TokenOwner::Admin(_) => Err(HubError::Forbidden(
-                "an administrator's token cannot act as a device".into(),
+            TokenOwner::Admin(_) | TokenOwner::Account(_) => Err(HubError::Forbidden(
+                "a centre token cannot act as a device".into(),
             )),
         }
     }
@@ -230,7 +230,7 @@ impl Hub {
     pub fn admin_session(&self, token: &str) -> HubResult<String> {
         match self.authenticate(token)? {
             TokenOwner::Admin(label) => Ok(label),
-            TokenOwner::Device(_) => Err(HubError::Forbidden(
+            TokenOwner::Device(_) | TokenOwner::Account(_) => Err(HubError::Forbidden(
                 "an administrator's token is required".into(),
             )),
         }

@@ -3,6 +3,7 @@
 //! checked against the entity's specification (gridpad-domain), as a device's is, so what
 //! the centre publishes every device can apply.
 
+use crate::authz::{Action, Principal};
 use crate::hub::{fields_of, in_tx, rfc3339_ms, sha256_hex, Hub, HubError, HubResult};
 use crate::merge::merge;
 use crate::scopes::scope_of;
@@ -30,6 +31,19 @@ pub struct DeviceHealth {
     pub dead_letters: u64,
     pub clock_offset_ms: i64,
     pub last_seq: u64,
+}
+
+/// A task to create.
+#[derive(Clone, Copy, Debug)]
+pub struct NewTask<'a> {
+    /// Grid id or code.
+    pub grid: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub deadline_hours: u64,
+    /// The event it handles (its photos become the task's reference photos).
+    pub source_event: Option<&'a str>,
+    pub assignee: Option<&'a str>,
 }
 
 /// Every record a write references must exist at the hub, and a grid's record may only
@@ -75,8 +89,13 @@ impl Hub {
     /// records, honouring each record's operation: `insert` creates (or merges into an
     /// existing record), `update` changes an existing one, `delete` removes it. Each is
     /// checked as a device's write is; one bad record refuses the whole batch, naming it.
-    pub fn import(&self, changes: &[RemoteChange]) -> HubResult<()> {
-        in_tx(self.store(), |tx| {
+    pub fn import(&self, who: &Principal, changes: &[RemoteChange]) -> HubResult<()> {
+        if who.role.is_some() {
+            return Err(HubError::Forbidden(
+                "imports are the administrator's".into(),
+            ));
+        }
+        let r = in_tx(self.store(), |tx| {
             for (i, c) in changes.iter().enumerate() {
                 self.import_one(tx, c).map_err(|e| {
                     HubError::BadRequest(format!(
@@ -87,8 +106,25 @@ impl Hub {
                     ))
                 })?;
             }
-            Ok(())
-        })
+            let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+            for c in changes {
+                *counts
+                    .entry(format!("{}.{}", c.entity, c.op.to_text()))
+                    .or_default() += 1;
+            }
+            self.audit(
+                tx,
+                &who.actor,
+                "data.import",
+                "base-data",
+                Value::Null,
+                json!(counts),
+            )
+        });
+        if changes.iter().any(|c| c.entity == Entity::Grid) {
+            self.org_changed();
+        }
+        r
     }
 
     fn import_one(&self, tx: &mut dyn HubTx, c: &RemoteChange) -> HubResult<()> {
@@ -128,8 +164,8 @@ impl Hub {
     }
 
     /// Generate and import a demo town; returns what was generated.
-    pub fn seed_demo(&self, spec: DemoSpec) -> HubResult<DemoSummary> {
-        demo::generate(spec, 5_000, |batch| self.import(&batch))
+    pub fn seed_demo(&self, who: &Principal, spec: DemoSpec) -> HubResult<DemoSummary> {
+        demo::generate(spec, 5_000, |batch| self.import(who, &batch))
     }
 
     /// A central edit or creation of a record: checked against its specification and its
@@ -184,13 +220,39 @@ impl Hub {
     }
 
     /// Edit a record centrally (the centre corrects base data).
-    pub fn central_edit(&self, entity: Entity, row_id: &str, fields: Fields) -> HubResult<()> {
+    pub fn central_edit(
+        &self,
+        who: &Principal,
+        entity: Entity,
+        row_id: &str,
+        fields: Fields,
+    ) -> HubResult<()> {
         let hlc = self.tick();
         in_tx(self.store(), |tx| {
-            if tx.row(entity, row_id)?.is_none_or(|r| r.deleted) {
+            let Some(before) = tx.row(entity, row_id)?.filter(|r| !r.deleted) else {
                 return Err(HubError::NotFound(format!("{entity} {row_id}")));
-            }
-            self.central_write(tx, entity, row_id, fields.clone(), &hlc, None)
+            };
+            who.require_grid(
+                before
+                    .fields
+                    .get("grid_id")
+                    .and_then(Value::as_str)
+                    .or(before.scope.grid()),
+                &format!("{entity} {row_id}"),
+            )?;
+            self.central_write(tx, entity, row_id, fields.clone(), &hlc, None)?;
+            let old: Fields = fields
+                .keys()
+                .filter_map(|k| before.fields.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            self.audit(
+                tx,
+                &who.actor,
+                "data.edit",
+                &format!("{entity}:{row_id}"),
+                json!(old),
+                json!(fields),
+            )
         })
     }
 
@@ -210,11 +272,13 @@ impl Hub {
     /// Issue a one-time enrollment code for a device of `user` working `grids`.
     pub fn issue_code(
         &self,
+        who: &Principal,
         user: &str,
         label: &str,
         grids: &[String],
         ttl_days: u64,
     ) -> HubResult<String> {
+        who.require(Action::CodesIssue)?;
         if user.trim().is_empty() || user.chars().count() > 64 || label.chars().count() > 64 {
             return Err(HubError::BadRequest(
                 "a user name (1–64 characters) and a label of at most 64".into(),
@@ -227,7 +291,11 @@ impl Hub {
         }
         let grids = grids
             .iter()
-            .map(|g| self.grid_id(g))
+            .map(|g| {
+                let id = self.grid_id(g)?;
+                who.require_grid(Some(&id), &format!("grid {g:.40}"))?;
+                Ok(id)
+            })
             .collect::<HubResult<Vec<_>>>()?;
         const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
         let raw: String = self
@@ -244,20 +312,45 @@ impl Hub {
             expires_ms: self.now_ms() + ttl_days.clamp(1, 90) * 86_400_000,
             used_by: None,
         };
-        with_tx(self.store(), |tx| tx.put_code(&rec))?;
+        in_tx(self.store(), |tx| {
+            tx.put_code(&rec)?;
+            self.audit(
+                tx,
+                &who.actor,
+                "code.issue",
+                &format!("user:{}", rec.user),
+                Value::Null,
+                json!({"grids": rec.grids, "label": rec.label, "expires_ms": rec.expires_ms}),
+            )
+        })?;
         Ok(code)
     }
 
-    pub fn events(&self, limit: usize) -> HubResult<Vec<Row>> {
-        Ok(with_tx(self.store(), |tx| {
-            tx.rows(Entity::Event, limit.min(10_000))
-        })?)
+    /// The newest events `who` may see, at most `limit`.
+    pub fn events(&self, who: &Principal, limit: usize) -> HubResult<Vec<Row>> {
+        who.require(Action::EventsRead)?;
+        self.visible_rows(who, Entity::Event, limit)
     }
 
-    pub fn tasks(&self, limit: usize) -> HubResult<Vec<Row>> {
-        Ok(with_tx(self.store(), |tx| {
-            tx.rows(Entity::Task, limit.min(10_000))
-        })?)
+    /// The newest tasks `who` may see, at most `limit`.
+    pub fn tasks(&self, who: &Principal, limit: usize) -> HubResult<Vec<Row>> {
+        who.require(Action::TasksRead)?;
+        self.visible_rows(who, Entity::Task, limit)
+    }
+
+    fn visible_rows(&self, who: &Principal, entity: Entity, limit: usize) -> HubResult<Vec<Row>> {
+        let rows = with_tx(self.store(), |tx| tx.rows(entity, 100_000))?;
+        Ok(rows
+            .into_iter()
+            .filter(|r| !r.deleted)
+            .filter(|r| {
+                r.fields
+                    .get("grid_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|g| who.sees_grid(g))
+            })
+            .take(limit.min(10_000))
+            .collect())
     }
 
     pub fn row(&self, entity: Entity, id: &str) -> HubResult<Option<Row>> {
@@ -268,15 +361,35 @@ impl Hub {
     /// receives the step through its device scope.
     pub fn transition_event(
         &self,
+        who: &Principal,
         id: &str,
         next: EventStatus,
-        actor: &str,
         note: &str,
     ) -> HubResult<()> {
+        who.require(Action::EventsHandle)?;
         let hlc = self.tick();
         let now = self.now_ms();
         in_tx(self.store(), |tx| {
-            self.transition_in(tx, id, next, actor, note, &hlc, now)
+            let ev = tx.row(Entity::Event, id)?.filter(|r| !r.deleted);
+            let grid = ev
+                .as_ref()
+                .and_then(|r| r.fields.get("grid_id"))
+                .and_then(Value::as_str);
+            who.require_grid(grid, &format!("event {id:.40}"))?;
+            let before = ev
+                .as_ref()
+                .and_then(|r| r.fields.get("status"))
+                .cloned()
+                .unwrap_or(Value::Null);
+            self.transition_in(tx, id, next, &who.actor.name, note, &hlc, now)?;
+            self.audit(
+                tx,
+                &who.actor,
+                &format!("event.{next}"),
+                &format!("event:{id}"),
+                json!({"status": before}),
+                json!({"status": next.as_str(), "note": note}),
+            )
         })
     }
 
@@ -329,16 +442,18 @@ impl Hub {
     }
 
     /// Create a task for a grid (or a person in it), optionally from an event.
-    pub fn create_task(
-        &self,
-        grid: &str,
-        title: &str,
-        body: &str,
-        deadline_hours: u64,
-        source_event: Option<&str>,
-        assignee: Option<&str>,
-    ) -> HubResult<String> {
+    pub fn create_task(&self, who: &Principal, t: &NewTask<'_>) -> HubResult<String> {
+        let NewTask {
+            grid,
+            title,
+            body,
+            deadline_hours,
+            source_event,
+            assignee,
+        } = *t;
+        who.require(Action::TasksWrite)?;
         let grid_id = self.grid_id(grid)?;
+        who.require_grid(Some(&grid_id), &format!("grid {grid:.40}"))?;
         let id = uuid::Uuid::now_v7().to_string();
         let hlc = self.tick();
         let now = self.now_ms();
@@ -370,7 +485,14 @@ impl Hub {
             if !photos.is_empty() {
                 tx.set_photo_refs(Entity::Task, &id, &photos)?;
             }
-            Ok(())
+            self.audit(
+                tx,
+                &who.actor,
+                "task.create",
+                &format!("task:{id}"),
+                Value::Null,
+                json!(fields),
+            )
         })?;
         Ok(id)
     }
@@ -378,13 +500,19 @@ impl Hub {
     /// 派遣: dispatch an accepted event back to its grid as a task.
     pub fn dispatch_event(
         &self,
+        who: &Principal,
         event_id: &str,
-        actor: &str,
         deadline_hours: u64,
     ) -> HubResult<String> {
+        who.require(Action::EventsHandle)?;
         let ev = self
             .row(Entity::Event, event_id)?
-            .ok_or_else(|| HubError::NotFound(format!("event {event_id}")))?;
+            .filter(|r| !r.deleted)
+            .ok_or_else(|| HubError::NotFound(format!("event {event_id:.40}")))?;
+        who.require_grid(
+            ev.fields.get("grid_id").and_then(Value::as_str),
+            &format!("event {event_id:.40}"),
+        )?;
         let text = |k: &str| {
             ev.fields
                 .get(k)
@@ -393,27 +521,48 @@ impl Hub {
                 .to_string()
         };
         let (grid, desc) = (text("grid_id"), text("description"));
-        self.transition_event(event_id, EventStatus::Dispatched, actor, "派遣至网格处置")?;
+        self.transition_event(who, event_id, EventStatus::Dispatched, "派遣至网格处置")?;
         let title: String = format!("处置: {desc}").chars().take(200).collect();
-        self.create_task(&grid, &title, &desc, deadline_hours, Some(event_id), None)
+        self.create_task(
+            who,
+            &NewTask {
+                grid: &grid,
+                title: &title,
+                body: &desc,
+                deadline_hours,
+                source_event: Some(event_id),
+                assignee: None,
+            },
+        )
     }
 
-    pub fn create_notice(&self, title: &str, body: &str) -> HubResult<String> {
+    pub fn create_notice(&self, who: &Principal, title: &str, body: &str) -> HubResult<String> {
+        who.require(Action::NoticesWrite)?;
         let id = uuid::Uuid::now_v7().to_string();
         let hlc = self.tick();
         let fields = fields_of(
-            json!({"title": title, "body": body, "published_at": rfc3339_ms(self.now_ms()), "area": ""}),
+            json!({"title": title, "body": body, "published_at": rfc3339_ms(self.now_ms()), "area": who.actor.node_id}),
         );
         in_tx(self.store(), |tx| {
-            self.central_write(tx, Entity::Notice, &id, fields.clone(), &hlc, None)
+            self.central_write(tx, Entity::Notice, &id, fields.clone(), &hlc, None)?;
+            self.audit(
+                tx,
+                &who.actor,
+                "notice.publish",
+                &format!("notice:{id}"),
+                Value::Null,
+                json!(fields),
+            )
         })?;
         Ok(id)
     }
 
-    pub fn device_health(&self) -> HubResult<Vec<DeviceHealth>> {
+    pub fn device_health(&self, who: &Principal) -> HubResult<Vec<DeviceHealth>> {
+        who.require(Action::DevicesRead)?;
         let devices = with_tx(self.store(), |tx| tx.devices())?;
         Ok(devices
             .into_iter()
+            .filter(|d| who.sees_any_grid(&d.grids))
             .map(|d| DeviceHealth {
                 device_id: d.device_id,
                 label: d.label,
@@ -432,22 +581,41 @@ impl Hub {
     }
 
     /// Lock or wipe a lost device (it obeys on its next contact), or make it active again.
-    pub fn set_device_status(&self, device_id: &str, status: &str) -> HubResult<()> {
+    pub fn set_device_status(
+        &self,
+        who: &Principal,
+        device_id: &str,
+        status: &str,
+    ) -> HubResult<()> {
+        who.require(Action::DevicesManage)?;
         let status = DeviceStatus::parse(status)
             .ok_or_else(|| HubError::BadRequest(format!("unknown device status {status:.20}")))?;
-        in_tx(self.store(), |tx| match tx.device(device_id)? {
-            Some(mut d) => {
-                if d.status == DeviceStatus::Wiped && status != DeviceStatus::Wiped {
-                    return Err(HubError::BadRequest(
-                        "a wiped device stays wiped; enroll the device again with a new code"
-                            .into(),
-                    ));
+        in_tx(self.store(), |tx| {
+            match tx
+                .device(device_id)?
+                .filter(|d| who.sees_any_grid(&d.grids))
+            {
+                Some(mut d) => {
+                    if d.status == DeviceStatus::Wiped && status != DeviceStatus::Wiped {
+                        return Err(HubError::BadRequest(
+                            "a wiped device stays wiped; enroll the device again with a new code"
+                                .into(),
+                        ));
+                    }
+                    let before = d.status;
+                    d.status = status;
+                    tx.put_device(&d)?;
+                    self.audit(
+                        tx,
+                        &who.actor,
+                        &format!("device.{}", status.as_str()),
+                        &format!("device:{device_id}"),
+                        json!({"status": before}),
+                        json!({"status": status}),
+                    )
                 }
-                d.status = status;
-                tx.put_device(&d)?;
-                Ok(())
+                None => Err(HubError::NotFound(format!("device {device_id:.40}"))),
             }
-            None => Err(HubError::NotFound(format!("device {device_id:.40}"))),
         })
     }
 }

@@ -265,8 +265,12 @@ impl Hub {
     }
 
     /// Events for the command centre, with their evidence and their device's chain.
-    pub fn events_with_evidence(&self, limit: usize) -> HubResult<Vec<EventView>> {
-        let rows = self.events(limit)?;
+    pub fn events_with_evidence(
+        &self,
+        who: &crate::authz::Principal,
+        limit: usize,
+    ) -> HubResult<Vec<EventView>> {
+        let rows = self.events(who, limit)?;
         let mut chains: BTreeMap<String, ChainStatus> = BTreeMap::new();
         rows.iter()
             .map(|r| {

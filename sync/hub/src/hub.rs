@@ -25,6 +25,8 @@ pub struct Hub {
     rng: SystemRandom,
     /// Where photos are kept (see `evidence.rs`); set by `gridhub` at start.
     pub(crate) blobs: std::sync::OnceLock<Arc<gridpad_evidence::fs_store::FsBlobStore>>,
+    /// The organisation tree as last read, and when (see `org.rs`).
+    pub(crate) org_cache: Mutex<Option<(u64, Arc<crate::org::OrgTree>)>>,
 }
 
 impl Hub {
@@ -35,6 +37,7 @@ impl Hub {
             hlc: Mutex::new(HlcClock::new("hub", None)),
             rng: SystemRandom::new(),
             blobs: std::sync::OnceLock::new(),
+            org_cache: Mutex::new(None),
         }
     }
 
@@ -71,7 +74,7 @@ pub(crate) fn sha256_hex(b: &[u8]) -> String {
     hex::encode(ring::digest::digest(&ring::digest::SHA256, b))
 }
 
-pub(crate) fn rfc3339_ms(ms: u64) -> String {
+pub fn rfc3339_ms(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)

@@ -10,15 +10,20 @@
 //! - [`http`]: the HTTP interface (axum), one file per resource; [`tls`]: HTTPS;
 //! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`]).
 
+pub mod accounts;
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod bundles;
 pub mod centre;
+pub mod departments;
 pub mod error;
 pub mod evidence;
 pub mod exchange;
 pub mod http;
 pub mod hub;
 pub mod merge;
+pub mod org;
 pub mod scopes;
 pub mod tls;
 

@@ -23,13 +23,12 @@ pub fn scope_of(
     };
     match spec(entity).scope {
         ScopeRule::GridField => grid(),
-        ScopeRule::GridNode => {
-            if fields.get("level").and_then(Value::as_str) == Some("grid") {
-                Some(Scope::Grid(row_id.to_string()))
-            } else {
-                Some(Scope::Catalog)
-            }
-        }
+        ScopeRule::GridNode => match fields.get("level").and_then(Value::as_str) {
+            Some("grid") => Some(Scope::Grid(row_id.to_string())),
+            // Devices keep the tree from the district down (their schema's levels).
+            Some("city") => Some(Scope::Hub),
+            _ => Some(Scope::Catalog),
+        },
         ScopeRule::Catalog => Some(Scope::Catalog),
         ScopeRule::Notices => Some(Scope::Notices),
         // A report the centre imports has no device: its grid's devices read it.

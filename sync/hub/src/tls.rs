@@ -50,7 +50,7 @@ pub async fn serve(
     let acceptor = TlsAcceptor::from(Arc::new(config));
     tokio::pin!(shutdown);
     loop {
-        let (tcp, _peer) = tokio::select! {
+        let (tcp, peer) = tokio::select! {
             _ = &mut shutdown => return Ok(()),
             accepted = listener.accept() => match accepted {
                 Ok(c) => c,
@@ -69,6 +69,8 @@ pub async fn serve(
             else {
                 return;
             };
+            // The client's address for the handlers (the audit log), as plain HTTP gives it.
+            let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
             let service = TowerToHyperService::new(app);
             let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                 .serve_connection(TokioIo::new(tls), service)

@@ -29,10 +29,13 @@ fn setup() -> Setup {
         .attach_blobs(gridhub::evidence::open_blobs(&tmp.path().join("hub")).unwrap());
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 3,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 3,
+            },
+        )
         .unwrap();
     let mut dev = enrolled_device(
         &th.hub,
@@ -120,7 +123,10 @@ fn chain(s: &mut Setup, key: &Ed25519KeyPair, ids: &[String]) -> Vec<SealedRecor
 
 /// The centre's list of events, as the admin API sends it.
 fn events_json(s: &Setup) -> Vec<Value> {
-    let events = s.th.hub.events_with_evidence(1000).unwrap();
+    let events =
+        s.th.hub
+            .events_with_evidence(&gridhub::authz::Principal::cli(), 1000)
+            .unwrap();
     serde_json::from_value(serde_json::to_value(events).unwrap()).unwrap()
 }
 
@@ -286,13 +292,14 @@ fn a_report_is_complete_when_all_its_photos_are_in_and_only_records_authorise_re
         .unwrap());
     assert!(!hub.may_read_blob("nobody", &h1).unwrap());
     hub.transition_event(
+        &gridhub::authz::Principal::cli(),
         &ids[0],
         gridpad_core::model::EventStatus::Accepted,
-        "指挥中心",
         "",
     )
     .unwrap();
-    hub.dispatch_event(&ids[0], "指挥中心", 24).unwrap();
+    hub.dispatch_event(&gridhub::authz::Principal::cli(), &ids[0], 24)
+        .unwrap();
     assert!(hub
         .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
         .unwrap());
@@ -300,8 +307,12 @@ fn a_report_is_complete_when_all_its_photos_are_in_and_only_records_authorise_re
         .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h2)
         .unwrap());
     // A locked device reads nothing.
-    hub.set_device_status("0190a4b2-7c3d-7e00-8000-000000000de2", "locked")
-        .unwrap();
+    hub.set_device_status(
+        &gridhub::authz::Principal::cli(),
+        "0190a4b2-7c3d-7e00-8000-000000000de2",
+        "locked",
+    )
+    .unwrap();
     assert!(!hub
         .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
         .unwrap());

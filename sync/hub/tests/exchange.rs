@@ -16,10 +16,13 @@ fn two_grid_hub(dir: &std::path::Path) -> (TestHub, gridpad_core::demo::DemoSumm
     let th = TestHub::open(dir, Arc::new(AtomicU64::new(T0)));
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 3_000,
-            seed: 5,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 3_000,
+                seed: 5,
+            },
+        )
         .unwrap();
     // The second grid of the town.
     let grids = gridhub::store::with_tx(th.hub.store(), |tx| tx.rows(Entity::Grid, 1000)).unwrap();
@@ -123,14 +126,27 @@ fn a_refused_change_goes_to_the_dead_letters_and_the_queue_moves_on() {
     let th = TestHub::open(dir.path(), Arc::new(AtomicU64::new(T0)));
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 6,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 6,
+            },
+        )
         .unwrap();
     let task = th
         .hub
-        .create_task(&s.home_grid_id, "核查消防通道", "", 24, None, None)
+        .create_task(
+            &gridhub::authz::Principal::cli(),
+            &gridhub::centre::NewTask {
+                grid: &s.home_grid_id,
+                title: "核查消防通道",
+                body: "",
+                deadline_hours: 24,
+                source_event: None,
+                assignee: None,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -148,7 +164,9 @@ fn a_refused_change_goes_to_the_dead_letters_and_the_queue_moves_on() {
     // While the device is offline, the centre cancels the task; the worker accepts it.
     let mut f = Fields::new();
     f.insert("status".into(), json!("cancelled"));
-    th.hub.central_edit(Entity::Task, &task, f).unwrap();
+    th.hub
+        .central_edit(&gridhub::authz::Principal::cli(), Entity::Task, &task, f)
+        .unwrap();
     dev.task_command(
         &task,
         gridpad_core::model::TaskCommand::Accept,
@@ -172,7 +190,10 @@ fn a_refused_change_goes_to_the_dead_letters_and_the_queue_moves_on() {
     );
     assert_eq!(dev.outbox_len().unwrap(), 0);
     assert_eq!(
-        th.hub.events(10).unwrap().len(),
+        th.hub
+            .events(&gridhub::authz::Principal::cli(), 10)
+            .unwrap()
+            .len(),
         1,
         "the report behind it arrived"
     );
@@ -189,10 +210,13 @@ fn a_resent_batch_is_acknowledged_without_being_applied_twice() {
     let th = TestHub::open(dir.path(), Arc::new(AtomicU64::new(T0)));
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 1,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 1,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -232,7 +256,13 @@ fn a_resent_batch_is_acknowledged_without_being_applied_twice() {
     })
     .unwrap();
     assert_eq!(applied, 5);
-    assert_eq!(th.hub.events(100).unwrap().len(), 5);
+    assert_eq!(
+        th.hub
+            .events(&gridhub::authz::Principal::cli(), 100)
+            .unwrap()
+            .len(),
+        5
+    );
     // A gap in the sequence is refused with the expected number.
     let mut gap = req.clone();
     gap.push = vec![req.push[0].clone()];
@@ -250,10 +280,13 @@ fn tokens_need_a_fresh_signed_challenge_and_expire() {
     let th = TestHub::open(dir.path(), clock.clone());
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 100,
-            seed: 1,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 100,
+                seed: 1,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -335,10 +368,13 @@ fn concurrent_edits_merge_field_by_field_and_the_loser_sees_a_notice() {
     let th = TestHub::open(dir.path(), clock.clone());
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 2,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 2,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -368,7 +404,14 @@ fn concurrent_edits_merge_field_by_field_and_the_loser_sees_a_notice() {
     clock.store(T0 + 120_000, Ordering::SeqCst);
     let mut central = Fields::new();
     central.insert("phone".into(), json!("13800000002"));
-    th.hub.central_edit(Entity::Person, &pid, central).unwrap();
+    th.hub
+        .central_edit(
+            &gridhub::authz::Principal::cli(),
+            Entity::Person,
+            &pid,
+            central,
+        )
+        .unwrap();
 
     let r = sync_all(&mut dev, &mut t);
     assert_eq!(r.conflicts, 1);
@@ -399,10 +442,13 @@ fn a_device_clock_a_year_fast_cannot_beat_later_central_edits() {
     let th = TestHub::open(dir.path(), clock.clone());
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 3,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 3,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -436,7 +482,14 @@ fn a_device_clock_a_year_fast_cannot_beat_later_central_edits() {
     clock.store(T0 + 600_000, Ordering::SeqCst);
     let mut central = Fields::new();
     central.insert("note".into(), json!("已核实"));
-    th.hub.central_edit(Entity::Person, &pid, central).unwrap();
+    th.hub
+        .central_edit(
+            &gridhub::authz::Principal::cli(),
+            Entity::Person,
+            &pid,
+            central,
+        )
+        .unwrap();
     sync_all(&mut dev, &mut t);
     assert_eq!(dev.person(&pid).unwrap().unwrap().note, "已核实");
 }
@@ -447,10 +500,13 @@ fn a_divergent_scope_is_downloaded_again_alone() {
     let th = TestHub::open(dir.path(), Arc::new(AtomicU64::new(T0)));
     let s = th
         .hub
-        .seed_demo(DemoSpec {
-            persons: 300,
-            seed: 4,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 4,
+            },
+        )
         .unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
     let mut dev = enrolled_device(
@@ -482,7 +538,14 @@ fn a_divergent_scope_is_downloaded_again_alone() {
         .unwrap();
     let mut central = Fields::new();
     central.insert("note".into(), json!("触发"));
-    th.hub.central_edit(Entity::Person, &pid, central).unwrap();
+    th.hub
+        .central_edit(
+            &gridhub::authz::Principal::cli(),
+            Entity::Person,
+            &pid,
+            central,
+        )
+        .unwrap();
     let r = sync_all(&mut dev, &mut t);
     assert_eq!(r.diverged_scopes, 1, "{r:?}");
     assert!(

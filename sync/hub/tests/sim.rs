@@ -92,7 +92,13 @@ fn run_seed(seed: u64) -> [u64; 5] {
     let clock = Arc::new(AtomicU64::new(T0));
     let hub_dir = tempfile::tempdir().unwrap();
     let mut th = TestHub::open(hub_dir.path(), clock.clone());
-    let summary = th.hub.seed_demo(DemoSpec { persons: 60, seed }).unwrap();
+    let summary = th
+        .hub
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec { persons: 60, seed },
+        )
+        .unwrap();
     let grid = summary.home_grid_id.clone();
     let n_devices = rng.random_range(2..=4);
     let mut devices: Vec<Device> = (0..n_devices)
@@ -175,11 +181,23 @@ fn run_seed(seed: u64) -> [u64; 5] {
                     format!("中心{}", rng.random::<u16>())
                 };
                 f.insert(field.into(), json!(value));
-                th.hub.central_edit(Entity::Person, pid, f).unwrap();
+                th.hub
+                    .central_edit(&gridhub::authz::Principal::cli(), Entity::Person, pid, f)
+                    .unwrap();
             }
             55..=59 => tasks.push(
                 th.hub
-                    .create_task(&grid, "模拟任务", "", 24, None, None)
+                    .create_task(
+                        &gridhub::authz::Principal::cli(),
+                        &gridhub::centre::NewTask {
+                            grid: &grid,
+                            title: "模拟任务",
+                            body: "",
+                            deadline_hours: 24,
+                            source_event: None,
+                            assignee: None,
+                        },
+                    )
                     .unwrap(),
             ),
             60..=64 => {
@@ -258,7 +276,10 @@ fn run_seed(seed: u64) -> [u64; 5] {
         }
     }
 
-    let hub_events = th.hub.events(100_000).unwrap();
+    let hub_events = th
+        .hub
+        .events(&gridhub::authz::Principal::cli(), 100_000)
+        .unwrap();
     let mut stats = [0u64; 5];
     stats[4] = faults;
     for dev in &devices {

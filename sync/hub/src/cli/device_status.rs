@@ -11,7 +11,7 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    hub.set_device_status(&a.device, &a.status)?;
+    hub.set_device_status(&gridhub::authz::Principal::cli(), &a.device, &a.status)?;
     println!("device {}: {}", a.device, a.status);
     Ok(())
 }

@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let list = hub.device_health()?;
+    let list = hub.device_health(&gridhub::authz::Principal::cli())?;
     if a.json {
         return super::print_json(&list);
     }

@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let task = hub.dispatch_event(&a.event, &a.actor, a.hours)?;
+    let task = hub.dispatch_event(&super::cli_as(&a.actor), &a.event, a.hours)?;
     if a.json {
         return super::print_json(&serde_json::json!({"task_id": task}));
     }

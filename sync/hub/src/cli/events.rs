@@ -12,7 +12,7 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let events = hub.events_with_evidence(a.limit)?;
+    let events = hub.events_with_evidence(&gridhub::authz::Principal::cli(), a.limit)?;
     if a.json {
         // With each report's evidence: photos received, complete, seal verdict.
         return super::print_json(&events);

@@ -22,9 +22,10 @@ pub fn run(hub: &Hub, a: Args) -> Result<()> {
     let mut n = 0;
     let mut flush =
         |batch: &mut Vec<gridpad_proto::RemoteChange>, first_line: usize| -> Result<()> {
-            hub.import(batch).with_context(|| {
-                format!("lines from {first_line}: nothing of this batch was imported")
-            })?;
+            hub.import(&gridhub::authz::Principal::cli(), batch)
+                .with_context(|| {
+                    format!("lines from {first_line}: nothing of this batch was imported")
+                })?;
             n += batch.len();
             batch.clear();
             Ok(())

@@ -19,7 +19,13 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let code = hub.issue_code(&a.user, &a.label, &a.grids, a.days)?;
+    let code = hub.issue_code(
+        &gridhub::authz::Principal::cli(),
+        &a.user,
+        &a.label,
+        &a.grids,
+        a.days,
+    )?;
     if a.json {
         return super::print_json(&serde_json::json!({"code": code}));
     }

@@ -1,7 +1,10 @@
 //! The command line: `gridhub serve` and `gridhub admin …`, one file per command.
 
+mod account;
 mod api_token;
+mod audit;
 mod bundles;
+mod department;
 mod device_status;
 mod devices;
 mod dispatch;
@@ -9,7 +12,9 @@ mod events;
 mod import;
 mod issue_code;
 mod notice;
+mod org;
 mod publish_bundle;
+mod routing;
 mod seed_demo;
 mod serve;
 mod task;
@@ -85,6 +90,29 @@ enum Admin {
     Bundles(bundles::Args),
     /// Lock or wipe a lost device (it obeys on its next contact), or reactivate it.
     DeviceStatus(device_status::Args),
+    /// Accounts of the centre and the field: create (the first system administrator),
+    /// list, set a password, enable TOTP, disable.
+    Account {
+        #[command(subcommand)]
+        command: account::Command,
+    },
+    /// The organisation tree: import (CSV or JSON lines), list, remove a node.
+    Org {
+        #[command(subcommand)]
+        command: org::Command,
+    },
+    /// Departments (职能部门) attached at nodes.
+    Department {
+        #[command(subcommand)]
+        command: department::Command,
+    },
+    /// Which department handles which 小类 at which level.
+    Routing {
+        #[command(subcommand)]
+        command: routing::Command,
+    },
+    /// The audit log: search, export (CSV), verify the chain.
+    Audit(audit::Args),
 }
 
 fn open_hub(dir: &Path) -> Result<Arc<Hub>> {
@@ -96,6 +124,30 @@ fn open_hub(dir: &Path) -> Result<Arc<Hub>> {
             .with_context(|| format!("opening the photo store in {}", dir.display()))?,
     );
     Ok(Arc::new(hub))
+}
+
+/// The command line acting under a name for the event timeline (`--actor`), audited as the
+/// hub machine's user.
+fn cli_as(name: &str) -> gridhub::authz::Principal {
+    let mut p = gridhub::authz::Principal::cli();
+    p.actor.name = name.chars().take(64).collect();
+    p
+}
+
+/// A password from `$GRIDHUB_PASSWORD`, or the first line of standard input (never an
+/// argument: it would show in `ps` and the shell's history).
+fn read_password() -> Result<String> {
+    if let Ok(p) = std::env::var("GRIDHUB_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let p = line.trim_end_matches(['\r', '\n']).to_string();
+    anyhow::ensure!(
+        !p.is_empty(),
+        "no password: set GRIDHUB_PASSWORD or give it on standard input"
+    );
+    Ok(p)
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
@@ -123,6 +175,11 @@ pub fn run(cli: Cli) -> Result<()> {
             Admin::PublishBundle(a) => publish_bundle::run(dir, a),
             Admin::Bundles(a) => bundles::run(dir, a),
             Admin::DeviceStatus(a) => device_status::run(&hub, a),
+            Admin::Account { command } => account::run(&hub, command),
+            Admin::Org { command } => org::run(&hub, command),
+            Admin::Department { command } => department::run(&hub, command),
+            Admin::Routing { command } => routing::run(&hub, command),
+            Admin::Audit(a) => audit::run(&hub, a),
         },
     }
 }

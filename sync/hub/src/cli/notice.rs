@@ -12,6 +12,9 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    println!("{}", hub.create_notice(&a.title, &a.body)?);
+    println!(
+        "{}",
+        hub.create_notice(&gridhub::authz::Principal::cli(), &a.title, &a.body)?
+    );
     Ok(())
 }

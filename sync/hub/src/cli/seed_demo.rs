@@ -15,10 +15,13 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let s = hub.seed_demo(DemoSpec {
-        persons: a.persons,
-        seed: a.seed,
-    })?;
+    let s = hub.seed_demo(
+        &gridhub::authz::Principal::cli(),
+        DemoSpec {
+            persons: a.persons,
+            seed: a.seed,
+        },
+    )?;
     if a.json {
         return super::print_json(&s);
     }

@@ -51,9 +51,12 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
         match tls {
             Some(config) => gridhub::tls::serve(listener, config, app, shutdown).await?,
             None => {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(shutdown)
-                    .await?
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .await?
             }
         }
         Ok::<_, anyhow::Error>(())

@@ -19,12 +19,15 @@ pub struct Args {
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
     let id = hub.create_task(
-        &a.grid,
-        &a.title,
-        &a.body,
-        a.hours,
-        None,
-        a.assignee.as_deref(),
+        &gridhub::authz::Principal::cli(),
+        &gridhub::centre::NewTask {
+            grid: &a.grid,
+            title: &a.title,
+            body: &a.body,
+            deadline_hours: a.hours,
+            source_event: None,
+            assignee: a.assignee.as_deref(),
+        },
     )?;
     println!("{id}");
     Ok(())

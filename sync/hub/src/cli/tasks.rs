@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
-    let rows = hub.tasks(1_000)?;
+    let rows = hub.tasks(&gridhub::authz::Principal::cli(), 1_000)?;
     if a.json {
         let out: Vec<_> = rows
             .iter()

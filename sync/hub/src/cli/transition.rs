@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(hub: &Hub, a: Args) -> Result<()> {
     let s =
         EventStatus::parse(&a.status).with_context(|| format!("unknown status {}", a.status))?;
-    hub.transition_event(&a.event, s, &a.actor, &a.note)?;
+    hub.transition_event(&super::cli_as(&a.actor), &a.event, s, &a.note)?;
     println!("event {}: {}", a.event, a.status);
     Ok(())
 }

@@ -2,10 +2,12 @@
 //! events, tasks, enrollment codes, notices. Replies are typed; `openapi.json` describes
 //! them and a test holds the two together.
 
-use super::extract::{blocking, AdminAuth};
+use super::extract::{blocking, json_body, CentreAuth};
+use crate::authz::Action;
 use crate::centre::DeviceHealth;
 use crate::evidence::EventView;
 use crate::hub::{Hub, HubError};
+use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,8 +46,8 @@ pub struct NoticeCreated {
     pub notice_id: String,
 }
 
-pub async fn devices(State(hub): State<Arc<Hub>>, _: AdminAuth) -> Reply {
-    let list: Vec<DeviceHealth> = blocking(move || hub.device_health()).await?;
+pub async fn devices(State(hub): State<Arc<Hub>>, CentreAuth(who): CentreAuth) -> Reply {
+    let list: Vec<DeviceHealth> = blocking(move || hub.device_health(&who)).await?;
     Ok(Json(list).into_response())
 }
 
@@ -56,22 +58,32 @@ pub struct StatusBody {
 
 pub async fn device_status(
     State(hub): State<Arc<Hub>>,
-    _: AdminAuth,
+    CentreAuth(who): CentreAuth,
     Path(id): Path<String>,
-    Json(b): Json<StatusBody>,
+    body: Bytes,
 ) -> Reply {
-    blocking(move || hub.set_device_status(&id, &b.status)).await?;
+    who.require(Action::DevicesManage)?;
+    let b: StatusBody = json_body(&body)?;
+    blocking(move || hub.set_device_status(&who, &id, &b.status)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-pub async fn events(State(hub): State<Arc<Hub>>, _: AdminAuth, Query(q): Query<Limit>) -> Reply {
+pub async fn events(
+    State(hub): State<Arc<Hub>>,
+    CentreAuth(who): CentreAuth,
+    Query(q): Query<Limit>,
+) -> Reply {
     let rows: Vec<EventView> =
-        blocking(move || hub.events_with_evidence(q.limit.unwrap_or(100))).await?;
+        blocking(move || hub.events_with_evidence(&who, q.limit.unwrap_or(100))).await?;
     Ok(Json(rows).into_response())
 }
 
-pub async fn tasks(State(hub): State<Arc<Hub>>, _: AdminAuth, Query(q): Query<Limit>) -> Reply {
-    let rows = blocking(move || hub.tasks(q.limit.unwrap_or(100))).await?;
+pub async fn tasks(
+    State(hub): State<Arc<Hub>>,
+    CentreAuth(who): CentreAuth,
+    Query(q): Query<Limit>,
+) -> Reply {
+    let rows = blocking(move || hub.tasks(&who, q.limit.unwrap_or(100))).await?;
     let out: Vec<TaskView> = rows
         .into_iter()
         .map(|r| TaskView {
@@ -87,20 +99,20 @@ pub async fn tasks(State(hub): State<Arc<Hub>>, _: AdminAuth, Query(q): Query<Li
 pub struct TransitionBody {
     status: String,
     #[serde(default)]
-    actor: String,
-    #[serde(default)]
     note: String,
 }
 
 pub async fn transition(
     State(hub): State<Arc<Hub>>,
-    _: AdminAuth,
+    CentreAuth(who): CentreAuth,
     Path(id): Path<String>,
-    Json(b): Json<TransitionBody>,
+    body: Bytes,
 ) -> Reply {
+    who.require(Action::EventsHandle)?;
+    let b: TransitionBody = json_body(&body)?;
     let status = EventStatus::parse(&b.status)
         .ok_or_else(|| HubError::BadRequest(format!("unknown status {:.20}", b.status)))?;
-    blocking(move || hub.transition_event(&id, status, &b.actor, &b.note)).await?;
+    blocking(move || hub.transition_event(&who, &id, status, &b.note)).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -110,19 +122,19 @@ fn default_hours() -> u64 {
 
 #[derive(Deserialize)]
 pub struct DispatchBody {
-    #[serde(default)]
-    actor: String,
     #[serde(default = "default_hours")]
     deadline_hours: u64,
 }
 
 pub async fn dispatch(
     State(hub): State<Arc<Hub>>,
-    _: AdminAuth,
+    CentreAuth(who): CentreAuth,
     Path(id): Path<String>,
-    Json(b): Json<DispatchBody>,
+    body: Bytes,
 ) -> Reply {
-    let task_id = blocking(move || hub.dispatch_event(&id, &b.actor, b.deadline_hours)).await?;
+    who.require(Action::EventsHandle)?;
+    let b: DispatchBody = json_body(&body)?;
+    let task_id = blocking(move || hub.dispatch_event(&who, &id, b.deadline_hours)).await?;
     Ok((StatusCode::CREATED, Json(TaskCreated { task_id })).into_response())
 }
 
@@ -139,17 +151,22 @@ pub struct TaskBody {
 
 pub async fn create_task(
     State(hub): State<Arc<Hub>>,
-    _: AdminAuth,
-    Json(b): Json<TaskBody>,
+    CentreAuth(who): CentreAuth,
+    body: Bytes,
 ) -> Reply {
+    who.require(Action::TasksWrite)?;
+    let b: TaskBody = json_body(&body)?;
     let task_id = blocking(move || {
         hub.create_task(
-            &b.grid,
-            &b.title,
-            &b.body,
-            b.deadline_hours,
-            None,
-            b.assignee.as_deref(),
+            &who,
+            &crate::centre::NewTask {
+                grid: &b.grid,
+                title: &b.title,
+                body: &b.body,
+                deadline_hours: b.deadline_hours,
+                source_event: None,
+                assignee: b.assignee.as_deref(),
+            },
         )
     })
     .await?;
@@ -172,10 +189,13 @@ pub struct CodeBody {
 
 pub async fn issue_code(
     State(hub): State<Arc<Hub>>,
-    _: AdminAuth,
-    Json(b): Json<CodeBody>,
+    CentreAuth(who): CentreAuth,
+    body: Bytes,
 ) -> Reply {
-    let code = blocking(move || hub.issue_code(&b.user, &b.label, &b.grids, b.ttl_days)).await?;
+    who.require(Action::CodesIssue)?;
+    let b: CodeBody = json_body(&body)?;
+    let code =
+        blocking(move || hub.issue_code(&who, &b.user, &b.label, &b.grids, b.ttl_days)).await?;
     Ok((StatusCode::CREATED, Json(CodeIssued { code })).into_response())
 }
 
@@ -185,7 +205,13 @@ pub struct NoticeBody {
     body: String,
 }
 
-pub async fn notice(State(hub): State<Arc<Hub>>, _: AdminAuth, Json(b): Json<NoticeBody>) -> Reply {
-    let notice_id = blocking(move || hub.create_notice(&b.title, &b.body)).await?;
+pub async fn notice(
+    State(hub): State<Arc<Hub>>,
+    CentreAuth(who): CentreAuth,
+    body: Bytes,
+) -> Reply {
+    who.require(Action::NoticesWrite)?;
+    let b: NoticeBody = json_body(&body)?;
+    let notice_id = blocking(move || hub.create_notice(&who, &b.title, &b.body)).await?;
     Ok((StatusCode::CREATED, Json(NoticeCreated { notice_id })).into_response())
 }

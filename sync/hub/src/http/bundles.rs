@@ -2,7 +2,8 @@
 //! /v1/updates/{target}` (the newest for a device's target) and `GET
 //! /v1/updates/{target}/{file}` (the bundle, with `Range`; active devices).
 
-use super::extract::{blocking, ActiveDevice, AdminAuth, HubState};
+use super::extract::{blocking, ActiveDevice, CentreAuth, HubState};
+use crate::authz::Action;
 use crate::bundles::{io, Bundles};
 use crate::hub::{Hub, HubError};
 use axum::body::{Body, Bytes};
@@ -52,15 +53,30 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 async fn admin_publish(
-    State(BundleState(_, b)): St,
-    _: AdminAuth,
+    State(BundleState(hub, b)): St,
+    CentreAuth(who): CentreAuth,
     body: Bytes,
 ) -> Result<Response, HubError> {
-    let p = blocking(move || Ok(b.publish_reader(&mut &body[..])?)).await?;
+    who.require(Action::BundlesPublish)?;
+    let p = blocking(move || {
+        let p = b.publish_reader(&mut &body[..])?;
+        hub.audit_alone(
+            &who.actor,
+            "bundle.publish",
+            &format!("bundle:{}", p.path),
+            serde_json::json!(p),
+        )?;
+        Ok(p)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(p)).into_response())
 }
 
-async fn admin_list(State(BundleState(_, b)): St, _: AdminAuth) -> Result<Response, HubError> {
+async fn admin_list(
+    State(BundleState(_, b)): St,
+    CentreAuth(who): CentreAuth,
+) -> Result<Response, HubError> {
+    who.require(Action::DevicesRead)?;
     let l = blocking(move || Ok(b.list()?)).await?;
     Ok(Json(l).into_response())
 }

@@ -4,12 +4,16 @@
 //! checked by the typed extractors of [`extract`] (a device, an active device, the
 //! administrator). Errors are `application/problem+json`, mapped in [`error`] alone.
 
+pub mod accounts;
 pub mod admin;
+pub mod audit;
 pub mod bundles;
 mod device;
 pub mod error;
 pub mod extract;
+pub mod org;
 mod seals;
+pub mod session;
 mod sync;
 
 use crate::evidence::HubAuthorizer;
@@ -18,7 +22,7 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use gridpad_proto::wire::{self, CONTENT_TYPE};
 use std::sync::Arc;
@@ -52,6 +56,41 @@ pub fn router(hub: Arc<Hub>) -> Router {
         )
         .route("/v1/admin/enrollment-codes", post(admin::issue_code))
         .route("/v1/admin/notices", post(admin::notice))
+        .route(
+            "/v1/session",
+            post(session::login)
+                .get(session::me)
+                .delete(session::logout),
+        )
+        .route("/v1/session/password", post(session::change_password))
+        .route("/v1/admin/org", get(org::list).post(org::put))
+        .route("/v1/admin/org/{id}", delete(org::remove))
+        .route(
+            "/v1/admin/departments",
+            get(org::departments).post(org::add_department),
+        )
+        .route("/v1/admin/routing", get(org::routing))
+        .route("/v1/admin/routing/{category}", put(org::set_routing))
+        .route(
+            "/v1/admin/accounts",
+            get(accounts::list).post(accounts::create),
+        )
+        .route(
+            "/v1/admin/accounts/{username}/password",
+            post(accounts::password),
+        )
+        .route(
+            "/v1/admin/accounts/{username}/disabled",
+            post(accounts::disabled),
+        )
+        .route("/v1/admin/accounts/{username}/totp", post(accounts::totp))
+        .route(
+            "/v1/admin/accounts/{username}/tokens",
+            post(accounts::create_token),
+        )
+        .route("/v1/admin/tokens/{id}", delete(accounts::revoke_token))
+        .route("/v1/admin/audit", get(audit::list))
+        .route("/v1/admin/audit/verify", get(audit::verify))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(hub);
     match blobs {
@@ -97,4 +136,24 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/v1/admin/tasks"),
     ("post", "/v1/admin/enrollment-codes"),
     ("post", "/v1/admin/notices"),
+    ("post", "/v1/session"),
+    ("get", "/v1/session"),
+    ("delete", "/v1/session"),
+    ("post", "/v1/session/password"),
+    ("get", "/v1/admin/org"),
+    ("post", "/v1/admin/org"),
+    ("delete", "/v1/admin/org/{id}"),
+    ("get", "/v1/admin/departments"),
+    ("post", "/v1/admin/departments"),
+    ("get", "/v1/admin/routing"),
+    ("put", "/v1/admin/routing/{category}"),
+    ("get", "/v1/admin/accounts"),
+    ("post", "/v1/admin/accounts"),
+    ("post", "/v1/admin/accounts/{username}/password"),
+    ("post", "/v1/admin/accounts/{username}/disabled"),
+    ("post", "/v1/admin/accounts/{username}/totp"),
+    ("post", "/v1/admin/accounts/{username}/tokens"),
+    ("delete", "/v1/admin/tokens/{id}"),
+    ("get", "/v1/admin/audit"),
+    ("get", "/v1/admin/audit/verify"),
 ];

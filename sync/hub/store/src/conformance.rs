@@ -40,6 +40,7 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn HubStore>) {
     verdicts_are_kept_by_device_and_seq(&*fresh());
     a_failed_transaction_leaves_nothing(&*fresh());
     evidence_records(&*fresh());
+    centre_records(&*fresh());
 }
 
 pub fn devices_and_codes(s: &dyn HubStore) {
@@ -255,4 +256,126 @@ pub fn evidence_records(s: &dyn HubStore) {
         Ok(())
     })
     .unwrap();
+}
+
+fn account(id: &str, username: &str) -> Account {
+    Account {
+        id: id.into(),
+        username: username.into(),
+        display_name: "李调度".into(),
+        role: Role::Dispatcher,
+        node_id: "n1".into(),
+        department_id: None,
+        password_hash: "$argon2id$…".into(),
+        totp_secret: None,
+        failed_logins: 0,
+        locked_until_ms: 0,
+        disabled: false,
+        created_ms: 1,
+        password_changed_ms: 1,
+    }
+}
+
+fn audit_line(seq: u64) -> AuditEntry {
+    AuditEntry {
+        seq,
+        at_ms: seq,
+        actor: "a1".into(),
+        actor_name: "li".into(),
+        role: "dispatcher".into(),
+        node_id: "n1".into(),
+        action: "event.accept".into(),
+        target: format!("event:e{seq}"),
+        before: json!({"status": "reported"}),
+        after: json!({"status": "accepted"}),
+        address: "127.0.0.1".into(),
+        prev_hash: "0".repeat(64),
+        hash: format!("{seq:064}"),
+    }
+}
+
+pub fn centre_records(s: &dyn HubStore) {
+    with_tx(s, |tx| {
+        tx.put_account(&account("a1", "li"))?;
+        let mut a = account("a1", "li.new");
+        a.failed_logins = 3;
+        tx.put_account(&a)?;
+        assert_eq!(tx.account("a1")?, Some(a.clone()), "put_account replaces");
+        assert_eq!(tx.account_by_username("li.new")?, Some(a));
+        assert_eq!(tx.account_by_username("li")?, None, "the old name is free");
+        Ok(())
+    })
+    .unwrap();
+    let clash = with_tx(s, |tx| tx.put_account(&account("a2", "li.new")));
+    assert!(
+        matches!(clash, Err(StoreError::Conflict(_))),
+        "usernames are unique: {clash:?}"
+    );
+    with_tx(s, |tx| {
+        assert_eq!(tx.accounts()?.len(), 1, "the clash left nothing");
+        let d = Department {
+            id: "d1".into(),
+            code: "cg".into(),
+            name: "城管".into(),
+            node_id: "n1".into(),
+        };
+        tx.put_department(&d)?;
+        assert_eq!(tx.department("d1")?, Some(d));
+        let r = |level: &str, dep: &str| RoutingRule {
+            category_code: "0201".into(),
+            level: level.into(),
+            department_code: dep.into(),
+        };
+        tx.put_routing("0201", &[r("street", "cg"), r("district", "xf")])?;
+        tx.put_routing("0201", &[r("street", "xf")])?;
+        assert_eq!(
+            tx.routing()?,
+            vec![r("street", "xf")],
+            "a category's rules are replaced"
+        );
+        let sess = Session {
+            account_id: "a1".into(),
+            csrf: "c".into(),
+            created_ms: 1,
+            last_seen_ms: 1,
+            expires_ms: 50,
+            address: "127.0.0.1".into(),
+        };
+        tx.put_session("s1", &sess)?;
+        tx.put_session(
+            "s2",
+            &Session {
+                expires_ms: 500,
+                ..sess.clone()
+            },
+        )?;
+        assert_eq!(tx.session("s1")?, Some(sess.clone()));
+        tx.purge_expired(100)?;
+        assert_eq!(tx.session("s1")?, None, "expired sessions are purged");
+        tx.delete_sessions_of("a1")?;
+        assert_eq!(tx.session("s2")?, None);
+        let t = ApiToken {
+            id: "t1".into(),
+            account_id: "a1".into(),
+            label: "报表".into(),
+            scopes: vec!["events.read".into()],
+            created_ms: 1,
+            expires_ms: 9,
+            revoked: false,
+        };
+        tx.put_api_token(&t)?;
+        assert_eq!(tx.api_tokens_of("a1")?, vec![t.clone()]);
+        assert_eq!(tx.api_token("t1")?, Some(t));
+        assert_eq!(tx.audit_tail()?, None);
+        for seq in 1..=3 {
+            tx.append_audit(&audit_line(seq))?;
+        }
+        assert_eq!(tx.audit_tail()?.map(|e| e.seq), Some(3));
+        let after: Vec<u64> = tx.audit_after(1, 10)?.iter().map(|e| e.seq).collect();
+        assert_eq!(after, vec![2, 3]);
+        Ok(())
+    })
+    .unwrap();
+    let again = with_tx(s, |tx| tx.append_audit(&audit_line(3)));
+    assert!(again.is_err(), "an audit line is written once");
 }

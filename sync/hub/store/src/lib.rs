@@ -18,6 +18,9 @@ pub enum StoreError {
     Backend(String),
     #[error("storage data damaged: {0}")]
     Corrupt(String),
+    /// A unique name or code is taken.
+    #[error("already exists: {0}")]
+    Conflict(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -62,6 +65,8 @@ pub enum TokenOwner {
     Device(String),
     /// The hub's administrator API (a label for the token, e.g. who asked for it).
     Admin(String),
+    /// An account's API token (the [`ApiToken`]'s id: its account, scopes, revocation).
+    Account(String),
 }
 
 /// A device known to the hub.
@@ -120,7 +125,7 @@ impl Row {
 }
 
 /// One transaction's worth of storage operations.
-pub trait HubTx {
+pub trait HubTx: CentreTx {
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn put_device(&mut self, d: &DeviceRecord) -> StoreResult<()>;
     fn devices(&mut self) -> StoreResult<Vec<DeviceRecord>>;
@@ -236,4 +241,177 @@ pub fn with_tx<T>(
         Ok(())
     })?;
     Ok(out.expect("transaction closure ran"))
+}
+
+// ---- the centre's organisation: accounts, departments, routing, sessions, audit ---------
+
+/// What a centre account may do (its role); where is its node's subtree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 指挥中心 dispatcher: accepts, dispatches, escalates, verifies, closes.
+    Dispatcher,
+    /// A department's handler (公安, 城管 …): the items routed to the department.
+    DepartmentHandler,
+    /// Leadership: reads everything of its area, 督办 (urges).
+    Supervisor,
+    /// Devices: health, lock and wipe, enrollment codes, update bundles.
+    FleetManager,
+    /// Reads the audit log and everything else, changes nothing.
+    Auditor,
+    /// Accounts, the organisation, departments, the catalog.
+    SystemAdministrator,
+    /// A grid worker: signs in on a device, not in the console.
+    FieldStaff,
+}
+
+impl Role {
+    pub const ALL: [Role; 7] = [
+        Role::Dispatcher,
+        Role::DepartmentHandler,
+        Role::Supervisor,
+        Role::FleetManager,
+        Role::Auditor,
+        Role::SystemAdministrator,
+        Role::FieldStaff,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Dispatcher => "dispatcher",
+            Role::DepartmentHandler => "department_handler",
+            Role::Supervisor => "supervisor",
+            Role::FleetManager => "fleet_manager",
+            Role::Auditor => "auditor",
+            Role::SystemAdministrator => "system_administrator",
+            Role::FieldStaff => "field_staff",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A person of the centre or the field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    /// UUID.
+    pub id: String,
+    /// Login name, unique, lower case.
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    /// The organisation node whose subtree is the account's area.
+    pub node_id: String,
+    /// For a department handler: the department.
+    pub department_id: Option<String>,
+    /// Argon2id in PHC form; empty: no console login (field staff, a disabled password).
+    pub password_hash: String,
+    /// TOTP second factor (RFC 6238, base32 secret), when enabled.
+    pub totp_secret: Option<String>,
+    pub failed_logins: u32,
+    pub locked_until_ms: u64,
+    pub disabled: bool,
+    pub created_ms: u64,
+    pub password_changed_ms: u64,
+}
+
+/// A 职能部门 attached at a node (e.g. 城管 of a street).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Department {
+    pub id: String,
+    pub code: String,
+    pub name: String,
+    pub node_id: String,
+}
+
+/// Which department handles a 小类 at a level of the tree.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoutingRule {
+    pub category_code: String,
+    pub level: String,
+    pub department_code: String,
+}
+
+/// A console session (cookie), stored by the hash of its token.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub account_id: String,
+    /// The token forms and scripts must echo on every change (CSRF).
+    pub csrf: String,
+    pub created_ms: u64,
+    pub last_seen_ms: u64,
+    /// Absolute end; idle sessions end earlier (see the hub).
+    pub expires_ms: u64,
+    pub address: String,
+}
+
+/// An account's API token for integrations: scoped, revocable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub account_id: String,
+    pub label: String,
+    /// The actions it may take (a subset of the account's), e.g. `events.read`.
+    pub scopes: Vec<String>,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    pub revoked: bool,
+}
+
+/// One line of the audit log: who did what to what, when, from where; chained by hash.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// 1, 2, 3 … without gaps.
+    pub seq: u64,
+    pub at_ms: u64,
+    /// Account id (or `cli:<user>` for the hub machine's command line).
+    pub actor: String,
+    pub actor_name: String,
+    pub role: String,
+    pub node_id: String,
+    pub action: String,
+    pub target: String,
+    pub before: serde_json::Value,
+    pub after: serde_json::Value,
+    pub address: String,
+    /// SHA-256 (hex) of the previous line's `hash`; zeros for the first.
+    pub prev_hash: String,
+    /// SHA-256 (hex) over this line's content and `prev_hash`.
+    pub hash: String,
+}
+
+/// The centre's organisation in storage (one transaction's worth, like [`HubTx`]).
+pub trait CentreTx {
+    fn account(&mut self, id: &str) -> StoreResult<Option<Account>>;
+    fn account_by_username(&mut self, username: &str) -> StoreResult<Option<Account>>;
+    /// Insert or replace; usernames are unique (a clash is `StoreError::Conflict`).
+    fn put_account(&mut self, a: &Account) -> StoreResult<()>;
+    fn accounts(&mut self) -> StoreResult<Vec<Account>>;
+
+    fn department(&mut self, id: &str) -> StoreResult<Option<Department>>;
+    /// Insert or replace; codes are unique per node.
+    fn put_department(&mut self, d: &Department) -> StoreResult<()>;
+    fn departments(&mut self) -> StoreResult<Vec<Department>>;
+
+    /// Replace the routing rules of one category.
+    fn put_routing(&mut self, category_code: &str, rules: &[RoutingRule]) -> StoreResult<()>;
+    fn routing(&mut self) -> StoreResult<Vec<RoutingRule>>;
+
+    fn put_session(&mut self, token_hash: &str, s: &Session) -> StoreResult<()>;
+    fn session(&mut self, token_hash: &str) -> StoreResult<Option<Session>>;
+    fn delete_session(&mut self, token_hash: &str) -> StoreResult<()>;
+    /// End every session of an account (password change, disabling).
+    fn delete_sessions_of(&mut self, account_id: &str) -> StoreResult<()>;
+
+    fn api_token(&mut self, id: &str) -> StoreResult<Option<ApiToken>>;
+    fn put_api_token(&mut self, t: &ApiToken) -> StoreResult<()>;
+    fn api_tokens_of(&mut self, account_id: &str) -> StoreResult<Vec<ApiToken>>;
+
+    /// Append a line (its `seq` is the tail's + 1; the caller computed the hash).
+    fn append_audit(&mut self, e: &AuditEntry) -> StoreResult<()>;
+    fn audit_tail(&mut self) -> StoreResult<Option<AuditEntry>>;
+    /// Lines with `seq > after`, in order, at most `limit`.
+    fn audit_after(&mut self, after: u64, limit: usize) -> StoreResult<Vec<AuditEntry>>;
 }

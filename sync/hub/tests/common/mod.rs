@@ -76,7 +76,15 @@ pub fn enrolled_device_in(
     let t = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap();
     store.set_clock(move || t);
     let key = store.device_keypair().unwrap();
-    let code = hub.issue_code("网格员", device_id, grids, 7).unwrap();
+    let code = hub
+        .issue_code(
+            &gridhub::authz::Principal::cli(),
+            "网格员",
+            device_id,
+            grids,
+            7,
+        )
+        .unwrap();
     let resp = hub
         .enroll(&gridpad_proto::wire::EnrollRequest {
             code,
