@@ -110,6 +110,7 @@ impl Hub {
                 health: Health::default(),
                 status: DeviceStatus::Active,
                 clock_offset_ms: 0,
+                account_id: code.account_id.clone(),
             };
             tx.put_device(&d)?;
             outcome = Ok(answer(&d));

@@ -278,6 +278,18 @@ impl Hub {
         grids: &[String],
         ttl_days: u64,
     ) -> HubResult<String> {
+        self.issue_code_with(who, user, label, grids, ttl_days, None)
+    }
+
+    fn issue_code_with(
+        &self,
+        who: &Principal,
+        user: &str,
+        label: &str,
+        grids: &[String],
+        ttl_days: u64,
+        account_id: Option<String>,
+    ) -> HubResult<String> {
         who.require(Action::CodesIssue)?;
         if user.trim().is_empty() || user.chars().count() > 64 || label.chars().count() > 64 {
             return Err(HubError::BadRequest(
@@ -311,6 +323,7 @@ impl Hub {
             grids,
             expires_ms: self.now_ms() + ttl_days.clamp(1, 90) * 86_400_000,
             used_by: None,
+            account_id,
         };
         in_tx(self.store(), |tx| {
             tx.put_code(&rec)?;
@@ -327,6 +340,43 @@ impl Hub {
     }
 
     /// The newest events `who` may see, at most `limit`.
+    /// A one-time enrollment code for a field staff account: the device is enrolled for the
+    /// person (its reports follow them to a replacement device), for the grids of the
+    /// person's node.
+    pub fn issue_code_for(
+        &self,
+        who: &Principal,
+        username: &str,
+        label: &str,
+        ttl_days: u64,
+    ) -> HubResult<String> {
+        who.require(Action::CodesIssue)?;
+        let account = with_tx(self.store(), |tx| tx.account_by_username(username))?
+            .filter(|a| who.sees_node(&a.node_id))
+            .ok_or_else(|| HubError::NotFound(format!("account {username:.32}")))?;
+        if account.role != Role::FieldStaff || account.disabled {
+            return Err(HubError::BadRequest(format!(
+                "{} is not an active field staff account",
+                account.username
+            )));
+        }
+        let grids = self.org()?.grids_under(&account.node_id);
+        if grids.is_empty() {
+            return Err(HubError::BadRequest(format!(
+                "{}'s node has no grid under it",
+                account.username
+            )));
+        }
+        self.issue_code_with(
+            who,
+            &account.display_name,
+            label,
+            &grids,
+            ttl_days,
+            Some(account.id),
+        )
+    }
+
     pub fn events(&self, who: &Principal, limit: usize) -> HubResult<Vec<Row>> {
         who.require(Action::EventsRead)?;
         self.visible_rows(who, Entity::Event, limit)

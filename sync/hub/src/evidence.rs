@@ -218,10 +218,7 @@ impl Hub {
         let photos = photos_of(row);
         let received = photos.iter().filter(|h| self.has_blob(h)).count();
         let seals = with_tx(self.store(), |tx| tx.seals_of("event", &row.row_id))?;
-        let device = match &row.scope {
-            Scope::Device(d) => d.as_str(),
-            _ => "",
-        };
+        let device = row.origin.as_deref().unwrap_or_default();
         let mut flags: Vec<String> = vec![];
         let mut seal = Value::Null;
         for s in &seals {
@@ -275,10 +272,7 @@ impl Hub {
         rows.iter()
             .map(|r| {
                 let evidence = self.event_evidence(r)?;
-                let device = match &r.scope {
-                    Scope::Device(d) => d.as_str(),
-                    _ => "",
-                };
+                let device = r.origin.as_deref().unwrap_or_default();
                 if !chains.contains_key(device) {
                     chains.insert(device.to_string(), self.chain_status(device)?);
                 }

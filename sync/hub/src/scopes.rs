@@ -37,14 +37,21 @@ pub fn scope_of(
     }
 }
 
-/// The scopes a device reads, its own first.
+/// Where a device's reports live: with the person it was enrolled for, so a replacement
+/// device keeps following them; with the device itself otherwise.
+pub fn reports_scope(d: &DeviceRecord) -> Scope {
+    match &d.account_id {
+        Some(a) => Scope::Account(a.clone()),
+        None => Scope::Device(d.device_id.clone()),
+    }
+}
+
+/// The scopes a device reads, in the order their pages are sent: what other records refer
+/// to first (the catalog and the tree, then the grids), the reports last.
 pub fn scopes_of(d: &DeviceRecord) -> Vec<Scope> {
-    let mut s = vec![
-        Scope::Device(d.device_id.clone()),
-        Scope::Catalog,
-        Scope::Notices,
-    ];
+    let mut s = vec![Scope::Catalog, Scope::Notices];
     s.extend(d.grids.iter().map(|g| Scope::Grid(g.clone())));
+    s.push(reports_scope(d));
     s
 }
 

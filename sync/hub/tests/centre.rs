@@ -668,3 +668,77 @@ async fn list_replies_have_exactly_the_properties_openapi_describes() {
         }
     }
 }
+
+/// Field staff are accounts: a code issued for the person enrolls a device for the person's
+/// grids, and a replacement device for the same person receives what the first one reported
+/// and every later step of it.
+#[test]
+fn a_replacement_device_keeps_following_the_persons_reports() {
+    let c = centre();
+    let cli = Principal::cli();
+    let hub = &c.th.hub;
+    let tree = hub.org().unwrap();
+    let home = tree
+        .find("33021100100101")
+        .expect("the home grid")
+        .id
+        .clone();
+    hub.create_account(
+        &cli,
+        &NewAccount {
+            username: "wang.fang".into(),
+            display_name: "王芳".into(),
+            role: "field_staff".into(),
+            node: "33021100100101".into(),
+            department_id: None,
+            password: None,
+        },
+    )
+    .unwrap();
+    let enroll = |dir: &std::path::Path, id: &str| {
+        let code = hub.issue_code_for(&cli, "wang.fang", id, 7).unwrap();
+        enrolled_device_with_code(hub, dir, id, &code, T0)
+    };
+    let d1 = tempfile::tempdir().unwrap();
+    let first = "0190a4b2-7c3d-7e00-8000-00000000f001";
+    let mut dev = enroll(d1.path(), first);
+    let mut t = Direct {
+        hub: hub.clone(),
+        device_id: first.into(),
+    };
+    sync_all(&mut dev, &mut t);
+    assert_eq!(dev.kv("grid_id").unwrap().as_deref(), Some(home.as_str()));
+    let ev = dev
+        .report_event(NewReport {
+            category_code: "0401".into(),
+            description: "楼道灯坏了".into(),
+            reporter: "王芳".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    sync_all(&mut dev, &mut t);
+    hub.transition_event(
+        &cli,
+        &ev,
+        gridpad_domain::codes::EventStatus::Accepted,
+        "受理",
+    )
+    .unwrap();
+
+    // The handheld is lost; the person gets a new one.
+    let d2 = tempfile::tempdir().unwrap();
+    let second = "0190a4b2-7c3d-7e00-8000-00000000f002";
+    let mut dev2 = enroll(d2.path(), second);
+    let mut t2 = Direct {
+        hub: hub.clone(),
+        device_id: second.into(),
+    };
+    sync_all(&mut dev2, &mut t2);
+    let events = dev2.events(100).unwrap();
+    assert_eq!(events.len(), 1, "the earlier report is on the new device");
+    assert_eq!(events[0].id, ev);
+    assert_eq!(events[0].status.as_str(), "accepted");
+    hub.dispatch_event(&cli, &ev, 24).unwrap();
+    sync_all(&mut dev2, &mut t2);
+    assert_eq!(dev2.events(100).unwrap()[0].status.as_str(), "dispatched");
+}

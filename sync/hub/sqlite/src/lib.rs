@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_token_kind.sql"),
     include_str!("migrations/0003_centre.sql"),
+    include_str!("migrations/0004_row_origin.sql"),
 ];
 
 pub struct SqliteStore {
@@ -251,26 +252,27 @@ impl HubTx for Tx<'_> {
     }
 
     fn row(&mut self, entity: Entity, row_id: &str) -> StoreResult<Option<Row>> {
-        let r: Option<(String, String, String, bool)> = self
+        let r: Option<(String, String, String, bool, Option<String>)> = self
             .tx
             .prepare_cached(
-                "SELECT scope, fields, field_hlc, deleted FROM row WHERE entity = ? AND row_id = ?",
+                "SELECT scope, fields, field_hlc, deleted, origin FROM row WHERE entity = ? AND row_id = ?",
             )
             .map_err(be)?
             .query_row(params![entity.as_str(), row_id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .optional()
             .map_err(be)?;
         match r {
             None => Ok(None),
-            Some((scope, fields, field_hlc, deleted)) => Ok(Some(Row {
+            Some((scope, fields, field_hlc, deleted, origin)) => Ok(Some(Row {
                 entity,
                 row_id: row_id.to_string(),
                 scope: scope_of(&scope)?,
                 fields: parse(&fields)?,
                 field_hlc: parse(&field_hlc)?,
                 deleted,
+                origin,
             })),
         }
     }
@@ -278,13 +280,13 @@ impl HubTx for Tx<'_> {
     fn put_row(&mut self, row: &Row) -> StoreResult<()> {
         self.tx
             .prepare_cached(
-                "INSERT INTO row (entity, row_id, scope, fields, field_hlc, deleted, seq)
-                 VALUES (?, ?, ?, ?, ?, ?, coalesce((SELECT max(seq) FROM row), 0) + 1)
+                "INSERT INTO row (entity, row_id, scope, fields, field_hlc, deleted, origin, seq)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, coalesce((SELECT max(seq) FROM row), 0) + 1)
                  ON CONFLICT(entity, row_id) DO UPDATE SET scope = excluded.scope, fields = excluded.fields,
-                     field_hlc = excluded.field_hlc, deleted = excluded.deleted",
+                     field_hlc = excluded.field_hlc, deleted = excluded.deleted, origin = excluded.origin",
             )
             .map_err(be)?
-            .execute(params![row.entity.as_str(), row.row_id, row.scope.to_string(), json(&row.fields), json(&row.field_hlc), row.deleted])
+            .execute(params![row.entity.as_str(), row.row_id, row.scope.to_string(), json(&row.fields), json(&row.field_hlc), row.deleted, row.origin])
             .map_err(be)?;
         Ok(())
     }
@@ -292,17 +294,25 @@ impl HubTx for Tx<'_> {
     fn rows(&mut self, entity: Entity, limit: usize) -> StoreResult<Vec<Row>> {
         let mut stmt = self
             .tx
-            .prepare("SELECT row_id, scope, fields, field_hlc, deleted FROM row WHERE entity = ? ORDER BY seq DESC LIMIT ?")
+            .prepare("SELECT row_id, scope, fields, field_hlc, deleted, origin FROM row WHERE entity = ? ORDER BY seq DESC LIMIT ?")
             .map_err(be)?;
-        let raw: Vec<(String, String, String, String, bool)> = stmt
+        #[allow(clippy::type_complexity)]
+        let raw: Vec<(String, String, String, String, bool, Option<String>)> = stmt
             .query_map(params![entity.as_str(), limit as i64], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .map_err(be)?
             .collect::<Result<_, _>>()
             .map_err(be)?;
         raw.into_iter()
-            .map(|(row_id, scope, fields, hlc, deleted)| {
+            .map(|(row_id, scope, fields, hlc, deleted, origin)| {
                 Ok(Row {
                     entity,
                     row_id,
@@ -310,6 +320,7 @@ impl HubTx for Tx<'_> {
                     fields: parse(&fields)?,
                     field_hlc: parse(&hlc)?,
                     deleted,
+                    origin,
                 })
             })
             .collect()

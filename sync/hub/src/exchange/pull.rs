@@ -4,7 +4,7 @@
 use crate::hub::{Hub, HubError, HubResult};
 use gridhub_store::{with_tx, Scope};
 use gridpad_proto::wire::*;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 impl Hub {
     pub(super) fn pull(&self, scopes: &[Scope], req: &SyncRequest) -> HubResult<(Vec<Page>, bool)> {
@@ -16,12 +16,15 @@ impl Hub {
                 scopes.len()
             )));
         }
-        let mut seen = HashSet::new();
-        let cursors: Vec<(Scope, u64)> = req
+        // In the hub's order of scopes (what others refer to first), whatever the device's.
+        let asked: HashMap<Scope, u64> = req
             .cursors
             .iter()
             .filter_map(|c| Some((c.scope.parse::<Scope>().ok()?, c.after_op)))
-            .filter(|(s, _)| scopes.contains(s) && seen.insert(s.clone()))
+            .collect();
+        let cursors: Vec<(Scope, u64)> = scopes
+            .iter()
+            .filter_map(|s| asked.get(s).map(|a| (s.clone(), *a)))
             .collect();
         let mut budget = req.max_bytes.clamp(4_096, 4 << 20) as usize;
         let mut pages = vec![];

@@ -304,12 +304,21 @@ impl Hub {
                 let row = Row {
                     entity: m.entity,
                     row_id: m.row_id.clone(),
-                    scope: Scope::Device(dev.device_id.clone()),
+                    scope: crate::scopes::reports_scope(dev),
                     field_hlc: m.fields.keys().map(|k| (k.clone(), hlc.clone())).collect(),
                     fields: m.fields.clone(),
                     deleted: false,
+                    origin: Some(dev.device_id.clone()),
                 };
                 tx.put_row(&row)?;
+                // A person's reports reach their other devices (a replacement device sees
+                // what was reported before it): the report itself, without its photos
+                // (a device holds the photos it took).
+                if let Scope::Account(_) = &row.scope {
+                    let mut f = row.fields.clone();
+                    f.remove(spec::PHOTOS);
+                    tx.append_op(&row.scope, m.entity, &m.row_id, &OpKind::Put, &f, &hlc)?;
+                }
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (Flow::Central, MutOp::Command(name)) if m.entity == Entity::Task => {
@@ -353,8 +362,10 @@ impl Hub {
                         "a photo's id is its SHA-256 in lower-case hex",
                     ));
                 }
-                let mut row =
-                    existing.unwrap_or_else(|| Row::new(m.entity, &m.row_id, mine.clone()));
+                let mut row = existing.unwrap_or_else(|| Row {
+                    origin: Some(dev.device_id.clone()),
+                    ..Row::new(m.entity, &m.row_id, mine.clone())
+                });
                 let mut f = m.fields.clone();
                 f.remove(spec::PHOTOS);
                 merge(&mut row, &f, &hlc);

@@ -179,9 +179,15 @@ fn default_ttl() -> u64 {
 
 #[derive(Deserialize)]
 pub struct CodeBody {
+    /// A field staff account (its grids come from its node) …
+    #[serde(default)]
+    account: Option<String>,
+    /// … or a name and grids.
+    #[serde(default)]
     user: String,
     #[serde(default)]
     label: String,
+    #[serde(default)]
     grids: Vec<String>,
     #[serde(default = "default_ttl")]
     ttl_days: u64,
@@ -194,8 +200,11 @@ pub async fn issue_code(
 ) -> Reply {
     who.require(Action::CodesIssue)?;
     let b: CodeBody = json_body(&body)?;
-    let code =
-        blocking(move || hub.issue_code(&who, &b.user, &b.label, &b.grids, b.ttl_days)).await?;
+    let code = blocking(move || match &b.account {
+        Some(a) => hub.issue_code_for(&who, a, &b.label, b.ttl_days),
+        None => hub.issue_code(&who, &b.user, &b.label, &b.grids, b.ttl_days),
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(CodeIssued { code })).into_response())
 }
 

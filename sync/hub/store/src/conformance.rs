@@ -27,6 +27,7 @@ fn device(id: &str) -> DeviceRecord {
         health: Default::default(),
         status: DeviceStatus::Active,
         clock_offset_ms: 0,
+        account_id: None,
     }
 }
 
@@ -62,6 +63,7 @@ pub fn devices_and_codes(s: &dyn HubStore) {
             grids: vec!["g1".into()],
             expires_ms: 10,
             used_by: None,
+            account_id: Some("a1".into()),
         };
         tx.put_code(&c)?;
         assert_eq!(tx.code("h")?, Some(c));
@@ -107,6 +109,7 @@ pub fn tokens_keep_their_kind(s: &dyn HubStore) {
 pub fn rows_round_trip(s: &dyn HubStore) {
     with_tx(s, |tx| {
         let mut r = Row::new(Entity::Person, "p1", Scope::Grid("g1".into()));
+        r.origin = Some("d1".into());
         r.fields = fields(json!({"name": "王芳", "tags": ["minor"]}));
         r.field_hlc.insert("name".into(), Hlc::new(5, 0, "d1"));
         tx.put_row(&r)?;

@@ -85,6 +85,10 @@ pub struct DeviceRecord {
     pub health: gridpad_proto::wire::Health,
     pub status: DeviceStatus,
     pub clock_offset_ms: i64,
+    /// The field staff account the device was enrolled for: its reports belong to the
+    /// person, so a replacement device keeps following them.
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 /// A one-time enrollment code, stored only as its hash.
@@ -96,6 +100,9 @@ pub struct EnrollmentCode {
     pub grids: Vec<String>,
     pub expires_ms: u64,
     pub used_by: Option<String>,
+    /// The field staff account the code was issued for (its device follows the person).
+    #[serde(default)]
+    pub account_id: Option<String>,
 }
 
 /// The hub's current state of one record, with the clock of each field's last write.
@@ -108,6 +115,8 @@ pub struct Row {
     pub fields: Fields,
     pub field_hlc: BTreeMap<String, Hlc>,
     pub deleted: bool,
+    /// The device that made the record (a report, a visit …); none for the centre's.
+    pub origin: Option<String>,
 }
 
 impl Row {
@@ -120,6 +129,7 @@ impl Row {
             fields: Fields::new(),
             field_hlc: BTreeMap::new(),
             deleted: false,
+            origin: None,
         }
     }
 }

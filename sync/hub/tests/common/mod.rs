@@ -64,6 +64,26 @@ pub fn enrolled_device_in(
     grids: &[String],
     now_ms: u64,
 ) -> Store {
+    let code = hub
+        .issue_code(
+            &gridhub::authz::Principal::cli(),
+            "网格员",
+            device_id,
+            grids,
+            7,
+        )
+        .unwrap();
+    enrolled_device_with_code(hub, dir, device_id, &code, now_ms)
+}
+
+/// A device store enrolled at `hub` with `code`.
+pub fn enrolled_device_with_code(
+    hub: &Hub,
+    dir: &Path,
+    device_id: &str,
+    code: &str,
+    now_ms: u64,
+) -> Store {
     let mut store = Store::init(
         dir,
         PIN,
@@ -76,15 +96,7 @@ pub fn enrolled_device_in(
     let t = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap();
     store.set_clock(move || t);
     let key = store.device_keypair().unwrap();
-    let code = hub
-        .issue_code(
-            &gridhub::authz::Principal::cli(),
-            "网格员",
-            device_id,
-            grids,
-            7,
-        )
-        .unwrap();
+    let code = code.to_string();
     let resp = hub
         .enroll(&gridpad_proto::wire::EnrollRequest {
             code,
