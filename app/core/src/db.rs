@@ -23,6 +23,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0005_house_details",
         include_str!("migrations/0005_house_details.sql"),
     ),
+    (
+        "0006_sync_recovery",
+        include_str!("migrations/0006_sync_recovery.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -47,6 +47,10 @@ pub struct AckSummary {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PageSummary {
     pub applied: u64,
+    /// Ops the device could not take, set aside (reported to the centre in the health).
+    pub quarantined: u64,
+    /// Notices that another device's later edit replaced a value of this device.
+    pub conflicts: u64,
     /// The local checksum disagreed with the hub's: the scope starts over from zero.
     pub diverged: bool,
 }
@@ -177,6 +181,8 @@ impl Store {
             })
             .unwrap_or(0);
         let dead: i64 = c.query_row("SELECT count(*) FROM dead_letter", [], |r| r.get(0))?;
+        let quarantined: i64 =
+            c.query_row("SELECT count(*) FROM quarantined_op", [], |r| r.get(0))?;
         let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0))?;
         Ok(Health {
             queue_len: queue_len as u64,
@@ -185,6 +191,7 @@ impl Store {
             db_bytes: pages as u64 * 4096,
             clock_offset_ms,
             last_error,
+            quarantined: quarantined as u64,
         })
     }
 
@@ -263,6 +270,7 @@ impl Store {
     /// Fields with a newer local edit pending are left alone. If the running checksum then
     /// disagrees with the hub's, the scope is reset to download again from zero.
     pub fn apply_page(&mut self, page: &Page) -> Result<PageSummary> {
+        let now = rfc3339(self.now());
         let tx = self.conn_mut().transaction()?;
         let (mut after, mut checksum, mut count): (u64, u32, u64) = tx
             .query_row(
@@ -298,8 +306,24 @@ impl Store {
                     )
                 });
             }
-            if !(op.kind == OpKind::Put && fields.is_empty()) {
-                apply::apply_op(&tx, op.entity, &op.row_id, &op.kind, &fields, &op.hlc)?;
+            if matches!(&op.kind, OpKind::Command(c) if c == SUPERSEDED) {
+                // Another device's later edit replaced this device's value.
+                if let Ok(c) = serde_json::from_value::<Conflict>(serde_json::Value::Object(
+                    fields.clone().into_iter().collect(),
+                )) {
+                    let local = fields.get("your_value").map(|v| {
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string())
+                    });
+                    insert_conflict(&tx, op.entity.as_str(), &op.row_id, &c, local, &now)?;
+                    sum.conflicts += 1;
+                }
+            } else if !(op.kind == OpKind::Put && fields.is_empty()) {
+                if let Err(why) = apply_or_set_aside(&tx, op, &fields)? {
+                    quarantine(&tx, &page.scope, op, &fields, &why, &now)?;
+                    sum.quarantined += 1;
+                }
             }
             if newest.is_none_or(|n| op.hlc > *n) {
                 newest = Some(&op.hlc);
@@ -309,6 +333,8 @@ impl Store {
             count += 1;
             sum.applied += 1;
         }
+        // What was set aside earlier may fit now (the record it refers to has arrived).
+        retry_quarantined(&tx, &page.scope)?;
         after = after.max(page.next_after_op);
         if after == page.next_after_op && (checksum != page.checksum || count != page.count) {
             sum.diverged = true;
@@ -365,6 +391,105 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
+}
+
+/// The op that tells a device another device's later edit replaced its value.
+pub const SUPERSEDED: &str = "superseded";
+
+/// Apply one pulled op in a savepoint. A row the device cannot take (its schema refuses
+/// it, a record it refers to has not arrived) is `Ok(Err(reason))` and changes nothing; a
+/// full disk or a broken database is an error that fails the page (to be tried again).
+fn apply_or_set_aside(
+    tx: &rusqlite::Transaction<'_>,
+    op: &gridpad_proto::wire::Op,
+    fields: &gridpad_proto::Fields,
+) -> Result<std::result::Result<(), String>> {
+    tx.execute_batch("SAVEPOINT pulled_op")?;
+    match apply::apply_op(tx, op.entity, &op.row_id, &op.kind, fields, &op.hlc) {
+        Ok(()) => {
+            tx.execute_batch("RELEASE pulled_op")?;
+            Ok(Ok(()))
+        }
+        Err(e) => {
+            tx.execute_batch("ROLLBACK TO pulled_op; RELEASE pulled_op")?;
+            let data = match &e {
+                Error::Invalid(_) | Error::NotFound(_) | Error::NotAllowed(_) | Error::Form(_) => {
+                    true
+                }
+                Error::Db(d) => {
+                    d.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
+                }
+                _ => false,
+            };
+            if data {
+                Ok(Err(e.to_string().chars().take(300).collect()))
+            } else {
+                Err(e)
+            }
+        }
+    }
+}
+
+fn quarantine(
+    tx: &rusqlite::Connection,
+    scope: &str,
+    op: &gridpad_proto::wire::Op,
+    fields: &gridpad_proto::Fields,
+    reason: &str,
+    now: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO quarantined_op (scope, op_id, entity, row_id, kind, fields, hlc, reason, at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            scope,
+            op.op_id as i64,
+            op.entity.as_str(),
+            op.row_id,
+            serde_json::to_string(&op.kind).expect("op kind serialises"),
+            serde_json::to_string(fields).expect("fields serialise"),
+            op.hlc.to_string(),
+            reason,
+            now
+        ],
+    )?;
+    Ok(())
+}
+
+/// Try the set-aside ops of `scope` again, oldest first; those that apply now leave.
+fn retry_quarantined(tx: &rusqlite::Transaction<'_>, scope: &str) -> Result<()> {
+    let waiting: Vec<(i64, String, String, String, String, String)> = tx
+        .prepare_cached(
+            "SELECT op_id, entity, row_id, kind, fields, hlc FROM quarantined_op WHERE scope = ? ORDER BY op_id",
+        )?
+        .query_map([scope], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (op_id, entity, row_id, kind, fields, hlc) in waiting {
+        let (Ok(entity), Ok(kind), Ok(fields), Ok(hlc)) = (
+            entity.parse::<Entity>(),
+            serde_json::from_str::<OpKind>(&kind),
+            serde_json::from_str::<gridpad_proto::Fields>(&fields),
+            hlc.parse::<Hlc>(),
+        ) else {
+            continue;
+        };
+        let op = gridpad_proto::wire::Op {
+            op_id: op_id as u64,
+            entity,
+            row_id,
+            kind,
+            fields: fields.clone(),
+            hlc,
+            hash: 0,
+        };
+        if apply_or_set_aside(tx, &op, &fields)?.is_ok() {
+            tx.execute(
+                "DELETE FROM quarantined_op WHERE scope = ? AND op_id = ?",
+                params![scope, op_id],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn record_conflict(

@@ -238,7 +238,7 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
             .map(|row| hub.hub.event_evidence(&row).unwrap())
     };
     wait_for("the photo to reach the hub", || {
-        evidence().is_some_and(|ev| ev["complete"] == true)
+        evidence().is_some_and(|ev| ev.complete)
     });
     wait_for("the evidence step to end", || {
         !app.ctx.services.sync.status().running
@@ -256,11 +256,11 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
         row.fields["reporter"], "张网格员",
         "reported in the name of the user the device was enrolled for"
     );
-    assert_eq!(ev["photos_expected"], 1, "{ev}");
-    assert_eq!(ev["photos"][0], sha.as_str(), "{ev}");
-    assert_eq!(ev["photos_received"], 1, "{ev}");
-    assert_eq!(ev["complete"], true, "{ev}");
-    assert_eq!(ev["sealed_ok"], true, "{ev}");
+    assert_eq!(ev.photos_expected, 1, "{ev:?}");
+    assert_eq!(ev.photos, vec![sha.clone()], "{ev:?}");
+    assert_eq!(ev.photos_received, 1, "{ev:?}");
+    assert!(ev.complete, "{ev:?}");
+    assert!(ev.sealed_ok, "{ev:?}");
     tap(&app, "Back");
     tap(&app, "Sync status");
     assert_eq!(app.ui.global::<SyncAdapter>().get_info().photos_waiting, 0);

@@ -29,6 +29,9 @@ pub struct DeviceHealth {
     pub queue_len: u64,
     pub oldest_pending_s: u64,
     pub dead_letters: u64,
+    /// Pulled records the device could not apply (set aside; the data needs a look).
+    pub quarantined: u64,
+    pub last_error: Option<String>,
     pub clock_offset_ms: i64,
     pub last_seq: u64,
 }
@@ -624,6 +627,8 @@ impl Hub {
                 queue_len: d.health.queue_len,
                 oldest_pending_s: d.health.oldest_pending_s,
                 dead_letters: d.health.dead_letters,
+                quarantined: d.health.quarantined,
+                last_error: d.health.last_error,
                 clock_offset_ms: d.clock_offset_ms,
                 last_seq: d.last_seq,
             })

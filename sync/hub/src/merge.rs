@@ -13,6 +13,8 @@ pub struct Merged {
     pub won: Fields,
     /// The fields it lost, with the value that beat it.
     pub lost: Vec<Conflict>,
+    /// The fields it won over an earlier value: (field, the earlier value, its clock).
+    pub replaced: Vec<(String, Value, Hlc)>,
 }
 
 /// Merge `fields` written at `hlc` into `row`. A field whose stored clock is newer or equal
@@ -28,7 +30,13 @@ pub fn merge(row: &mut Row, fields: &Fields, hlc: &Hlc) -> Merged {
                 other_hlc: h.clone(),
                 other_by: h.node.clone(),
             }),
-            _ => {
+            earlier => {
+                if let Some(h) = earlier {
+                    let old = row.fields.get(k).cloned().unwrap_or(Value::Null);
+                    if old != *v {
+                        out.replaced.push((k.clone(), old, h.clone()));
+                    }
+                }
                 row.fields.insert(k.clone(), v.clone());
                 row.field_hlc.insert(k.clone(), hlc.clone());
                 out.won.insert(k.clone(), v.clone());

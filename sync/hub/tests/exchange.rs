@@ -615,3 +615,82 @@ fn a_long_first_download_reports_how_much_is_left() {
     );
     assert_eq!(seen_total, Some(pulled), "progress ended at 100 %");
 }
+
+/// Two devices edit the same field; the one whose value is older syncs FIRST, so its edit
+/// is applied and then replaced by the other's. It still hears that its value lost (it used
+/// to hear nothing: only the device whose own push lost got a notice).
+#[test]
+fn a_device_whose_applied_value_is_replaced_later_hears_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(AtomicU64::new(T0));
+    let th = TestHub::open(dir.path(), clock.clone());
+    let s = th
+        .hub
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 300,
+                seed: 6,
+            },
+        )
+        .unwrap();
+    let (a_id, b_id) = (
+        "0190a4b2-7c3d-7e00-8000-000000000da1",
+        "0190a4b2-7c3d-7e00-8000-000000000db1",
+    );
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = enrolled_device(&th.hub, da.path(), a_id, &s.home_grid_id, T0);
+    let mut b = enrolled_device(&th.hub, db.path(), b_id, &s.home_grid_id, T0);
+    let mut ta = Direct {
+        hub: th.hub.clone(),
+        device_id: a_id.into(),
+    };
+    let mut tb = Direct {
+        hub: th.hub.clone(),
+        device_id: b_id.into(),
+    };
+    sync_all(&mut a, &mut ta);
+    sync_all(&mut b, &mut tb);
+    let pid: String = a
+        .conn()
+        .query_row("SELECT id FROM person LIMIT 1", [], |r| r.get(0))
+        .unwrap();
+    let at = |ms: u64| {
+        let t = chrono::DateTime::from_timestamp_millis(ms as i64).unwrap();
+        move || t
+    };
+    a.set_clock(at(T0 + 60_000));
+    b.set_clock(at(T0 + 120_000));
+    let phone = |p: &str| {
+        let mut f = Fields::new();
+        f.insert("phone".into(), json!(p));
+        f
+    };
+    a.update_person(&pid, phone("13900000001")).unwrap();
+    b.update_person(&pid, phone("13900000002")).unwrap();
+    clock.store(T0 + 180_000, Ordering::SeqCst);
+    assert_eq!(
+        sync_all(&mut a, &mut ta).conflicts,
+        0,
+        "A's value is applied first"
+    );
+    assert_eq!(
+        sync_all(&mut b, &mut tb).conflicts,
+        0,
+        "B's later value replaces it"
+    );
+    sync_all(&mut a, &mut ta);
+    let notices = a.conflict_notices().unwrap();
+    assert_eq!(notices.len(), 1, "A hears that its phone was replaced");
+    assert_eq!(notices[0].field, "phone");
+    assert_eq!(notices[0].local_value.as_deref(), Some("13900000001"));
+    assert_eq!(notices[0].winning_value.as_deref(), Some("13900000002"));
+    assert_eq!(
+        a.person(&pid).unwrap().unwrap().phone.as_deref(),
+        Some("13900000002")
+    );
+    assert!(
+        b.conflict_notices().unwrap().is_empty(),
+        "the winner is told nothing"
+    );
+}

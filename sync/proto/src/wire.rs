@@ -89,6 +89,9 @@ pub struct Health {
     pub db_bytes: u64,
     pub clock_offset_ms: i64,
     pub last_error: Option<String>,
+    /// Pulled records the device could not apply and set aside (the centre should look).
+    #[serde(default)]
+    pub quarantined: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -16,6 +16,10 @@ use gridpad_proto::wire::*;
 use gridpad_proto::{Entity, Fields, Mutation, Op as MutOp};
 use serde_json::{json, Value};
 
+/// The op that tells a device another device's later edit replaced its value (the device
+/// store keeps it as a conflict notice).
+const SUPERSEDED: &str = "superseded";
+
 /// The longest `last_error` a device may report (characters).
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -246,6 +250,27 @@ impl Hub {
                         &m.row_id,
                         &OpKind::Put,
                         &merged.won,
+                        &hlc,
+                    )?;
+                }
+                // A device whose value this edit replaced hears of it, whichever synced first.
+                for (field, old, old_hlc) in &merged.replaced {
+                    if old_hlc.node == dev.device_id || old_hlc.node == "hub" {
+                        continue;
+                    }
+                    let Some(loser) = tx.device(&old_hlc.node)? else {
+                        continue;
+                    };
+                    let notice = crate::hub::fields_of(json!({
+                        "field": field, "device_lost": true, "other_value": m.fields.get(field),
+                        "other_hlc": hlc, "other_by": dev.user, "your_value": old,
+                    }));
+                    tx.append_op(
+                        &crate::scopes::reports_scope(&loser),
+                        m.entity,
+                        &m.row_id,
+                        &OpKind::Command(SUPERSEDED.into()),
+                        &notice,
                         &hlc,
                     )?;
                 }
