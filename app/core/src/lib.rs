@@ -22,6 +22,7 @@ pub mod evidence;
 pub mod keyring;
 pub mod model;
 pub mod queries;
+pub mod resend;
 pub mod search;
 pub mod store;
 pub mod sync_state;

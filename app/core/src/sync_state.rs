@@ -203,7 +203,8 @@ impl Store {
         acked_through: u64,
         verdicts: &[Verdict],
     ) -> Result<AckSummary> {
-        let now = rfc3339(self.now());
+        let now_t = self.now();
+        let now = rfc3339(now_t);
         let tx = self.conn_mut().transaction()?;
         let mut sum = AckSummary::default();
         for v in verdicts.iter().filter(|v| v.seq <= acked_through) {
@@ -260,6 +261,7 @@ impl Store {
                 }
             }
         }
+        crate::resend::archive_acknowledged(&tx, acked_through, now_t)?;
         let acked = tx.execute("DELETE FROM outbox WHERE seq <= ?", [acked_through as i64])?;
         sum.acked = acked as u64;
         tx.commit()?;
