@@ -15,6 +15,7 @@ use gridpad_proto::wire::OpKind;
 use gridpad_proto::{Entity, Fields, Hlc, Op, RemoteChange};
 use serde::Serialize;
 use serde_json::{json, Value};
+use std::collections::BTreeSet;
 
 /// A device's row in the health list.
 #[derive(Clone, Debug, Serialize)]
@@ -392,7 +393,28 @@ impl Hub {
     }
 
     fn visible_rows(&self, who: &Principal, entity: Entity, limit: usize) -> HubResult<Vec<Row>> {
-        let rows = with_tx(self.store(), |tx| tx.rows(entity, 100_000))?;
+        let (rows, routed) = with_tx(self.store(), |tx| {
+            let rows = tx.rows(entity, 100_000)?;
+            // A department handler sees the events of the 小类 routed to its department.
+            let routed: Option<BTreeSet<String>> = match &who.department_id {
+                Some(dep) if entity == Entity::Event => {
+                    let code = tx
+                        .departments()?
+                        .into_iter()
+                        .find(|d| &d.id == dep)
+                        .map(|d| d.code);
+                    Some(
+                        tx.routing()?
+                            .into_iter()
+                            .filter(|r| Some(&r.department_code) == code.as_ref())
+                            .map(|r| r.category_code)
+                            .collect(),
+                    )
+                }
+                _ => None,
+            };
+            Ok((rows, routed))
+        })?;
         Ok(rows
             .into_iter()
             .filter(|r| !r.deleted)
@@ -401,6 +423,14 @@ impl Hub {
                     .get("grid_id")
                     .and_then(Value::as_str)
                     .is_some_and(|g| who.sees_grid(g))
+            })
+            .filter(|r| {
+                routed.as_ref().is_none_or(|cats| {
+                    r.fields
+                        .get("category_code")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| cats.contains(c))
+                })
             })
             .take(limit.min(10_000))
             .collect())

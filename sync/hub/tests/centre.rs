@@ -258,6 +258,34 @@ async fn a_street_dispatcher_sees_and_acts_on_its_own_street_only() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_department_handler_sees_only_the_events_routed_to_its_department() {
+    let c = centre();
+    let h = login(&c.app, "department.handler", PASSWORD).await.unwrap();
+    let events = |s: &Session| {
+        let r = req(s, Method::GET, "/v1/admin/events", json!({}));
+        let app = c.app.clone();
+        async move { ids(&call(&app, r).await.1) }
+    };
+    // 城管 has no 小类 routed to it yet: nothing of the street is its business.
+    assert!(events(&h).await.is_empty());
+    // 0401 goes to 城管 at street level: the handler sees its own street's report of that
+    // kind, never the other street's.
+    c.th.hub
+        .set_routing(
+            &Principal::cli(),
+            "0401",
+            &[("street".to_string(), "cg".to_string())],
+        )
+        .unwrap();
+    assert_eq!(events(&h).await, vec![c.event_a.clone()]);
+    // Routed elsewhere, it is gone from the handler's list again.
+    c.th.hub
+        .set_routing(&Principal::cli(), "0401", &[])
+        .unwrap();
+    assert!(events(&h).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_change_without_the_session_csrf_token_is_refused_and_changes_nothing() {
     let c = centre();
     let a = login(&c.app, "dispatcher", PASSWORD).await.unwrap();
