@@ -111,11 +111,17 @@ impl Hub {
                 status: DeviceStatus::Active,
                 clock_offset_ms: 0,
                 account_id: code.account_id.clone(),
+                ahead: None,
+                lost_seqs: vec![],
             };
             tx.put_device(&d)?;
+            crate::crash::point("enroll.before_commit");
             outcome = Ok(answer(&d));
             Ok(())
         })?;
+        if outcome.is_ok() {
+            crate::crash::point("enroll.after_commit");
+        }
         outcome
     }
 

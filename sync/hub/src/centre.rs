@@ -34,6 +34,11 @@ pub struct DeviceHealth {
     pub last_error: Option<String>,
     pub clock_offset_ms: i64,
     pub last_seq: u64,
+    /// The device offered sequence numbers beyond what the hub expects: the hub forgot
+    /// what it had acknowledged (restored from a backup); the device is catching it up.
+    pub ahead: Option<gridhub_store::AheadOfHub>,
+    /// Sequence numbers lost after a restore (the device no longer held them).
+    pub lost_seqs: Vec<(u64, u64)>,
 }
 
 /// A task to create.
@@ -115,6 +120,7 @@ impl Hub {
                     .entry(format!("{}.{}", c.entity, c.op.to_text()))
                     .or_default() += 1;
             }
+            crate::crash::point("import.before_commit");
             self.audit(
                 tx,
                 &who.actor,
@@ -575,6 +581,7 @@ impl Hub {
         };
         let (grid, desc) = (text("grid_id"), text("description"));
         self.transition_event(who, event_id, EventStatus::Dispatched, "派遣至网格处置")?;
+        crate::crash::point("dispatch.after_transition");
         let title: String = format!("处置: {desc}").chars().take(200).collect();
         self.create_task(
             who,
@@ -631,6 +638,8 @@ impl Hub {
                 last_error: d.health.last_error,
                 clock_offset_ms: d.clock_offset_ms,
                 last_seq: d.last_seq,
+                ahead: d.ahead,
+                lost_seqs: d.lost_seqs,
             })
             .collect())
     }

@@ -80,6 +80,7 @@ impl Hub {
                 .device(device_id)?
                 .ok_or_else(|| HubError::Unauthorized("unknown device".into()))?;
             if dev.status == DeviceStatus::Active {
+                self.resume_after_restore(tx, &mut dev, req)?;
                 for m in &req.push {
                     if m.seq <= dev.last_seq {
                         // Re-sent (the answer was lost): the same verdict again, with today's
@@ -95,7 +96,7 @@ impl Hub {
                                 continue;
                             }
                             Some(_) => {
-                                gap = Some(dev.last_seq + 1);
+                                gap = Some((dev.last_seq + 1, m.seq));
                                 break;
                             }
                             // Before the hub kept verdicts, or skipped as lost (see below).
@@ -108,9 +109,13 @@ impl Hub {
                         }
                     }
                     if m.seq != dev.last_seq + 1 {
-                        gap = Some(dev.last_seq + 1);
+                        if verdicts.is_empty() && m.seq > dev.last_seq + 1 {
+                            self.note_ahead(tx, &mut dev, m.seq, now)?;
+                        }
+                        gap = Some((dev.last_seq + 1, m.seq));
                         break;
                     }
+                    dev.ahead = None;
                     let v = if tx.mutation_seen(&m.mutation_id)? {
                         let mut v = verdict(m.seq, Status::Duplicate, None);
                         v.canonical = canonical(tx, &dev, m)?;
@@ -126,6 +131,7 @@ impl Hub {
                     verdicts.push(v);
                 }
             }
+            crate::crash::point("push.after_verdicts");
             dev.last_seen_ms = now;
             dev.app_version = req.app_version.chars().take(64).collect();
             dev.health = req.health.clone();
@@ -139,12 +145,86 @@ impl Hub {
             tx.put_device(&dev)?;
             Ok(dev)
         })?;
-        if let Some(expected) = gap {
+        crate::crash::point("push.after_commit");
+        if let Some((expected, offered)) = gap {
             if verdicts.is_empty() {
-                return Err(HubError::SeqGap { expected });
+                return Err(HubError::SeqGap {
+                    expected,
+                    offered: Some(offered),
+                });
             }
         }
         Ok((device, verdicts))
+    }
+
+    /// The device offered `offered`, beyond what the hub expects: the hub has forgotten
+    /// mutations it acknowledged (restored from a backup). Kept on the device record (the
+    /// centre's device health shows it) and written to the audit log once per episode.
+    fn note_ahead(
+        &self,
+        tx: &mut dyn HubTx,
+        dev: &mut DeviceRecord,
+        offered: u64,
+        now: u64,
+    ) -> HubResult<()> {
+        let expected = dev.last_seq + 1;
+        let episode = match &mut dev.ahead {
+            // The same episode (asked again, or offering another number): one audit line
+            // per episode, so a device cannot flood the log.
+            Some(a) if a.expected_seq == expected => {
+                a.offered_seq = offered;
+                return Ok(());
+            }
+            _ => AheadOfHub {
+                expected_seq: expected,
+                offered_seq: offered,
+                since_ms: now,
+            },
+        };
+        dev.ahead = Some(episode);
+        self.audit(
+            tx,
+            &crate::audit::Actor::device(dev),
+            "device.ahead_of_hub",
+            &format!("device:{}", dev.device_id),
+            Value::Null,
+            json!({"expected_seq": expected, "offered_seq": offered,
+                   "meaning": "the hub forgot acknowledged mutations (restored from a backup?)"}),
+        )
+    }
+
+    /// `resume_from`: a device ahead of a restored hub that no longer holds the mutations
+    /// the hub expects asks it to go on from its oldest one. Taken only when it is beyond
+    /// what the hub expects (never back), within bounds, and the push starts with it; the
+    /// skipped numbers are recorded as lost.
+    fn resume_after_restore(
+        &self,
+        tx: &mut dyn HubTx,
+        dev: &mut DeviceRecord,
+        req: &SyncRequest,
+    ) -> HubResult<()> {
+        let Some(from) = req.resume_from else {
+            return Ok(());
+        };
+        let expected = dev.last_seq + 1;
+        if from <= expected || from > MAX_SEQ || req.push.first().map(|m| m.seq) != Some(from) {
+            return Ok(());
+        }
+        let lost = (expected, from - 1);
+        dev.lost_seqs.push(lost);
+        let over = dev.lost_seqs.len().saturating_sub(MAX_LOST_RANGES);
+        dev.lost_seqs.drain(..over);
+        dev.last_seq = from - 1;
+        dev.ahead = None;
+        self.audit(
+            tx,
+            &crate::audit::Actor::device(dev),
+            "device.resumed_after_restore",
+            &format!("device:{}", dev.device_id),
+            Value::Null,
+            json!({"lost_from": lost.0, "lost_to": lost.1,
+                   "meaning": "mutations the hub had acknowledged before its restore and the device no longer holds"}),
+        )
     }
 
     /// Check and apply one new mutation; a refusal is a verdict, not an error.

@@ -5,6 +5,7 @@
 use crate::hub::HubError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gridpad_evidence::blob::CHECKSUM_MISMATCH;
 use gridpad_proto::wire::{Problem, SeqGap};
 
 impl IntoResponse for HubError {
@@ -16,9 +17,15 @@ impl IntoResponse for HubError {
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not found"),
             HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too large"),
-            HubError::SeqGap { expected } => {
+            HubError::DigestMismatch => (
+                StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                "checksum mismatch",
+            ),
+            HubError::SeqGap { expected, offered } => {
                 let body = serde_json::to_vec(&SeqGap {
                     expected_seq: *expected,
+                    restored: offered.is_some_and(|o| o > *expected),
+                    offered_seq: *offered,
                 })
                 .unwrap_or_default();
                 return (
