@@ -100,12 +100,12 @@ impl Hub {
                 label: if req.label.is_empty() {
                     code.label.clone()
                 } else {
-                    req.label.clone()
+                    crate::exchange::printable(&req.label, 64)
                 },
                 grids: code.grids.clone(),
                 enrolled_ms: now,
                 last_seen_ms: now,
-                app_version: req.app_version.clone(),
+                app_version: crate::exchange::printable(&req.app_version, 64),
                 last_seq: 0,
                 health: Health::default(),
                 status: DeviceStatus::Active,

@@ -58,9 +58,13 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let app = app.layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| body_limits(limits, req, next),
-    ));
+    let app = app
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| body_limits(limits, req, next),
+        ))
+        .layer(axum::middleware::from_fn(
+            crate::http::error::plain_errors_as_problems,
+        ));
     tokio::pin!(shutdown);
     loop {
         let (tcp, peer) = tokio::select! {
@@ -96,7 +100,11 @@ where
 {
     let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
     let service = TowerToHyperService::new(app);
-    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    // HTTP/1.1 only (what devices and browsers speak to the hub): the auto builder would
+    // otherwise first wait, without a deadline, for bytes to tell HTTP/1 from HTTP/2 — a
+    // connection that sends nothing would be held for ever.
+    let mut builder =
+        hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())

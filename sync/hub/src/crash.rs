@@ -20,8 +20,8 @@
 //! | `import.after_batch` | `gridhub admin import`: one batch committed, the next not begun |
 //! | `dispatch.after_transition` | 派遣: the event moved to dispatched, its task not yet created (one transaction) |
 //! | `upload.before_complete` | a photo's last byte on disk, its completion not begun |
-//! | `upload.complete.after_rename` | the photo renamed into the store, its delivery not marked, the upload not closed |
-//! | `upload.complete.after_mark` | the delivery marked, the upload not closed |
+//! | `upload.after_rename` | the photo renamed into the store, its delivery not marked, the upload not closed |
+//! | `upload.after_mark` | the delivery marked, the upload not closed |
 //!
 //! Other areas add their points here, named the same way (`area.step`).
 
@@ -40,8 +40,8 @@ pub const POINTS: &[&str] = &[
     "import.after_batch",
     "dispatch.after_transition",
     "upload.before_complete",
-    "upload.complete.after_rename",
-    "upload.complete.after_mark",
+    "upload.after_rename",
+    "upload.after_mark",
 ];
 
 static ARMED: OnceLock<Option<String>> = OnceLock::new();

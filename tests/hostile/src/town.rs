@@ -38,12 +38,21 @@ impl Town {
         );
         let big = s["home_grid_id"].as_str().expect("home grid").to_string();
         let snap = snapshot(dir.path());
+        // The second grid with people in it (the demo town has grids without any).
         let small = snap
             .live(Entity::Grid)
             .into_iter()
-            .find(|(id, r)| r["fields"]["level"] == "grid" && *id != big)
+            .filter(|(id, r)| r["fields"]["level"] == "grid" && *id != big)
             .map(|(id, _)| id.to_string())
-            .expect("a second grid");
+            .find(|id| {
+                let scope = format!("grid:{id}");
+                [Entity::Person, Entity::House].iter().all(|e| {
+                    snap.live(*e)
+                        .iter()
+                        .any(|(_, r)| r["scope"] == scope.as_str())
+                })
+            })
+            .expect("a second grid with people");
         let admin_token = run(admin(dir.path()).args(["api-token", "--days", "1"]))
             .trim()
             .to_string();

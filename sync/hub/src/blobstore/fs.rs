@@ -16,8 +16,8 @@
 //! its blob is there is "all bytes in" (its offset is its length), and completing it again
 //! only marks the delivery and removes the metadata. [`BlobStore::recover`] (run when the
 //! hub starts) carries every cut completion to its end, so a kill between any two steps
-//! (crash points `upload.before_complete`, `upload.complete.after_rename`,
-//! `upload.complete.after_mark`) never leaves an upload that fails for ever.
+//! (crash points `upload.before_complete`, `upload.after_rename`,
+//! `upload.after_mark`) never leaves an upload that fails for ever.
 
 use super::{BlobError, BlobStore, Upload};
 use serde::{Deserialize, Serialize};
@@ -153,9 +153,9 @@ impl FsBlobStore {
         }
         // (Without its part, `upload` counted the upload complete only because the blob is
         // there: the rename of an earlier completion.)
-        crate::crash::point("upload.complete.after_rename");
+        crate::crash::point("upload.after_rename");
         self.mark_delivered(&u.device, &u.sha256)?;
-        crate::crash::point("upload.complete.after_mark");
+        crate::crash::point("upload.after_mark");
         match fs::remove_file(self.meta(id)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 /// store keeps it as a conflict notice).
 const SUPERSEDED: &str = "superseded";
 
+/// The longest mutation id the hub keeps (a UUID has 36 characters).
+const MAX_MUTATION_ID: usize = 64;
+
 /// The longest `last_error` a device may report (characters).
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -39,6 +42,12 @@ fn reject(seq: u64, reason: impl Into<String>) -> Verdict {
         reason: Some(reason.into()),
         ..verdict(seq, Status::Rejected, None)
     }
+}
+
+/// A string a device said about itself, as the centre may show it: control characters
+/// (terminal escapes, bells, line breaks) dropped, at most `max` characters.
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
@@ -116,6 +125,15 @@ impl Hub {
                         break;
                     }
                     dev.ahead = None;
+                    if m.mutation_id.is_empty() || m.mutation_id.len() > MAX_MUTATION_ID {
+                        // Not an idempotency key the hub keeps: refused, not recorded.
+                        dev.last_seq = m.seq;
+                        verdicts.push(reject(
+                            m.seq,
+                            format!("a mutation id has 1 to {MAX_MUTATION_ID} bytes"),
+                        ));
+                        continue;
+                    }
                     let v = if tx.mutation_seen(&m.mutation_id)? {
                         let mut v = verdict(m.seq, Status::Duplicate, None);
                         v.canonical = canonical(tx, &dev, m)?;
@@ -133,13 +151,13 @@ impl Hub {
             }
             crate::crash::point("push.after_verdicts");
             dev.last_seen_ms = now;
-            dev.app_version = req.app_version.chars().take(64).collect();
+            dev.app_version = printable(&req.app_version, 64);
             dev.health = req.health.clone();
             dev.health.last_error = dev
                 .health
                 .last_error
                 .take()
-                .map(|e| e.chars().take(MAX_ERROR_TEXT).collect());
+                .map(|e| printable(&e, MAX_ERROR_TEXT));
             dev.clock_offset_ms =
                 (req.device_time_ms.min(i64::MAX as u64) as i64).saturating_sub(now as i64);
             tx.put_device(&dev)?;
@@ -253,7 +271,10 @@ impl Hub {
                 return Ok(reject(m.seq, p.to_string()));
             }
         }
-        let hlc = m.hlc.clamped(now, MAX_DRIFT_MS);
+        // The device's clock, clamped to the hub's + 5 min, and always under the device's
+        // own name: a clock naming the centre or another device is not believed.
+        let mut hlc = m.hlc.clamped(now, MAX_DRIFT_MS);
+        hlc.node = dev.device_id.clone();
         let existing = tx.row(m.entity, &m.row_id)?;
         let refs = |tx: &mut dyn HubTx, f: &Fields| -> HubResult<Option<Verdict>> {
             match check_refs(tx, m.entity, f) {
@@ -387,8 +408,16 @@ impl Hub {
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (Flow::Report, MutOp::Insert) => {
-                if existing.is_some() {
-                    return Ok(verdict(m.seq, Status::Duplicate, None));
+                if let Some(e) = &existing {
+                    // Its own report again (sent twice): nothing to do. Another device's:
+                    // that id is taken, and the report is not this device's to touch.
+                    if e.origin.as_deref() == Some(dev.device_id.as_str()) {
+                        return Ok(verdict(m.seq, Status::Duplicate, None));
+                    }
+                    return Ok(reject(
+                        m.seq,
+                        "this record id belongs to another device's record",
+                    ));
                 }
                 if !in_grids(dev, text(&m.fields, "grid_id")) {
                     return Ok(reject(m.seq, "outside this device's grids"));
