@@ -63,10 +63,13 @@ fn start_hub(dir: &Path) -> Hub {
     let store: Arc<dyn BlobStore> = gridhub::evidence::open_blobs(dir).unwrap();
     hub.attach_blobs(store.clone());
     let seeded = hub
-        .seed_demo(DemoSpec {
-            persons: 50,
-            seed: 7,
-        })
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 50,
+                seed: 7,
+            },
+        )
         .unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
@@ -88,7 +91,13 @@ fn start_hub(dir: &Path) -> Hub {
 fn enroll(hub: &Hub, store: &mut Store) -> String {
     let code = hub
         .hub
-        .issue_code("网格员", "测试终端", std::slice::from_ref(&hub.grid), 1)
+        .issue_code(
+            &gridhub::authz::Principal::cli(),
+            "网格员",
+            "测试终端",
+            std::slice::from_ref(&hub.grid),
+            1,
+        )
         .unwrap();
     gridpad_sync::device::enroll(store, &hub.url(), &code, "测试终端").unwrap();
     let mut session = gridpad_sync::device::Session::open(store).unwrap().unwrap();
@@ -380,13 +389,15 @@ fn five_megabytes_through_a_cutting_link() {
     assert!(err.to_string().contains("not allowed"), "{err}");
     hub.hub
         .transition_event(
+            &gridhub::authz::Principal::cli(),
             &event,
             gridpad_core::model::EventStatus::Accepted,
-            "指挥中心",
             "",
         )
         .unwrap();
-    hub.hub.dispatch_event(&event, "指挥中心", 24).unwrap();
+    hub.hub
+        .dispatch_event(&gridhub::authz::Principal::cli(), &event, 24)
+        .unwrap();
     // Through a link that cuts every download connection after 700 KB.
     let down = start_proxy_with(hub.addr, u64::MAX / 4, Duration::ZERO, 700 * 1024);
     let c2 = client(&down, &other_token);
