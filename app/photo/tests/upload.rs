@@ -1,14 +1,14 @@
-//! Resumable upload against a real hub router on 127.0.0.1, through a TCP fault proxy that
-//! cuts the connection every few hundred KB; and after SIGKILL of the uploading process.
+//! Resumable upload against a real gridhub (its HTTP router on 127.0.0.1, real SQLite and
+//! photo store on disk, the device enrolled and its report pushed over HTTP), through a
+//! TCP fault proxy that cuts the connection every few hundred KB; and after SIGKILL of the
+//! uploading process.
 
 mod common;
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use common::*;
-use gridpad_evidence::fs_store::FsBlobStore;
-use gridpad_evidence::hub::{AuthedDevice, Authorizer, BlobStore};
+use gridhub::blobstore::BlobStore;
+use gridpad_core::demo::DemoSpec;
+use gridpad_core::{InitOptions, Store};
 use gridpad_photo::upload::{ChunkSizer, HubClient, MAX_CHUNK_SIZE};
 use gridpad_photo::Vault;
 use std::io::{Read, Write};
@@ -19,35 +19,37 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d0f0";
+const OTHER_DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d0f1";
 const PHOTO_LEN: usize = 5 * 1024 * 1024;
 
-struct TestAuth {
-    readable: Mutex<Vec<String>>,
-}
-
-impl Authorizer for TestAuth {
-    fn may_read(&self, _device: &str, sha256: &str) -> bool {
-        self.readable.lock().unwrap().iter().any(|h| h == sha256)
-    }
-}
-
-/// The hub's auth middleware, reduced to a header for the test.
-async fn device_auth(mut req: Request, next: Next) -> Result<Response, axum::http::StatusCode> {
-    let dev = req
-        .headers()
-        .get("x-test-device")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .ok_or(axum::http::StatusCode::UNAUTHORIZED)?;
-    req.extensions_mut().insert(AuthedDevice(dev));
-    Ok(next.run(req).await)
-}
-
+/// gridhub in this process: its router on a loopback port, its database and photo store
+/// in `dir`, the demo town the devices' demo data comes from.
 struct Hub {
     addr: std::net::SocketAddr,
-    store: Arc<FsBlobStore>,
-    auth: Arc<TestAuth>,
+    hub: Arc<gridhub::Hub>,
+    store: Arc<dyn BlobStore>,
+    blob_dir: std::path::PathBuf,
+    grid: String,
     _rt: tokio::runtime::Runtime,
+}
+
+impl Hub {
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn blob_path(&self, sha: &str) -> std::path::PathBuf {
+        self.blob_dir.join("blobs").join(&sha[..2]).join(sha)
+    }
+
+    /// The offset of the upload in progress of [`DEVICE`], 0 without one.
+    fn upload_offset(&self) -> u64 {
+        self.store
+            .uploads_of(DEVICE)
+            .ok()
+            .and_then(|u| u.first().map(|u| u.offset))
+            .unwrap_or(0)
+    }
 }
 
 fn start_hub(dir: &Path) -> Hub {
@@ -56,23 +58,64 @@ fn start_hub(dir: &Path) -> Hub {
         .enable_all()
         .build()
         .unwrap();
-    let store = Arc::new(FsBlobStore::open(dir).unwrap());
-    let auth = Arc::new(TestAuth {
-        readable: Mutex::new(Vec::new()),
-    });
-    let app = gridpad_evidence::router(store.clone(), auth.clone())
-        .layer(axum::middleware::from_fn(device_auth));
+    let db = gridhub::sqlite::SqliteStore::open(dir).unwrap();
+    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(db)));
+    let store: Arc<dyn BlobStore> = gridhub::evidence::open_blobs(dir).unwrap();
+    hub.attach_blobs(store.clone());
+    let seeded = hub
+        .seed_demo(
+            &gridhub::authz::Principal::cli(),
+            DemoSpec {
+                persons: 50,
+                seed: 7,
+            },
+        )
+        .unwrap();
     let listener = rt
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    let app = gridhub::http::router(hub.clone());
     rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
     Hub {
         addr,
+        hub,
         store,
-        auth,
+        blob_dir: dir.join("evidence"),
+        grid: seeded.home_grid_id,
         _rt: rt,
     }
+}
+
+/// Enroll `store` at `hub` with a one-time code for the demo grid; returns a session token.
+fn enroll(hub: &Hub, store: &mut Store) -> String {
+    let code = hub
+        .hub
+        .issue_code(
+            &gridhub::authz::Principal::cli(),
+            "网格员",
+            "测试终端",
+            std::slice::from_ref(&hub.grid),
+            1,
+        )
+        .unwrap();
+    gridpad_sync::device::enroll(store, &hub.url(), &code, "测试终端").unwrap();
+    let mut session = gridpad_sync::device::Session::open(store).unwrap().unwrap();
+    session.login().unwrap()
+}
+
+/// Push the device's records to the hub (the photos' report among them).
+fn push(store: &mut Store) {
+    let mut session = gridpad_sync::device::Session::open(store).unwrap().unwrap();
+    for _ in 0..50 {
+        let r = session
+            .exchange(store, gridpad_sync::Limits::default())
+            .unwrap();
+        if !r.more {
+            return;
+        }
+    }
+    panic!("the exchange did not settle");
 }
 
 /// A TCP proxy standing for a bad link: it forwards device→hub bytes and, every
@@ -193,18 +236,22 @@ fn start_proxy_with(
     }
 }
 
-fn client(proxy: &Proxy) -> HubClient {
+/// An HTTP client carrying a device's session token.
+fn http_with(token: &str) -> reqwest::blocking::ClientBuilder {
     // reqwest is built without a TLS provider of its own (the device installs ring's).
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::blocking::Client::builder()
-        .default_headers({
-            let mut h = reqwest::header::HeaderMap::new();
-            h.insert("x-test-device", DEVICE.parse().unwrap());
-            h
-        })
-        .pool_max_idle_per_host(1)
-        .build()
-        .unwrap();
+    reqwest::blocking::Client::builder().default_headers({
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        h
+    })
+}
+
+fn client(proxy: &Proxy, token: &str) -> HubClient {
+    let http = http_with(token).pool_max_idle_per_host(1).build().unwrap();
     let mut c = HubClient::new(http, &format!("http://{}", proxy.addr));
     c.retry_delay = Duration::from_millis(5);
     c.max_failures = 50;
@@ -224,10 +271,12 @@ fn photo_bytes() -> Vec<u8> {
         .collect()
 }
 
-/// A device data directory with one registered 5 MB photo, used by a report (photos no
-/// record uses stay on the device).
-fn device_with_photo(dir: &Path) -> (String, Vec<u8>) {
+/// A device data directory enrolled at `hub`, with one registered 5 MB photo used by a
+/// report the hub has received (photos no record uses stay on the device). Returns the
+/// photo's hash, its bytes, the report's id and a session token.
+fn device_with_photo(hub: &Hub, dir: &Path) -> (String, Vec<u8>, String, String) {
     let mut store = demo_store(dir);
+    let token = enroll(hub, &mut store);
     let vault = Vault::open(dir, store.photo_key()).unwrap();
     let data = photo_bytes();
     let sha = vault.put(&data).unwrap();
@@ -240,7 +289,7 @@ fn device_with_photo(dir: &Path) -> (String, Vec<u8>) {
             Some(3000),
         )
         .unwrap();
-    store
+    let event = store
         .report_event(gridpad_core::NewReport {
             category_code: "0401".into(),
             description: "路灯不亮".into(),
@@ -254,7 +303,8 @@ fn device_with_photo(dir: &Path) -> (String, Vec<u8>) {
             ..Default::default()
         })
         .unwrap();
-    (sha, data)
+    push(&mut store);
+    (sha, data, event, token)
 }
 
 #[test]
@@ -262,18 +312,18 @@ fn five_megabytes_through_a_cutting_link() {
     let tmp = tempfile::tempdir().unwrap();
     let hub = start_hub(&tmp.path().join("hub"));
     let dev_dir = tmp.path().join("device");
-    let (sha, data) = device_with_photo(&dev_dir);
+    let (sha, data, event, token) = device_with_photo(&hub, &dev_dir);
     let store = gridpad_core::Store::open(&dev_dir, PIN).unwrap();
     let vault = Vault::open(&dev_dir, store.photo_key()).unwrap();
 
     let proxy = start_proxy(hub.addr, 300 * 1024, Duration::ZERO);
-    let c = client(&proxy);
+    let c = client(&proxy, &token);
     let t = Instant::now();
     let st = c.upload_pending(&store, &vault).unwrap();
     let elapsed = t.elapsed();
 
     // Arrived intact, content-addressed.
-    let stored = std::fs::read(hub.store.blob_path(&sha)).unwrap();
+    let stored = std::fs::read(hub.blob_path(&sha)).unwrap();
     assert_eq!(stored.len(), data.len());
     assert!(stored == data, "the hub's copy differs");
     assert!(hub.store.delivered(DEVICE, &sha).unwrap());
@@ -318,16 +368,39 @@ fn five_megabytes_through_a_cutting_link() {
     assert_eq!((st2.skipped, st2.sent), (1, 0));
     assert!(proxy.up.load(Ordering::Relaxed) - before < 2_000);
 
-    // Download: refused until a record lets this device read it, then resumed across cuts.
+    // Download by another device of the grid: refused until a record lets it read the
+    // photo (the centre dispatches the report to the grid as a task), then resumed across
+    // cuts.
     let dl_dir = tmp.path().join("other");
-    let dl_store = new_store(&dl_dir);
+    let mut dl_store = Store::init(
+        &dl_dir,
+        PIN,
+        InitOptions {
+            device_id: Some(OTHER_DEVICE.into()),
+            kdf_iterations: FAST_KDF,
+        },
+    )
+    .unwrap();
+    let other_token = enroll(&hub, &mut dl_store);
     let dl_vault = Vault::open(&dl_dir, dl_store.photo_key()).unwrap();
-    let err = c.download(&dl_vault, &sha).unwrap_err();
+    let err = client(&proxy, &other_token)
+        .download(&dl_vault, &sha)
+        .unwrap_err();
     assert!(err.to_string().contains("not allowed"), "{err}");
-    hub.auth.readable.lock().unwrap().push(sha.clone());
+    hub.hub
+        .transition_event(
+            &gridhub::authz::Principal::cli(),
+            &event,
+            gridpad_core::model::EventStatus::Accepted,
+            "",
+        )
+        .unwrap();
+    hub.hub
+        .dispatch_event(&gridhub::authz::Principal::cli(), &event, 24)
+        .unwrap();
     // Through a link that cuts every download connection after 700 KB.
     let down = start_proxy_with(hub.addr, u64::MAX / 4, Duration::ZERO, 700 * 1024);
-    let c2 = client(&down);
+    let c2 = client(&down, &other_token);
     let n = c2.download(&dl_vault, &sha).unwrap();
     let down_cuts = down.cuts.load(Ordering::Relaxed);
     println!("download of {n} bytes resumed with Range across {down_cuts} cuts");
@@ -344,57 +417,33 @@ fn child_uploader() {
         return;
     };
     let url = std::env::var("GRIDPAD_TEST_HUB").unwrap();
+    let token = std::env::var("GRIDPAD_TEST_TOKEN").unwrap();
     let store = gridpad_core::Store::open(Path::new(&dir), PIN).unwrap();
     let vault = Vault::open(Path::new(&dir), store.photo_key()).unwrap();
-    // reqwest is built without a TLS provider of its own (the device installs ring's).
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::blocking::Client::builder()
-        .default_headers({
-            let mut h = reqwest::header::HeaderMap::new();
-            h.insert("x-test-device", DEVICE.parse().unwrap());
-            h
-        })
-        .build()
-        .unwrap();
-    let c = HubClient::new(http, &url);
+    let c = HubClient::new(http_with(&token).build().unwrap(), &url);
     c.upload_pending(&store, &vault).unwrap();
 }
 
 #[test]
 fn uploader_killed_mid_way_resumes() {
     let tmp = tempfile::tempdir().unwrap();
-    let hub_dir = tmp.path().join("hub");
-    let hub = start_hub(&hub_dir);
+    let hub = start_hub(&tmp.path().join("hub"));
     let dev_dir = tmp.path().join("device");
-    let (sha, data) = device_with_photo(&dev_dir);
+    let (sha, data, _event, token) = device_with_photo(&hub, &dev_dir);
     // A slow link (4 KB per 2.5 ms) so the kill lands mid-way.
     let proxy = start_proxy(hub.addr, u64::MAX / 4, Duration::from_micros(2500));
     let mut child = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child_uploader", "--ignored", "--nocapture"])
         .env("GRIDPAD_TEST_DEVICE_DIR", &dev_dir)
         .env("GRIDPAD_TEST_HUB", format!("http://{}", proxy.addr))
+        .env("GRIDPAD_TEST_TOKEN", &token)
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Kill it once the hub holds 40 % of the photo.
     let t = Instant::now();
-    let hub_offset = |store: &FsBlobStore| -> u64 {
-        let dir = hub_dir.join("uploads");
-        let Ok(rd) = std::fs::read_dir(&dir) else {
-            return 0;
-        };
-        for e in rd.flatten() {
-            let name = e.file_name().to_string_lossy().to_string();
-            if let Some(id) = name.strip_suffix(".json") {
-                if let Ok(Some(u)) = store.upload(id) {
-                    return u.offset;
-                }
-            }
-        }
-        0
-    };
     loop {
-        let o = hub_offset(&hub.store);
+        let o = hub.upload_offset();
         if o >= (PHOTO_LEN as u64) * 2 / 5 {
             break;
         }
@@ -411,10 +460,10 @@ fn uploader_killed_mid_way_resumes() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // The proxy still forwards what the dead process had sent; wait until the hub is still.
-    let mut at_kill = hub_offset(&hub.store);
+    let mut at_kill = hub.upload_offset();
     loop {
         std::thread::sleep(Duration::from_millis(300));
-        let o = hub_offset(&hub.store);
+        let o = hub.upload_offset();
         if o == at_kill {
             break;
         }
@@ -435,7 +484,7 @@ fn uploader_killed_mid_way_resumes() {
 
     // Restart: a fresh process (here, a fresh client and store handle) resumes.
     let proxy2 = start_proxy(hub.addr, u64::MAX / 4, Duration::ZERO);
-    let c = client(&proxy2);
+    let c = client(&proxy2, &token);
     let mut sizer = ChunkSizer::default();
     let st = c.upload_photo(&store, &vault, &sha, &mut sizer).unwrap();
     let remaining = data.len() as u64 - at_kill;
@@ -449,6 +498,6 @@ fn uploader_killed_mid_way_resumes() {
     assert_eq!(st.uploaded, 1);
     // Resumed from where the hub got to: nothing before `at_kill` was sent again.
     assert_eq!(st.sent, remaining);
-    let stored = std::fs::read(hub.store.blob_path(&sha)).unwrap();
+    let stored = std::fs::read(hub.blob_path(&sha)).unwrap();
     assert!(stored == data);
 }

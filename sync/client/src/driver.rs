@@ -95,6 +95,7 @@ pub fn build_request(
         cursors: store.cursors()?,
         max_bytes: limits.pull_bytes,
         health: store.sync_health(clock_offset_ms, None)?,
+        resume_from: None,
     })
 }
 

@@ -274,13 +274,56 @@ impl ChainState {
         self.links.keys().next_back().copied().unwrap_or(0)
     }
 
-    /// Sequence numbers below the highest seen that have not arrived.
-    pub fn missing(&self) -> Vec<u64> {
-        (1..self.max_seq())
-            .filter(|s| !self.links.contains_key(s))
-            .collect()
+    /// The holes below the highest sequence number seen, as ranges: work and size follow
+    /// the records held, never the numbers a device chose (a seal numbered 2⁵³ is one
+    /// range, not 2⁵³ entries).
+    pub fn missing(&self) -> Vec<SeqRange> {
+        let mut out = vec![];
+        let mut next = 1u64;
+        for &seq in self.links.keys() {
+            if seq > next {
+                out.push(SeqRange {
+                    from: next,
+                    to: seq - 1,
+                });
+            }
+            next = seq.saturating_add(1);
+        }
+        out
+    }
+
+    /// The first sequence number of the hole that ends just before `seq` (`seq` itself
+    /// when nothing is missing before it).
+    fn hole_start_before(&self, seq: u64) -> u64 {
+        self.links
+            .range(..seq)
+            .next_back()
+            .map(|(s, _)| s + 1)
+            .unwrap_or(1)
     }
 }
+
+/// Sequence numbers `from..=to`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeqRange {
+    pub from: u64,
+    pub to: u64,
+}
+
+impl SeqRange {
+    /// How many sequence numbers it holds.
+    pub fn len(&self) -> u64 {
+        self.to.saturating_sub(self.from).saturating_add(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.to < self.from
+    }
+}
+
+/// The largest sequence number a seal (or a device's claim of its newest seal) may carry:
+/// 2⁵³ − 1, exact in every JSON reader and far above any device's lifetime of records.
+pub const MAX_SEAL_SEQ: u64 = (1 << 53) - 1;
 
 /// Verifies the sealed records of one device as they arrive, in any order.
 pub struct ChainVerifier {
@@ -331,7 +374,7 @@ impl ChainVerifier {
         };
         let mismatch = if body.device != self.device || rec.device != self.device {
             Some("device")
-        } else if body.seq != rec.seq || body.seq == 0 {
+        } else if body.seq != rec.seq || body.seq == 0 || body.seq > MAX_SEAL_SEQ {
             Some("seq")
         } else if body.prev != rec.prev {
             Some("prev")
@@ -388,18 +431,10 @@ impl ChainVerifier {
             _ if seq < max => Verdict::Reorder,
             Some(_) => Verdict::Ok,
             None => Verdict::Gap {
-                from: self.first_missing_before(seq),
+                from: self.state.hole_start_before(seq),
                 to: seq - 1,
             },
         }
-    }
-
-    fn first_missing_before(&self, seq: u64) -> u64 {
-        let mut s = seq - 1;
-        while s > 1 && !self.state.links.contains_key(&(s - 1)) {
-            s -= 1;
-        }
-        s
     }
 }
 
@@ -409,7 +444,7 @@ pub fn verify_chain(
     device: &str,
     public_key: &[u8],
     records: &[SealedRecord],
-) -> (Vec<Verdict>, Vec<u64>) {
+) -> (Vec<Verdict>, Vec<SeqRange>) {
     let mut v = ChainVerifier::new(device, public_key, ChainState::default());
     let verdicts = records.iter().map(|r| v.check(r)).collect();
     (verdicts, v.state().missing())
@@ -445,6 +480,16 @@ pub struct SealsResponse {
     /// Every seal `1..=received_through` is at the hub: the device sends from the next.
     pub received_through: u64,
     /// Sequence numbers the hub has not received (holes, and seals the device says it
-    /// holds but has not sent).
+    /// holds but has not sent), at most [`MAX_MISSING_LISTED`] of them: the first ones.
+    /// `missing_ranges` says the whole.
     pub missing: Vec<u64>,
+    /// The same as ranges, at most [`MAX_MISSING_LISTED`] ranges (the first ones).
+    #[serde(default)]
+    pub missing_ranges: Vec<SeqRange>,
+    /// How many sequence numbers are missing in all.
+    #[serde(default)]
+    pub missing_count: u64,
 }
+
+/// Most entries of a missing list in an answer.
+pub const MAX_MISSING_LISTED: usize = 100;

@@ -1,8 +1,9 @@
 //! The per-device hash chain: removed, reordered, altered, forged or forked records are
 //! caught; an intact chain verifies in any arrival order.
 
+use gridpad_evidence::seal::MAX_SEAL_SEQ;
 use gridpad_evidence::seal::{self, canonical_json, Verdict, GENESIS};
-use gridpad_evidence::{verify_chain, ChainVerifier, SealInput, SealedRecord};
+use gridpad_evidence::{verify_chain, ChainVerifier, SealInput, SealedRecord, SeqRange};
 use ring::rand::SystemRandom;
 use ring::signature::Ed25519KeyPair;
 use serde_json::json;
@@ -57,7 +58,7 @@ fn removed_record_is_a_gap() {
     assert_eq!(v[1], Verdict::Ok);
     assert_eq!(v[2], Verdict::Gap { from: 3, to: 3 });
     assert_eq!(v[3], Verdict::Ok);
-    assert_eq!(missing, vec![3]);
+    assert_eq!(missing, vec![SeqRange { from: 3, to: 3 }]);
 }
 
 #[test]
@@ -184,4 +185,50 @@ fn bad_inputs_are_refused() {
     let mut i = input(1);
     i.record = json!([1, 2]);
     assert!(seal::seal(&k, "dev-1", None, &i, "t").is_err());
+}
+
+#[test]
+fn a_seal_numbered_near_the_bound_is_one_range_and_beyond_it_is_refused() {
+    // A device may sign any sequence number. Its holes are ranges: the verifier's work and
+    // answer follow the records it holds, not the number (this used to loop 2⁵³ times).
+    let k = key();
+    let far = seal::seal(
+        &k,
+        "dev-1",
+        Some((MAX_SEAL_SEQ - 1, GENESIS)),
+        &input(1),
+        "2026-05-01T09:00:00.000Z",
+    )
+    .unwrap();
+    assert_eq!(far.seq, MAX_SEAL_SEQ);
+    let first = chain(&k, 1);
+    let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &[first[0].clone(), far]);
+    assert_eq!(v[0], Verdict::Ok);
+    assert_eq!(
+        v[1],
+        Verdict::Gap {
+            from: 2,
+            to: MAX_SEAL_SEQ - 1
+        }
+    );
+    assert_eq!(
+        missing,
+        vec![SeqRange {
+            from: 2,
+            to: MAX_SEAL_SEQ - 1
+        }]
+    );
+    assert_eq!(missing[0].len(), MAX_SEAL_SEQ - 2);
+
+    let beyond = seal::seal(
+        &k,
+        "dev-1",
+        Some((MAX_SEAL_SEQ, GENESIS)),
+        &input(2),
+        "2026-05-01T09:00:00.000Z",
+    )
+    .unwrap();
+    let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &[beyond]);
+    assert!(matches!(v[0], Verdict::Altered { .. }), "{v:?}");
+    assert!(missing.is_empty());
 }

@@ -36,6 +36,18 @@ impl Actor {
             address: "cli".into(),
         }
     }
+
+    /// A device, for what the hub records about it on its own (a device ahead of a
+    /// restored hub …).
+    pub fn device(d: &gridhub_store::DeviceRecord) -> Actor {
+        Actor {
+            id: format!("device:{}", d.device_id),
+            name: d.label.chars().take(64).collect(),
+            role: "device".into(),
+            node_id: String::new(),
+            address: "device".into(),
+        }
+    }
 }
 
 const SECRET_KEYS: &[&str] = &[

@@ -100,22 +100,28 @@ impl Hub {
                 label: if req.label.is_empty() {
                     code.label.clone()
                 } else {
-                    req.label.clone()
+                    crate::exchange::printable(&req.label, 64)
                 },
                 grids: code.grids.clone(),
                 enrolled_ms: now,
                 last_seen_ms: now,
-                app_version: req.app_version.clone(),
+                app_version: crate::exchange::printable(&req.app_version, 64),
                 last_seq: 0,
                 health: Health::default(),
                 status: DeviceStatus::Active,
                 clock_offset_ms: 0,
                 account_id: code.account_id.clone(),
+                ahead: None,
+                lost_seqs: vec![],
             };
             tx.put_device(&d)?;
+            crate::crash::point("enroll.before_commit");
             outcome = Ok(answer(&d));
             Ok(())
         })?;
+        if outcome.is_ok() {
+            crate::crash::point("enroll.after_commit");
+        }
         outcome
     }
 

@@ -35,6 +35,19 @@ pub struct DeviceHealth {
     pub last_error: Option<String>,
     pub clock_offset_ms: i64,
     pub last_seq: u64,
+    /// The device offered sequence numbers beyond what the hub expects: the hub forgot
+    /// what it had acknowledged (restored from a backup); the device is catching it up.
+    pub ahead: Option<gridhub_store::AheadOfHub>,
+    /// Sequence numbers lost after a restore (the device no longer held them).
+    pub lost_seqs: Vec<(u64, u64)>,
+}
+
+/// A task checked and made, not yet written.
+struct PreparedTask {
+    id: String,
+    hlc: Hlc,
+    fields: Fields,
+    photos: Vec<String>,
 }
 
 /// A task to create.
@@ -116,6 +129,7 @@ impl Hub {
                     .entry(format!("{}.{}", c.entity, c.op.to_text()))
                     .or_default() += 1;
             }
+            crate::crash::point("import.before_commit");
             self.audit(
                 tx,
                 &who.actor,
@@ -526,6 +540,13 @@ impl Hub {
 
     /// Create a task for a grid (or a person in it), optionally from an event.
     pub fn create_task(&self, who: &Principal, t: &NewTask<'_>) -> HubResult<String> {
+        let p = self.prepare_task(who, t)?;
+        in_tx(self.store(), |tx| self.write_task(tx, who, &p))?;
+        Ok(p.id)
+    }
+
+    /// A task's checks and record, before its transaction.
+    fn prepare_task(&self, who: &Principal, t: &NewTask<'_>) -> HubResult<PreparedTask> {
         let NewTask {
             grid,
             title,
@@ -563,21 +584,28 @@ impl Hub {
             .and_then(|r| r.fields.get(spec::PHOTOS))
             .and_then(spec::photo_list)
             .unwrap_or_default();
-        in_tx(self.store(), |tx| {
-            self.central_write(tx, Entity::Task, &id, fields.clone(), &hlc, None)?;
-            if !photos.is_empty() {
-                tx.set_photo_refs(Entity::Task, &id, &photos)?;
-            }
-            self.audit(
-                tx,
-                &who.actor,
-                "task.create",
-                &format!("task:{id}"),
-                Value::Null,
-                json!(fields),
-            )
-        })?;
-        Ok(id)
+        Ok(PreparedTask {
+            id,
+            hlc,
+            fields,
+            photos,
+        })
+    }
+
+    /// Write a prepared task (in the caller's transaction).
+    fn write_task(&self, tx: &mut dyn HubTx, who: &Principal, p: &PreparedTask) -> HubResult<()> {
+        self.central_write(tx, Entity::Task, &p.id, p.fields.clone(), &p.hlc, None)?;
+        if !p.photos.is_empty() {
+            tx.set_photo_refs(Entity::Task, &p.id, &p.photos)?;
+        }
+        self.audit(
+            tx,
+            &who.actor,
+            "task.create",
+            &format!("task:{}", p.id),
+            Value::Null,
+            json!(p.fields),
+        )
     }
 
     /// 派遣: dispatch an accepted event back to its grid as a task.
@@ -604,9 +632,8 @@ impl Hub {
                 .to_string()
         };
         let (grid, desc) = (text("grid_id"), text("description"));
-        self.transition_event(who, event_id, EventStatus::Dispatched, "派遣至网格处置")?;
         let title: String = format!("处置: {desc}").chars().take(200).collect();
-        self.create_task(
+        let task = self.prepare_task(
             who,
             &NewTask {
                 grid: &grid,
@@ -616,7 +643,30 @@ impl Hub {
                 source_event: Some(event_id),
                 assignee: None,
             },
-        )
+        )?;
+        // The event's step and its task in one transaction: all or nothing.
+        let hlc = self.tick();
+        let now = self.now_ms();
+        let note = "派遣至网格处置";
+        in_tx(self.store(), |tx| {
+            let before = tx
+                .row(Entity::Event, event_id)?
+                .and_then(|r| r.fields.get("status").cloned())
+                .unwrap_or(Value::Null);
+            let next = EventStatus::Dispatched;
+            self.transition_in(tx, event_id, next, &who.actor.name, note, &hlc, now)?;
+            self.audit(
+                tx,
+                &who.actor,
+                &format!("event.{next}"),
+                &format!("event:{event_id}"),
+                json!({"status": before}),
+                json!({"status": next.as_str(), "note": note}),
+            )?;
+            crate::crash::point("dispatch.after_transition");
+            self.write_task(tx, who, &task)
+        })?;
+        Ok(task.id)
     }
 
     pub fn create_notice(&self, who: &Principal, title: &str, body: &str) -> HubResult<String> {
@@ -661,6 +711,8 @@ impl Hub {
                 last_error: d.health.last_error,
                 clock_offset_ms: d.clock_offset_ms,
                 last_seq: d.last_seq,
+                ahead: d.ahead,
+                lost_seqs: d.lost_seqs,
             })
             .collect())
     }

@@ -13,15 +13,20 @@ pub enum HubError {
     Forbidden(String),
     #[error("not found: {0}")]
     NotFound(String),
-    /// The device's next mutation is not the one the hub expects.
+    /// The device's next mutation is not the one the hub expects. `offered` is beyond
+    /// `expected` when the device is ahead of the hub (the hub was restored from a backup).
     #[error("sequence gap: expected {expected}")]
-    SeqGap { expected: u64 },
+    SeqGap { expected: u64, offered: Option<u64> },
     /// The request conflicts with the state (a bundle already published …).
     #[error("conflict: {0}")]
     Conflict(String),
     /// More than the hub takes (a body, a list, a count).
     #[error("too large: {0}")]
     TooLarge(String),
+    /// A finished photo upload does not hash to the SHA-256 it was created with (the hub
+    /// discarded it).
+    #[error("the upload does not hash to its SHA-256")]
+    DigestMismatch,
     #[error(transparent)]
     Store(#[from] StoreError),
 }

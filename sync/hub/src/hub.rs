@@ -23,8 +23,8 @@ pub struct Hub {
     now: Clock,
     hlc: Mutex<HlcClock>,
     rng: SystemRandom,
-    /// Where photos are kept (see `evidence.rs`); set by `gridhub` at start.
-    pub(crate) blobs: std::sync::OnceLock<Arc<gridpad_evidence::fs_store::FsBlobStore>>,
+    /// Where photos are kept ([`crate::blobstore`]); set by `gridhub` at start.
+    pub(crate) blobs: std::sync::OnceLock<Arc<dyn crate::blobstore::BlobStore>>,
     /// The organisation tree as last read, and when (see `org.rs`).
     pub(crate) org_cache: Mutex<Option<(u64, Arc<crate::org::OrgTree>)>>,
 }

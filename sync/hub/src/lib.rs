@@ -6,16 +6,23 @@
 //!   per-field merge, [`scopes`] who reads what;
 //! - [`centre`]: the command centre's actions (import, lifecycle, tasks, notices, devices);
 //! - [`evidence`]: photos (who may read them, completeness) and sealed records;
+//!   [`blobstore`]: where photos are kept;
 //! - [`bundles`]: signed update bundles published for the fleet;
+//! - [`crash`]: named crash points (`GRIDHUB_CRASH_AT`) for the crash tests;
+//! - [`photos`]: the quota of photos no record names, and the sweep;
 //! - [`http`]: the HTTP interface (axum), one file per resource; [`tls`]: HTTPS;
+//!   [`conn`]: the accept loop and the limits on idle and trickling clients;
 //! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`]).
 
 pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod blobstore;
 pub mod bundles;
 pub mod centre;
+pub mod conn;
+pub mod crash;
 pub mod departments;
 pub mod error;
 pub mod evidence;
@@ -24,6 +31,7 @@ pub mod http;
 pub mod hub;
 pub mod merge;
 pub mod org;
+pub mod photos;
 pub mod scopes;
 pub mod tls;
 

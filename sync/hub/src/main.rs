@@ -7,6 +7,10 @@ use clap::Parser;
 
 fn main() {
     let args = cli::Cli::parse();
+    if let Err(e) = gridhub::crash::arm_from_env() {
+        eprintln!("gridhub: {e}");
+        std::process::exit(2);
+    }
     if let Err(e) = cli::run(args) {
         eprintln!("gridhub: {e:#}");
         std::process::exit(1);

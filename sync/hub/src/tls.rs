@@ -1,17 +1,14 @@
 //! HTTPS for `gridhub serve --tls-cert … --tls-key …`: rustls (with *ring*, like the
-//! devices) in front of the same axum router. Each connection's handshake runs in its own
-//! task with a deadline, so a slow EDGE client never holds up the accept loop.
+//! devices) in front of the same axum router ([`crate::conn`] serves the connections). Each
+//! connection's handshake runs in its own task with a deadline, so a slow EDGE client never
+//! holds up the accept loop.
 
 use anyhow::{anyhow, Context, Result};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-use std::future::Future;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 /// A handshake that takes longer than this is dropped (a stalled or hostile client).
@@ -40,41 +37,15 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig> {
     Ok(config)
 }
 
-/// Serve `app` over TLS on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    config: rustls::ServerConfig,
-    app: axum::Router,
-    shutdown: impl Future<Output = ()>,
-) -> Result<()> {
-    let acceptor = TlsAcceptor::from(Arc::new(config));
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = &mut shutdown => return Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                // Out of descriptors and the like: wait a little, keep serving.
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let acceptor = acceptor.clone();
-        let app = app.clone();
-        tokio::spawn(async move {
-            let _ = tcp.set_nodelay(true);
-            let Ok(Ok(tls)) = tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(tcp)).await
-            else {
-                return;
-            };
-            // The client's address for the handlers (the audit log), as plain HTTP gives it.
-            let app = app.layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-            let service = TowerToHyperService::new(app);
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await;
-        });
+/// A TLS handshake with its deadline: `None` when it fails or takes too long (a slow EDGE
+/// client never holds the accept loop: each connection runs in its own task,
+/// [`crate::conn::serve`]).
+pub async fn handshake(
+    acceptor: &TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+) -> Option<tokio_rustls::server::TlsStream<tokio::net::TcpStream>> {
+    match tokio::time::timeout(HANDSHAKE_DEADLINE, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => Some(tls),
+        _ => None,
     }
 }

@@ -8,7 +8,6 @@ use common::*;
 use gridhub::evidence::SealsRequest;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::{NewReport, Store};
-use gridpad_evidence::hub::BlobStore;
 use gridpad_evidence::seal::{self, SealInput, SealedRecord};
 use ring::signature::Ed25519KeyPair;
 use serde_json::{json, Value};

@@ -268,7 +268,7 @@ fn a_resent_batch_is_acknowledged_without_being_applied_twice() {
     gap.push = vec![req.push[0].clone()];
     gap.push[0].seq = 9;
     match th.hub.sync("0190a4b2-7c3d-7e00-8000-000000000de2", &gap) {
-        Err(gridhub::HubError::SeqGap { expected }) => assert_eq!(expected, 6),
+        Err(gridhub::HubError::SeqGap { expected, .. }) => assert_eq!(expected, 6),
         other => panic!("expected a gap, got {other:?}"),
     }
 }

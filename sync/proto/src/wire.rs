@@ -105,6 +105,13 @@ pub struct SyncRequest {
     /// Upper bound on the pulled pages' size in bytes (before compression).
     pub max_bytes: u32,
     pub health: Health,
+    /// After a 409 with `restored` (the hub was restored from a backup and expects an older
+    /// sequence number): the device no longer holds its mutations below this one and asks
+    /// the hub to take its pushes from here. The hub records the skipped numbers as lost
+    /// (audit log, device health). Ignored unless it is beyond what the hub expects and
+    /// the push starts with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resume_from: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -242,7 +249,21 @@ pub struct SyncResponse {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SeqGap {
     pub expected_seq: u64,
+    /// The device is *ahead* of the hub: it offered `offered_seq`, beyond `expected_seq`,
+    /// so the hub has forgotten mutations it once acknowledged — it was restored from a
+    /// backup. The device resends from `expected_seq` what it still holds, or, when it no
+    /// longer holds those, sends [`SyncRequest::resume_from`] (the centre is told which
+    /// sequence numbers were lost). False for a device that is behind (its storage went
+    /// back): it numbers its mutations anew from `expected_seq`.
+    #[serde(default)]
+    pub restored: bool,
+    /// The first sequence number the device offered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offered_seq: Option<u64>,
 }
+
+/// The largest sequence number the hub takes (2⁵³ − 1: exact in every JSON reader).
+pub const MAX_SEQ: u64 = (1 << 53) - 1;
 
 /// A refusal with a reason, as a problem body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -348,6 +369,7 @@ mod tests {
             }],
             max_bytes: 65_536,
             health: Health::default(),
+            resume_from: None,
         };
         let bytes = encode(&req);
         assert_eq!(decode::<SyncRequest>(&bytes).unwrap(), req);

@@ -600,7 +600,7 @@ fn the_hub_flags_a_broken_chain_on_the_events() {
     // 2 removed; 5 arrived, but not authentic: the chain has no valid record 5 yet.
     assert_eq!(
         ev1["device_chain"]["missing"],
-        serde_json::json!([2, 5]),
+        serde_json::json!([{"from": 2, "to": 2}, {"from": 5, "to": 5}]),
         "{ev1}"
     );
     assert_eq!(ev1["device_chain"]["claimed_last_seq"], 5, "{ev1}");

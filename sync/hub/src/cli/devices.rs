@@ -27,6 +27,15 @@ pub fn run(hub: &Hub, a: Args) -> Result<()> {
             d.clock_offset_ms,
             d.app_version
         );
+        if let Some(a) = &d.ahead {
+            println!(
+                "\tahead of the hub: offers {} where the hub expects {} (restored from a backup?)",
+                a.offered_seq, a.expected_seq
+            );
+        }
+        for (from, to) in &d.lost_seqs {
+            println!("\tlost after a restore: mutations {from}..={to}");
+        }
     }
     Ok(())
 }

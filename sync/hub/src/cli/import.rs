@@ -28,6 +28,7 @@ pub fn run(hub: &Hub, a: Args) -> Result<()> {
                 })?;
             n += batch.len();
             batch.clear();
+            gridhub::crash::point("import.after_batch");
             Ok(())
         };
     for (i, line) in std::io::BufReader::new(f).lines().enumerate() {

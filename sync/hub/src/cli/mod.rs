@@ -17,6 +17,7 @@ mod publish_bundle;
 mod routing;
 mod seed_demo;
 mod serve;
+mod sweep_photos;
 mod task;
 mod tasks;
 mod transition;
@@ -113,6 +114,8 @@ enum Admin {
     },
     /// The audit log: search, export (CSV), verify the chain.
     Audit(audit::Args),
+    /// Forget abandoned photo uploads and photos that no record names.
+    SweepPhotos(sweep_photos::Args),
 }
 
 fn open_hub(dir: &Path) -> Result<Arc<Hub>> {
@@ -180,6 +183,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Admin::Department { command } => department::run(&hub, command),
             Admin::Routing { command } => routing::run(&hub, command),
             Admin::Audit(a) => audit::run(&hub, a),
+            Admin::SweepPhotos(a) => sweep_photos::run(&hub, a),
         },
     }
 }

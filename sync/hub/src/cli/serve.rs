@@ -5,6 +5,7 @@ use gridhub::Hub;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -19,6 +20,16 @@ pub struct Args {
     /// The PEM private key of --tls-cert.
     #[arg(long, requires = "tls_cert", env = "GRIDHUB_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    /// Seconds a client has to send a request's headers (idle connections are closed).
+    #[arg(long, env = "GRIDHUB_HEADER_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout_secs: u64,
+    /// Longest pause, in seconds, inside a request body.
+    #[arg(long, env = "GRIDHUB_BODY_IDLE_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_idle_secs: u64,
+    /// Least average rate of a request body in bytes a second (checked after
+    /// --body-idle-secs).
+    #[arg(long, env = "GRIDHUB_MIN_BODY_RATE", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    min_body_rate: u64,
 }
 
 pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
@@ -30,6 +41,18 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
     if tls.is_none() && !listen.ip().is_loopback() && !a.behind_tls_proxy {
         bail!("refusing plain HTTP on {listen}: give --tls-cert and --tls-key, or serve on loopback behind a TLS proxy and pass --behind-tls-proxy");
     }
+    let limits = gridhub::conn::Limits {
+        header: Duration::from_secs(a.header_timeout_secs),
+        body_idle: Duration::from_secs(a.body_idle_secs),
+        min_body_rate: a.min_body_rate,
+    };
+    // Finish photo uploads a stopped hub left half done before anyone asks for them.
+    if let Some(blobs) = hub.blobs() {
+        let n = blobs.recover().context("recovering photo uploads")?;
+        if n > 0 {
+            eprintln!("gridhub: finished {n} photo upload(s) a stop had cut short");
+        }
+    }
     let rt = tokio::runtime::Runtime::new()?;
     let data_dir = data_dir.to_path_buf();
     rt.block_on(async move {
@@ -39,6 +62,7 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
         };
+        let hub_for_sweep = hub.clone();
         let bundles = gridhub::bundles::Bundles::new(&data_dir);
         let app = gridhub::http::router(hub.clone()).merge(gridhub::bundles::router(hub, bundles));
         eprintln!(
@@ -48,17 +72,9 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
             listener.local_addr()?
         );
         systemd_ready();
-        match tls {
-            Some(config) => gridhub::tls::serve(listener, config, app, shutdown).await?,
-            None => {
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .await?
-            }
-        }
+        sweep_photos_hourly(hub_for_sweep);
+        let tls = tls.map(|c| tokio_rustls::TlsAcceptor::from(Arc::new(c)));
+        gridhub::conn::serve(listener, tls, app, limits, shutdown).await?;
         Ok::<_, anyhow::Error>(())
     })
 }
@@ -79,4 +95,32 @@ fn systemd_ready() {
             }
         });
     }
+}
+
+/// Forget abandoned uploads and photos no record names ([`gridhub::photos`]): now, then
+/// every hour, on the blocking pool.
+fn sweep_photos_hourly(hub: Arc<Hub>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            let hub = hub.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                hub.sweep_photos(
+                    gridhub::photos::UPLOAD_GRACE,
+                    gridhub::photos::UNREFERENCED_GRACE,
+                )
+            })
+            .await;
+            match r {
+                Ok(Ok(s)) if s.uploads_removed + s.photos_removed > 0 => eprintln!(
+                    "gridhub: swept {} abandoned upload(s), {} unnamed photo(s) ({} bytes)",
+                    s.uploads_removed, s.photos_removed, s.bytes_removed
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("gridhub: photo sweep: {e}"),
+                Err(e) => eprintln!("gridhub: photo sweep: {e}"),
+            }
+        }
+    });
 }

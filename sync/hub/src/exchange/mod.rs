@@ -5,6 +5,8 @@
 mod pull;
 mod push;
 
+pub(crate) use push::printable;
+
 use crate::hub::{Hub, HubError, HubResult, SYNC_INTERVAL_MS};
 use crate::scopes::scopes_of;
 use gridhub_store::DeviceStatus;
@@ -12,6 +14,8 @@ use gridpad_proto::wire::*;
 
 /// Most mutations one exchange may push.
 pub const MAX_PUSH: usize = 5_000;
+/// Most cursors one exchange may carry.
+pub const MAX_CURSORS: usize = 4_096;
 
 impl Hub {
     /// One sync exchange of the device `device_id` (authenticated by the caller).
@@ -25,6 +29,14 @@ impl Hub {
         if req.push.len() > MAX_PUSH {
             return Err(HubError::TooLarge(format!(
                 "at most {MAX_PUSH} mutations an exchange"
+            )));
+        }
+        // Refused before anything is taken, so a refusal never hides verdicts of a push
+        // that was applied (the pull checks the count against the device's scopes).
+        if req.cursors.len() > MAX_CURSORS {
+            return Err(HubError::TooLarge(format!(
+                "{} cursors: at most {MAX_CURSORS} an exchange",
+                req.cursors.len()
             )));
         }
         let now = self.now_ms();

@@ -20,6 +20,9 @@ use serde_json::{json, Value};
 /// store keeps it as a conflict notice).
 const SUPERSEDED: &str = "superseded";
 
+/// The longest mutation id the hub keeps (a UUID has 36 characters).
+const MAX_MUTATION_ID: usize = 64;
+
 /// The longest `last_error` a device may report (characters).
 const MAX_ERROR_TEXT: usize = 500;
 
@@ -39,6 +42,12 @@ fn reject(seq: u64, reason: impl Into<String>) -> Verdict {
         reason: Some(reason.into()),
         ..verdict(seq, Status::Rejected, None)
     }
+}
+
+/// A string a device said about itself, as the centre may show it: control characters
+/// (terminal escapes, bells, line breaks) dropped, at most `max` characters.
+pub(crate) fn printable(s: &str, max: usize) -> String {
+    s.chars().filter(|c| !c.is_control()).take(max).collect()
 }
 
 fn text<'a>(f: &'a Fields, k: &str) -> Option<&'a str> {
@@ -80,6 +89,7 @@ impl Hub {
                 .device(device_id)?
                 .ok_or_else(|| HubError::Unauthorized("unknown device".into()))?;
             if dev.status == DeviceStatus::Active {
+                self.resume_after_restore(tx, &mut dev, req)?;
                 for m in &req.push {
                     if m.seq <= dev.last_seq {
                         // Re-sent (the answer was lost): the same verdict again, with today's
@@ -95,7 +105,7 @@ impl Hub {
                                 continue;
                             }
                             Some(_) => {
-                                gap = Some(dev.last_seq + 1);
+                                gap = Some((dev.last_seq + 1, m.seq));
                                 break;
                             }
                             // Before the hub kept verdicts, or skipped as lost (see below).
@@ -108,8 +118,21 @@ impl Hub {
                         }
                     }
                     if m.seq != dev.last_seq + 1 {
-                        gap = Some(dev.last_seq + 1);
+                        if verdicts.is_empty() && m.seq > dev.last_seq + 1 {
+                            self.note_ahead(tx, &mut dev, m.seq, now)?;
+                        }
+                        gap = Some((dev.last_seq + 1, m.seq));
                         break;
+                    }
+                    dev.ahead = None;
+                    if m.mutation_id.is_empty() || m.mutation_id.len() > MAX_MUTATION_ID {
+                        // Not an idempotency key the hub keeps: refused, not recorded.
+                        dev.last_seq = m.seq;
+                        verdicts.push(reject(
+                            m.seq,
+                            format!("a mutation id has 1 to {MAX_MUTATION_ID} bytes"),
+                        ));
+                        continue;
                     }
                     let v = if tx.mutation_seen(&m.mutation_id)? {
                         let mut v = verdict(m.seq, Status::Duplicate, None);
@@ -126,25 +149,100 @@ impl Hub {
                     verdicts.push(v);
                 }
             }
+            crate::crash::point("push.after_verdicts");
             dev.last_seen_ms = now;
-            dev.app_version = req.app_version.chars().take(64).collect();
+            dev.app_version = printable(&req.app_version, 64);
             dev.health = req.health.clone();
             dev.health.last_error = dev
                 .health
                 .last_error
                 .take()
-                .map(|e| e.chars().take(MAX_ERROR_TEXT).collect());
+                .map(|e| printable(&e, MAX_ERROR_TEXT));
             dev.clock_offset_ms =
                 (req.device_time_ms.min(i64::MAX as u64) as i64).saturating_sub(now as i64);
             tx.put_device(&dev)?;
             Ok(dev)
         })?;
-        if let Some(expected) = gap {
+        crate::crash::point("push.after_commit");
+        if let Some((expected, offered)) = gap {
             if verdicts.is_empty() {
-                return Err(HubError::SeqGap { expected });
+                return Err(HubError::SeqGap {
+                    expected,
+                    offered: Some(offered),
+                });
             }
         }
         Ok((device, verdicts))
+    }
+
+    /// The device offered `offered`, beyond what the hub expects: the hub has forgotten
+    /// mutations it acknowledged (restored from a backup). Kept on the device record (the
+    /// centre's device health shows it) and written to the audit log once per episode.
+    fn note_ahead(
+        &self,
+        tx: &mut dyn HubTx,
+        dev: &mut DeviceRecord,
+        offered: u64,
+        now: u64,
+    ) -> HubResult<()> {
+        let expected = dev.last_seq + 1;
+        let episode = match &mut dev.ahead {
+            // The same episode (asked again, or offering another number): one audit line
+            // per episode, so a device cannot flood the log.
+            Some(a) if a.expected_seq == expected => {
+                a.offered_seq = offered;
+                return Ok(());
+            }
+            _ => AheadOfHub {
+                expected_seq: expected,
+                offered_seq: offered,
+                since_ms: now,
+            },
+        };
+        dev.ahead = Some(episode);
+        self.audit(
+            tx,
+            &crate::audit::Actor::device(dev),
+            "device.ahead_of_hub",
+            &format!("device:{}", dev.device_id),
+            Value::Null,
+            json!({"expected_seq": expected, "offered_seq": offered,
+                   "meaning": "the hub forgot acknowledged mutations (restored from a backup?)"}),
+        )
+    }
+
+    /// `resume_from`: a device ahead of a restored hub that no longer holds the mutations
+    /// the hub expects asks it to go on from its oldest one. Taken only when it is beyond
+    /// what the hub expects (never back), within bounds, and the push starts with it; the
+    /// skipped numbers are recorded as lost.
+    fn resume_after_restore(
+        &self,
+        tx: &mut dyn HubTx,
+        dev: &mut DeviceRecord,
+        req: &SyncRequest,
+    ) -> HubResult<()> {
+        let Some(from) = req.resume_from else {
+            return Ok(());
+        };
+        let expected = dev.last_seq + 1;
+        if from <= expected || from > MAX_SEQ || req.push.first().map(|m| m.seq) != Some(from) {
+            return Ok(());
+        }
+        let lost = (expected, from - 1);
+        dev.lost_seqs.push(lost);
+        let over = dev.lost_seqs.len().saturating_sub(MAX_LOST_RANGES);
+        dev.lost_seqs.drain(..over);
+        dev.last_seq = from - 1;
+        dev.ahead = None;
+        self.audit(
+            tx,
+            &crate::audit::Actor::device(dev),
+            "device.resumed_after_restore",
+            &format!("device:{}", dev.device_id),
+            Value::Null,
+            json!({"lost_from": lost.0, "lost_to": lost.1,
+                   "meaning": "mutations the hub had acknowledged before its restore and the device no longer holds"}),
+        )
     }
 
     /// Check and apply one new mutation; a refusal is a verdict, not an error.
@@ -173,7 +271,10 @@ impl Hub {
                 return Ok(reject(m.seq, p.to_string()));
             }
         }
-        let hlc = m.hlc.clamped(now, MAX_DRIFT_MS);
+        // The device's clock, clamped to the hub's + 5 min, and always under the device's
+        // own name: a clock naming the centre or another device is not believed.
+        let mut hlc = m.hlc.clamped(now, MAX_DRIFT_MS);
+        hlc.node = dev.device_id.clone();
         let existing = tx.row(m.entity, &m.row_id)?;
         let refs = |tx: &mut dyn HubTx, f: &Fields| -> HubResult<Option<Verdict>> {
             match check_refs(tx, m.entity, f) {
@@ -307,8 +408,16 @@ impl Hub {
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
             (Flow::Report, MutOp::Insert) => {
-                if existing.is_some() {
-                    return Ok(verdict(m.seq, Status::Duplicate, None));
+                if let Some(e) = &existing {
+                    // Its own report again (sent twice): nothing to do. Another device's:
+                    // that id is taken, and the report is not this device's to touch.
+                    if e.origin.as_deref() == Some(dev.device_id.as_str()) {
+                        return Ok(verdict(m.seq, Status::Duplicate, None));
+                    }
+                    return Ok(reject(
+                        m.seq,
+                        "this record id belongs to another device's record",
+                    ));
                 }
                 if !in_grids(dev, text(&m.fields, "grid_id")) {
                     return Ok(reject(m.seq, "outside this device's grids"));

@@ -5,6 +5,7 @@
 use crate::hub::HubError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use gridpad_evidence::blob::CHECKSUM_MISMATCH;
 use gridpad_proto::wire::{Problem, SeqGap};
 
 impl IntoResponse for HubError {
@@ -16,9 +17,15 @@ impl IntoResponse for HubError {
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not found"),
             HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too large"),
-            HubError::SeqGap { expected } => {
+            HubError::DigestMismatch => (
+                StatusCode::from_u16(CHECKSUM_MISMATCH).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+                "checksum mismatch",
+            ),
+            HubError::SeqGap { expected, offered } => {
                 let body = serde_json::to_vec(&SeqGap {
                     expected_seq: *expected,
+                    restored: offered.is_some_and(|o| o > *expected),
+                    offered_seq: *offered,
                 })
                 .unwrap_or_default();
                 return (
@@ -55,4 +62,52 @@ pub fn problem(status: StatusCode, title: &str, detail: Option<String>) -> Respo
         body,
     )
         .into_response()
+}
+
+/// Every error the hub answers is a problem document, also those written by the HTTP stack
+/// itself (a body over the limit, an unreadable body, an unknown route, a wrong method):
+/// a plain-text or empty error answer becomes `application/problem+json` with the text as
+/// its detail; its other headers (`Upload-Offset` …) are kept. Applied to every connection
+/// by [`crate::conn::serve`].
+pub async fn plain_errors_as_problems(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let r = next.run(req).await;
+    let status = r.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return r;
+    }
+    let json = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.contains("json"));
+    if json {
+        return r;
+    }
+    let (parts, body) = r.into_parts();
+    let bytes = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text: String = String::from_utf8_lossy(&bytes).chars().take(500).collect();
+    let title = status.canonical_reason().unwrap_or("error").to_lowercase();
+    let detail = if text.trim().is_empty() {
+        title.clone()
+    } else {
+        text.trim().to_string()
+    };
+    let mut out = problem(status, &title, Some(detail));
+    for (k, v) in parts.headers.iter() {
+        if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
+            out.headers_mut().insert(k.clone(), v.clone());
+        }
+    }
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was not read: the connection cannot carry another request,
+        // and the client must know not to reuse it.
+        out.headers_mut().insert(
+            header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    out
 }

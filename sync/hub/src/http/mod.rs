@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod audit;
+pub mod blobs;
 pub mod bundles;
 mod device;
 pub mod error;
@@ -16,7 +17,6 @@ mod seals;
 pub mod session;
 mod sync;
 
-use crate::evidence::HubAuthorizer;
 use crate::hub::{Hub, HubError};
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -33,11 +33,10 @@ pub use error::problem;
 pub const MAX_REQUEST: usize = 16 << 20;
 
 pub fn router(hub: Arc<Hub>) -> Router {
-    let blobs = hub.blobs().cloned().map(|store| {
-        gridpad_evidence::router(store, Arc::new(HubAuthorizer(hub.clone()))).layer(
-            axum::middleware::from_fn_with_state(hub.clone(), seals::device_auth),
-        )
-    });
+    let blobs = hub
+        .blobs()
+        .cloned()
+        .map(|store| blobs::router(hub.clone(), store));
     let api = Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/enroll", post(device::enroll))

@@ -28,6 +28,8 @@ fn device(id: &str) -> DeviceRecord {
         status: DeviceStatus::Active,
         clock_offset_ms: 0,
         account_id: None,
+        ahead: None,
+        lost_seqs: vec![],
     }
 }
 

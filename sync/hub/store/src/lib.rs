@@ -89,6 +89,29 @@ pub struct DeviceRecord {
     /// person, so a replacement device keeps following them.
     #[serde(default)]
     pub account_id: Option<String>,
+    /// The device offered sequence numbers beyond what the hub expects: the hub forgot
+    /// mutations it once acknowledged (restored from a backup). Cleared when the device
+    /// catches the hub up.
+    #[serde(default)]
+    pub ahead: Option<AheadOfHub>,
+    /// Sequence numbers the device could no longer resend after a restore and skipped
+    /// (`resume_from`): what was lost, newest last (the last [`MAX_LOST_RANGES`]).
+    #[serde(default)]
+    pub lost_seqs: Vec<(u64, u64)>,
+}
+
+/// Most skipped ranges kept on a device record.
+pub const MAX_LOST_RANGES: usize = 16;
+
+/// A device ahead of the hub (see [`DeviceRecord::ahead`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AheadOfHub {
+    /// The sequence number the hub expects.
+    pub expected_seq: u64,
+    /// The first one the device offered.
+    pub offered_seq: u64,
+    /// When the hub first saw it.
+    pub since_ms: u64,
 }
 
 /// A one-time enrollment code, stored only as its hash.

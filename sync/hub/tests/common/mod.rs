@@ -44,7 +44,7 @@ impl Transport for Direct {
             gridpad_proto::wire::decode(&gridpad_proto::wire::encode(req)).unwrap();
         match self.hub.sync(&self.device_id, &req) {
             Ok(r) => Ok(gridpad_proto::wire::decode(&gridpad_proto::wire::encode(&r)).unwrap()),
-            Err(HubError::SeqGap { expected }) => Err(TransportError::Gap(expected)),
+            Err(HubError::SeqGap { expected, .. }) => Err(TransportError::Gap(expected)),
             Err(HubError::Store(e)) => Err(TransportError::Server(e.to_string())),
             Err(e) => Err(TransportError::Refused(e.to_string())),
         }
