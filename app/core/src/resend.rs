@@ -25,8 +25,14 @@ pub enum Resend {
     /// This many kept mutations are back in the outbox, from the hub's expectation on.
     Requeued(u64),
     /// The hub expects `from`, but the device kept mutations only from `kept_from` (older
-    /// ones were pruned): they cannot be sent again. The centre must be told.
-    Missing { from: u64, kept_from: u64 },
+    /// ones were pruned): those cannot be sent again. What is kept (`requeued`) is back in
+    /// the outbox; the next exchange asks the hub to resume from `kept_from`
+    /// (`SyncRequest::resume_from`), and the hub records the numbers in between as lost.
+    Missing {
+        from: u64,
+        kept_from: u64,
+        requeued: u64,
+    },
 }
 
 /// Move the mutations acknowledged through `acked_through` from the outbox to the kept
@@ -52,6 +58,21 @@ pub(crate) fn archive_acknowledged(
     Ok(())
 }
 
+/// Move kept mutations `from..to` back into the outbox, unchanged.
+fn requeue(tx: &Transaction<'_>, from: u64, to: u64) -> Result<u64> {
+    let n = tx.execute(
+        "INSERT INTO outbox (seq, mutation_id, hlc, entity, row_id, op, fields, created_at)
+         SELECT seq, mutation_id, hlc, entity, row_id, op, fields, created_at
+           FROM outbox_sent WHERE seq >= ? AND seq < ?",
+        params![from as i64, to as i64],
+    )?;
+    tx.execute(
+        "DELETE FROM outbox_sent WHERE seq >= ? AND seq < ?",
+        params![from as i64, to as i64],
+    )?;
+    Ok(n as u64)
+}
+
 impl Store {
     /// The hub expects mutation `expected` next. If that is behind the outbox — the hub
     /// lost mutations it had acknowledged — put the kept ones back, from `expected` on,
@@ -74,29 +95,20 @@ impl Store {
             params![expected as i64, front as i64],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        if kept as u64 != front - expected || kept_from != Some(expected as i64) {
-            let kept_from: Option<i64> = tx.query_row(
-                "SELECT min(seq) FROM outbox_sent WHERE seq >= ?",
-                [expected as i64],
-                |r| r.get(0),
-            )?;
-            return Ok(Resend::Missing {
-                from: expected,
-                kept_from: kept_from.map(|s| s as u64).unwrap_or(front),
-            });
-        }
-        tx.execute(
-            "INSERT INTO outbox (seq, mutation_id, hlc, entity, row_id, op, fields, created_at)
-             SELECT seq, mutation_id, hlc, entity, row_id, op, fields, created_at
-               FROM outbox_sent WHERE seq >= ? AND seq < ?",
-            params![expected as i64, front as i64],
-        )?;
-        tx.execute(
-            "DELETE FROM outbox_sent WHERE seq >= ? AND seq < ?",
-            params![expected as i64, front as i64],
-        )?;
+        let complete = kept as u64 == front - expected && kept_from == Some(expected as i64);
+        // The kept mutations contiguous up to the outbox (a pruned list keeps the newest).
+        let kept_from = kept_from.map_or(front, |k| k as u64).max(expected);
+        let requeued = requeue(&tx, kept_from, front)?;
         tx.commit()?;
-        Ok(Resend::Requeued(kept as u64))
+        if complete {
+            Ok(Resend::Requeued(requeued))
+        } else {
+            Ok(Resend::Missing {
+                from: expected,
+                kept_from,
+                requeued,
+            })
+        }
     }
 
     /// How many acknowledged mutations are kept for a restored hub.

@@ -1,6 +1,7 @@
 //! One sync exchange against the device store: build the request from the outbox and the
 //! scope cursors, hand it to a [`Transport`], apply the answer.
 
+use gridpad_core::resend::Resend;
 use gridpad_core::Store;
 pub use gridpad_proto::wire::DeviceCommand;
 use gridpad_proto::wire::{SyncRequest, SyncResponse, PROTOCOL};
@@ -149,7 +150,25 @@ pub fn exchange(
     transport: &mut dyn Transport,
     limits: Limits,
 ) -> Result<Report, SyncError> {
-    let req = build_request(store, limits, 0)?;
-    let resp = transport.sync(&req)?;
+    let mut req = build_request(store, limits, 0)?;
+    let resp = match transport.sync(&req) {
+        // The hub expects an older mutation than the outbox starts with: it was restored
+        // from a backup and forgot what it had acknowledged. Put back what the device kept
+        // (gridpad_core::resend) and send again; what it no longer keeps, the hub is asked
+        // to skip (`resume_from`), and records as lost.
+        Err(TransportError::Gap(expected)) => match store.resend_from(expected)? {
+            Resend::NotBehind => return Err(TransportError::Gap(expected).into()),
+            Resend::Requeued(_) => {
+                req = build_request(store, limits, 0)?;
+                transport.sync(&req)?
+            }
+            Resend::Missing { kept_from, .. } => {
+                req = build_request(store, limits, 0)?;
+                req.resume_from = Some(kept_from);
+                transport.sync(&req)?
+            }
+        },
+        other => other?,
+    };
     apply_response(store, &req, &resp)
 }
