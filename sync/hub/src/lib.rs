@@ -34,6 +34,7 @@ pub mod org;
 pub mod photos;
 pub mod scopes;
 pub mod tls;
+pub mod totp;
 
 pub use gridhub_sqlite as sqlite;
 pub use gridhub_store as store;

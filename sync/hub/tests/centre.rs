@@ -364,8 +364,7 @@ async fn a_second_factor_is_asked_for_once_enabled() {
         body["detail"].as_str().unwrap().contains("one-time code"),
         "{body}"
     );
-    let code =
-        gridhub::accounts::totp::code(&gridhub::accounts::totp::decode(&secret).unwrap(), T0);
+    let code = gridhub::totp::code(&gridhub::totp::decode(&secret).unwrap(), T0);
     let req = Request::post("/v1/session")
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(
