@@ -24,6 +24,7 @@ pub mod centre;
 pub mod conn;
 pub mod crash;
 pub mod departments;
+pub mod devices;
 pub mod error;
 pub mod evidence;
 pub mod exchange;
