@@ -44,6 +44,7 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn HubStore>) {
     a_failed_transaction_leaves_nothing(&*fresh());
     evidence_records(&*fresh());
     centre_records(&*fresh());
+    concurrent_appends_are_never_skipped(&*fresh(), 8, 4, 50, 5);
 }
 
 pub fn devices_and_codes(s: &dyn HubStore) {
@@ -383,4 +384,121 @@ pub fn centre_records(s: &dyn HubStore) {
     .unwrap();
     let again = with_tx(s, |tx| tx.append_audit(&audit_line(3)));
     assert!(again.is_err(), "an audit line is written once");
+}
+
+/// Many writers append to one scope while readers poll it as devices do (`ops_after` their
+/// cursor, then move the cursor to the last op seen): every reader sees every op once, in
+/// increasing order — a transaction that took its op id early and committed late is never
+/// skipped. `writers × ops_per_writer` ops in all, `batch` per transaction.
+pub fn concurrent_appends_are_never_skipped(
+    s: &dyn HubStore,
+    writers: usize,
+    readers: usize,
+    ops_per_writer: usize,
+    batch: usize,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let scope = Scope::Grid("busy".into());
+    let total = writers * ops_per_writer;
+    let writing = AtomicUsize::new(writers);
+    let seen: Vec<Vec<u64>> = std::thread::scope(|t| {
+        for w in 0..writers {
+            let (scope, writing) = (&scope, &writing);
+            t.spawn(move || {
+                // Readers stop when every writer is done, also one that failed.
+                struct Done<'a>(&'a AtomicUsize);
+                impl Drop for Done<'_> {
+                    fn drop(&mut self) {
+                        self.0.fetch_sub(1, Ordering::SeqCst);
+                    }
+                }
+                let _done = Done(writing);
+                let mut i = 0;
+                while i < ops_per_writer {
+                    let n = batch.min(ops_per_writer - i);
+                    with_tx(s, |tx| {
+                        for k in i..i + n {
+                            let f = fields(json!({"w": w, "i": k}));
+                            let hlc = Hlc::new(1 + k as u64, w as u16, "hub");
+                            tx.append_op(
+                                scope,
+                                Entity::Person,
+                                &format!("p{w}"),
+                                &OpKind::Put,
+                                &f,
+                                &hlc,
+                            )?;
+                        }
+                        Ok(())
+                    })
+                    .expect("append");
+                    i += n;
+                }
+            });
+        }
+        let polls: Vec<_> = (0..readers)
+            .map(|_| {
+                let (scope, writing) = (&scope, &writing);
+                t.spawn(move || {
+                    let mut cursor = 0u64;
+                    let mut ids = vec![];
+                    loop {
+                        let done = writing.load(Ordering::SeqCst) == 0;
+                        let page = with_read_tx(s, |tx| tx.ops_after(scope, cursor, 64 << 10))
+                            .expect("poll");
+                        for op in &page {
+                            assert!(op.op_id > cursor, "ops come in increasing order");
+                            cursor = op.op_id;
+                            ids.push(op.op_id);
+                        }
+                        if page.is_empty() && done {
+                            return ids;
+                        }
+                        if page.is_empty() {
+                            // A device polls now and then, not in a spin.
+                            std::thread::sleep(std::time::Duration::from_millis(2));
+                        }
+                    }
+                })
+            })
+            .collect();
+        polls.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let all: Vec<u64> = with_tx(s, |tx| {
+        Ok(tx
+            .ops_after(&scope, 0, usize::MAX)?
+            .iter()
+            .map(|o| o.op_id)
+            .collect())
+    })
+    .unwrap();
+    // ops_after pages at most 5,000 ops: read the whole log page by page.
+    let mut log = all;
+    while log.len() < total {
+        let from = *log.last().unwrap_or(&0);
+        let more: Vec<u64> = with_tx(s, |tx| {
+            Ok(tx
+                .ops_after(&scope, from, usize::MAX)?
+                .iter()
+                .map(|o| o.op_id)
+                .collect())
+        })
+        .unwrap();
+        assert!(
+            !more.is_empty(),
+            "the log holds {} of {total} ops",
+            log.len()
+        );
+        log.extend(more);
+    }
+    assert_eq!(log.len(), total, "every append is in the log once");
+    for (r, ids) in seen.iter().enumerate() {
+        assert_eq!(
+            ids.len(),
+            total,
+            "reader {r} saw {} of {total} ops",
+            ids.len()
+        );
+        assert_eq!(ids, &log, "reader {r} saw the log as it is");
+    }
 }

@@ -261,6 +261,16 @@ pub struct StoredSeal {
 /// A storage backend: runs closures in serialisable transactions.
 pub trait HubStore: Send + Sync + 'static {
     fn transaction(&self, f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>) -> StoreResult<()>;
+
+    /// Run `f` on one consistent snapshot, for reading only (a backend may refuse a write
+    /// in it). Readers then never make a writer run again (PostgreSQL); by default, a
+    /// [`HubStore::transaction`].
+    fn read_transaction(
+        &self,
+        f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        self.transaction(f)
+    }
 }
 
 /// Run `f` in a transaction and return its value.
@@ -270,6 +280,19 @@ pub fn with_tx<T>(
 ) -> StoreResult<T> {
     let mut out = None;
     store.transaction(&mut |tx| {
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    Ok(out.expect("transaction closure ran"))
+}
+
+/// Run `f` in a read-only snapshot ([`HubStore::read_transaction`]) and return its value.
+pub fn with_read_tx<T>(
+    store: &dyn HubStore,
+    mut f: impl FnMut(&mut dyn HubTx) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let mut out = None;
+    store.read_transaction(&mut |tx| {
         out = Some(f(tx)?);
         Ok(())
     })?;
