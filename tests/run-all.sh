@@ -13,6 +13,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 
+# gridhub's own suite and its sync simulation again, on PostgreSQL (a throw-away cluster
+# the tests start themselves, gridpad-testkit): one test story for both backends.
+echo "== cargo test -p gridhub on PostgreSQL"
+GRIDHUB_TEST_BACKEND=postgres cargo test --locked -p gridhub
+
 # ARM: the device binaries must keep building for aarch64 (cross/README.md). Installs the
 # cross compiler and the rustup target itself; the qemu test run is cross/test-qemu.sh.
 echo "== aarch64 cross build"

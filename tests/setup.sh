@@ -8,7 +8,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 PACKAGES=(
   build-essential pkg-config perl make ca-certificates  # C parts: SQLCipher, vendored OpenSSL, ring
-  util-linux                                            # mount (full-disk test on a small tmpfs)
+  util-linux                                            # mount (full-disk test on a small tmpfs), setpriv
+  postgresql                                            # gridhub's city backend: tests start a throw-away cluster
   fdisk e2fsprogs                                       # gridctl provision into a disk image (sfdisk, debugfs, mkfs.ext4)
   libfontconfig1-dev libxkbcommon-dev                   # Slint (gridpad-ui): fontconfig at build time, keyboard maps
 )

@@ -12,7 +12,8 @@
 //! - [`photos`]: the quota of photos no record names, and the sweep;
 //! - [`http`]: the HTTP interface (axum), one file per resource; [`tls`]: HTTPS;
 //!   [`conn`]: the accept loop and the limits on idle and trickling clients;
-//! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`]).
+//! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`], the
+//!   default; [`postgres`] for a city), chosen by [`storage::open`].
 
 pub mod accounts;
 pub mod audit;
@@ -34,9 +35,11 @@ pub mod merge;
 pub mod org;
 pub mod photos;
 pub mod scopes;
+pub mod storage;
 pub mod tls;
 pub mod totp;
 
+pub use gridhub_postgres as postgres;
 pub use gridhub_sqlite as sqlite;
 pub use gridhub_store as store;
 pub use hub::{Hub, HubError};

@@ -489,28 +489,43 @@ fn every_centre_action_is_in_the_audit_log_and_an_edited_line_is_detected() {
     assert!(!serde_json::to_string(&lines).unwrap().contains(PASSWORD));
     assert_eq!(hub.verify_audit().unwrap(), Ok(lines.len() as u64));
 
-    // Someone with the database file edits a line around the append-only triggers.
-    let path = c._dirs[0].path().join("gridhub.db");
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute_batch("DROP TRIGGER audit_no_update;").unwrap();
+    // Someone with the database edits a line around the append-only triggers.
     let target = lines
         .iter()
         .find(|e| e.action == "event.accepted")
         .unwrap()
         .seq;
-    let rec: String = conn
-        .query_row(
-            "SELECT record FROM audit WHERE seq = ?",
-            [target as i64],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let edited = rec.replace("\"accepted\"", "\"rejected\"");
-    conn.execute(
-        "UPDATE audit SET record = ? WHERE seq = ?",
-        rusqlite::params![edited, target as i64],
-    )
-    .unwrap();
+    let dir = c._dirs[0].path();
+    match common::test_database(dir) {
+        None => {
+            let conn = rusqlite::Connection::open(dir.join("gridhub.db")).unwrap();
+            conn.execute_batch("DROP TRIGGER audit_no_update;").unwrap();
+            let rec: String = conn
+                .query_row(
+                    "SELECT record FROM audit WHERE seq = ?",
+                    [target as i64],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            let edited = rec.replace("\"accepted\"", "\"rejected\"");
+            conn.execute(
+                "UPDATE audit SET record = ? WHERE seq = ?",
+                rusqlite::params![edited, target as i64],
+            )
+            .unwrap();
+        }
+        Some(url) => std::thread::spawn(move || {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            db.batch_execute("DROP TRIGGER audit_no_change ON audit").unwrap();
+            db.execute(
+                "UPDATE audit SET record = replace(record, '\"accepted\"', '\"rejected\"') WHERE seq = $1",
+                &[&(target as i64)],
+            )
+            .unwrap();
+        })
+        .join()
+        .unwrap(),
+    }
     let broken = hub.verify_audit().unwrap().unwrap_err();
     assert_eq!(broken.seq, target);
 }

@@ -1,6 +1,8 @@
 //! `openapi.json` describes every route, and every described route is served: each is
 //! called on a real server on loopback and must answer (no 404/405 for the route itself).
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -33,8 +35,9 @@ fn the_openapi_description_lists_exactly_the_served_routes() {
 #[test]
 fn every_described_route_answers_on_a_real_server() {
     let dir = tempfile::tempdir().unwrap();
-    let store = gridhub::sqlite::SqliteStore::open(dir.path()).unwrap();
-    let hub = gridhub::Hub::with_system_clock(Arc::new(store));
+    let store =
+        gridhub::storage::open(common::test_database(dir.path()).as_deref(), dir.path()).unwrap();
+    let hub = gridhub::Hub::with_system_clock(store);
     hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
     let hub = Arc::new(hub);
     let admin = hub.issue_admin_token(1).unwrap();

@@ -31,7 +31,17 @@ type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
 type Client = postgres::Client;
 
 pub struct PgStore {
-    pool: Pool,
+    /// Always `Some` until dropped.
+    pool: Option<Pool>,
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // Closing a connection blocks: step off the async runtime for it too.
+        if let Some(pool) = self.pool.take() {
+            let _ = off_runtime(move || drop(pool));
+        }
+    }
 }
 
 impl PgStore {
@@ -42,6 +52,10 @@ impl PgStore {
     }
 
     pub fn connect_with(url: &str, pool_size: u32) -> StoreResult<PgStore> {
+        off_runtime(|| PgStore::connect_blocking(url, pool_size))?
+    }
+
+    fn connect_blocking(url: &str, pool_size: u32) -> StoreResult<PgStore> {
         let config: postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Backend(format!("the database address: {e}")))?;
@@ -52,13 +66,15 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
-        let store = PgStore { pool };
+        let store = PgStore { pool: Some(pool) };
         store.migrate()?;
         Ok(store)
     }
 
     fn client(&self) -> StoreResult<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
         self.pool
+            .as_ref()
+            .expect("pool until dropped")
             .get()
             .map_err(|e| StoreError::Backend(format!("no database connection: {e}")))
     }
@@ -96,8 +112,39 @@ impl PgStore {
     }
 }
 
+/// Run blocking database work: directly on a plain thread; on a thread of a multi-threaded
+/// tokio runtime (gridhub's), after telling the runtime to move its other tasks away.
+fn off_runtime<T>(f: impl FnOnce() -> T) -> StoreResult<T> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current() {
+        Err(_) => Ok(f()),
+        Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(f))
+        }
+        Ok(_) => Err(StoreError::Backend(
+            "PostgreSQL storage called on a single-threaded async runtime; call it from a blocking thread".into(),
+        )),
+    }
+}
+
 impl HubStore for PgStore {
     fn transaction(&self, f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>) -> StoreResult<()> {
+        off_runtime(|| self.transaction_blocking(f))?
+    }
+
+    fn read_transaction(
+        &self,
+        f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        off_runtime(|| self.read_transaction_blocking(f))?
+    }
+}
+
+impl PgStore {
+    fn transaction_blocking(
+        &self,
+        f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
+    ) -> StoreResult<()> {
         let mut conn = self.client()?;
         // Scopes whose head another transaction took first last time: locked before the
         // next attempt begins, so its snapshot comes after the other's commit.
@@ -134,7 +181,7 @@ impl HubStore for PgStore {
         }
     }
 
-    fn read_transaction(
+    fn read_transaction_blocking(
         &self,
         f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
     ) -> StoreResult<()> {

@@ -24,7 +24,6 @@ mod transition;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use gridhub::sqlite::SqliteStore;
 use gridhub::Hub;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -44,6 +43,11 @@ pub struct Cli {
         default_value = "/var/lib/gridpad/hub"
     )]
     data_dir: PathBuf,
+    /// The database: `sqlite` (the default: `gridhub.db` in the data directory) or a
+    /// PostgreSQL connection string (`postgres://user@host/db`) that several gridhub
+    /// instances share. Photos and update bundles stay in the data directory.
+    #[arg(long, global = true, env = "GRIDHUB_DATABASE")]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -118,10 +122,12 @@ enum Admin {
     SweepPhotos(sweep_photos::Args),
 }
 
-fn open_hub(dir: &Path) -> Result<Arc<Hub>> {
-    let store = SqliteStore::open(dir)
-        .with_context(|| format!("opening the hub database in {}", dir.display()))?;
-    let hub = Hub::with_system_clock(Arc::new(store));
+fn open_hub(database: Option<&str>, dir: &Path) -> Result<Arc<Hub>> {
+    let store = gridhub::storage::open(database, dir).with_context(|| match database {
+        Some(d) if d != "sqlite" => "opening the hub database (--database)".to_string(),
+        _ => format!("opening the hub database in {}", dir.display()),
+    })?;
+    let hub = Hub::with_system_clock(store);
     hub.attach_blobs(
         gridhub::evidence::open_blobs(dir)
             .with_context(|| format!("opening the photo store in {}", dir.display()))?,
@@ -159,7 +165,7 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let hub = open_hub(&cli.data_dir)?;
+    let hub = open_hub(cli.database.as_deref(), &cli.data_dir)?;
     let dir = cli.data_dir.as_path();
     match cli.command {
         Command::Serve(a) => serve::run(hub, dir, a),

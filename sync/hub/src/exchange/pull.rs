@@ -2,7 +2,7 @@
 //! with the scope's checksum and count up to the page's end.
 
 use crate::hub::{Hub, HubError, HubResult};
-use gridhub_store::{with_tx, Scope};
+use gridhub_store::{with_read_tx, Scope};
 use gridpad_proto::wire::*;
 use std::collections::HashMap;
 
@@ -29,7 +29,8 @@ impl Hub {
         let mut budget = req.max_bytes.clamp(4_096, 4 << 20) as usize;
         let mut pages = vec![];
         let mut more = false;
-        with_tx(self.store(), |tx| {
+        // A snapshot for reading: a device's download never makes a push run again.
+        with_read_tx(self.store(), |tx| {
             pages.clear();
             more = false;
             for (scope, after) in &cursors {

@@ -1,7 +1,6 @@
 #![allow(dead_code)]
 //! An in-process hub and devices for exchange tests and the simulation.
 
-use gridhub::sqlite::SqliteStore;
 use gridhub::{Hub, HubError};
 use gridpad_core::{InitOptions, Store};
 use gridpad_proto::wire::{SyncRequest, SyncResponse};
@@ -20,15 +19,36 @@ pub struct TestHub {
 }
 
 impl TestHub {
+    /// A hub keeping its data in `dir` — or, with `GRIDHUB_TEST_BACKEND=postgres`, in a
+    /// PostgreSQL database of its own (the same one again when `dir` is opened again, as
+    /// after a restart).
     pub fn open(dir: &Path, clock: Arc<AtomicU64>) -> TestHub {
-        let store = SqliteStore::open(dir).unwrap();
+        let store = gridhub::storage::open(test_database(dir).as_deref(), dir).unwrap();
         let c = clock.clone();
-        let hub = Hub::new(Arc::new(store), Arc::new(move || c.load(Ordering::SeqCst)));
+        let hub = Hub::new(store, Arc::new(move || c.load(Ordering::SeqCst)));
         TestHub {
             hub: Arc::new(hub),
             clock,
         }
     }
+}
+
+/// The database the hub of `dir` uses: none (SQLite in `dir`) unless the hub's tests run on
+/// PostgreSQL (`GRIDHUB_TEST_BACKEND=postgres`, tests/run-all.sh runs them both ways).
+pub fn test_database(dir: &Path) -> Option<String> {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static DATABASES: Mutex<Option<HashMap<std::path::PathBuf, String>>> = Mutex::new(None);
+    if std::env::var("GRIDHUB_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return None;
+    }
+    let mut map = DATABASES.lock().unwrap();
+    let map = map.get_or_insert_with(HashMap::new);
+    Some(
+        map.entry(dir.to_path_buf())
+            .or_insert_with(gridpad_testkit::pg::fresh_database)
+            .clone(),
+    )
 }
 
 /// Calls the hub directly (same code path as HTTP, minus the wire).
