@@ -21,6 +21,7 @@ pub mod error;
 pub mod evidence;
 pub mod keyring;
 pub mod model;
+pub mod private;
 pub mod queries;
 pub mod resend;
 pub mod search;
