@@ -239,7 +239,8 @@ fn text(field: &str, s: &str, required: bool) -> Result<()> {
 impl Store {
     /// Create a new data directory: key file (data key wrapped under `pin`) and database.
     pub fn init(dir: &Path, pin: &str, opts: InitOptions) -> Result<Store> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        // Private from the start: 0700 directory, 0600 files (see `private`).
+        crate::private::create_dir(dir).map_err(|e| Error::io(dir, e))?;
         let db_path = dir.join(db::DB_FILE);
         if db_path.exists() || keyring::key_path(dir).exists() {
             return Err(Error::AlreadyInitialised(dir.to_path_buf()));
@@ -258,6 +259,8 @@ impl Store {
         }
         let device_id = keyring::device_id(dir)?;
         let key = keyring::unlock(dir, pin)?;
+        // A data directory an older build left readable by all is made private.
+        crate::private::tighten_if_open(dir);
         Store::open_with_key(dir, &key, device_id)
     }
 
