@@ -40,6 +40,11 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 ///   and bulk sync apply batches rows per transaction);
 /// - `foreign_keys=ON`; `temp_store=MEMORY` so sort spills never reach disk unencrypted.
 pub fn open(path: &Path, key: &DataKey) -> Result<Connection> {
+    // SQLite would create the file with the process's umask (readable by all) and give
+    // its -wal, -shm and -journal files the same mode: create it private first.
+    if !path.exists() {
+        crate::private::create_file(path).map_err(|e| Error::io(path, e))?;
+    }
     let mut conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE

@@ -9,6 +9,10 @@ pub enum Error {
     WrongPin { remaining: u32 },
     #[error("too many wrong PINs: locked for another {seconds} s")]
     LockedOut { seconds: u64 },
+    /// The attempt could not be counted (a full disk, a read-only or failing storage), so
+    /// the PIN was not tried: an uncounted attempt would let PINs be guessed without end.
+    #[error("the PIN was not checked: this attempt could not be recorded ({reason}). Free some space on the device, or have its storage checked, and try again")]
+    AttemptNotCounted { reason: String },
     #[error("PIN must be 6 to 12 digits")]
     WeakPin,
     #[error("no Gridpad data in {0} — run `gridpad init` first")]

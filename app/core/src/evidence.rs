@@ -6,6 +6,7 @@
 //! without an outbox row. (Seals travel to the hub with the sync push, read from here.)
 
 use crate::error::{Error, Result};
+use crate::queries::{photo_item, PhotoItem};
 use crate::store::Store;
 use rusqlite::{params, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -24,30 +25,7 @@ pub struct SealRow {
     pub at: String,
 }
 
-/// Upload state of one photo.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PhotoUpload {
-    pub sha256: String,
-    pub bytes: i64,
-    /// local / uploading / uploaded / remote / fetched
-    pub state: String,
-    pub upload_id: Option<String>,
-    pub upload_offset: i64,
-    pub thumb_sha256: Option<String>,
-}
-
-fn upload_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PhotoUpload> {
-    Ok(PhotoUpload {
-        sha256: r.get(0)?,
-        bytes: r.get(1)?,
-        state: r.get(2)?,
-        upload_id: r.get(3)?,
-        upload_offset: r.get(4)?,
-        thumb_sha256: r.get(5)?,
-    })
-}
-
-const UPLOAD_COLS: &str = "sha256, bytes, state, upload_id, upload_offset, thumb_sha256";
+const UPLOAD_COLS: &str = crate::queries::PHOTO_COLS;
 
 impl Store {
     /// The raw `photo_policy` JSON of a catalog category (`None`: no such category).
@@ -168,26 +146,26 @@ impl Store {
 
     // ---- photo upload state ----------------------------------------------------------
 
-    pub fn photo_upload(&self, sha256: &str) -> Result<Option<PhotoUpload>> {
+    pub fn photo_upload(&self, sha256: &str) -> Result<Option<PhotoItem>> {
         Ok(self
             .conn()
             .query_row(
                 &format!("SELECT {UPLOAD_COLS} FROM photo WHERE sha256 = ?"),
                 [sha256],
-                upload_row,
+                photo_item,
             )
             .optional()?)
     }
 
     /// Photos still to be uploaded (local or part-way) that a record uses, oldest first.
     /// A photo no record uses (taken, then left out of the report) stays on the device.
-    pub fn photos_to_upload(&self, limit: usize) -> Result<Vec<PhotoUpload>> {
+    pub fn photos_to_upload(&self, limit: usize) -> Result<Vec<PhotoItem>> {
         let mut stmt = self.conn().prepare_cached(&format!(
             "SELECT {UPLOAD_COLS} FROM photo WHERE state IN ('local', 'uploading')
                AND EXISTS (SELECT 1 FROM photo_ref r WHERE r.sha256 = photo.sha256)
              ORDER BY taken_at, sha256 LIMIT ?"
         ))?;
-        let rows = stmt.query_map([limit as i64], upload_row)?;
+        let rows = stmt.query_map([limit as i64], photo_item)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

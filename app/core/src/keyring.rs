@@ -6,9 +6,16 @@
 //! same data key, so nothing else is rewritten; destroying the key file crypto-erases the
 //! device (remote wipe).
 //!
-//! Wrong PINs are counted in the key file *before* each attempt is checked (so pulling the
-//! battery after a failure does not reset the count); after [`FREE_ATTEMPTS`] failures
-//! each further failure locks the device for an exponentially growing time.
+//! **Attempts.** Every PIN attempt is counted in the attempt file (`pin-attempts`, beside
+//! the key file) *before* the PIN is tried, and the whole attempt — check the lockout,
+//! count, fsync, try, reset or lock — runs under an exclusive advisory lock on that file
+//! (`flock`), so attempts from other threads or processes wait their turn and can never
+//! slip past the counter together. The count is rewritten in place (a fixed-size record
+//! in a file that already exists, so a full disk does not stop it); if it cannot be
+//! written all the same, the attempt is refused ([`Error::AttemptNotCounted`]) and the
+//! PIN is not tried. After [`FREE_ATTEMPTS`] failures each further failure locks the
+//! device for an exponentially growing time (set with the count, before the try: a
+//! pulled battery resets nothing).
 
 use crate::error::{Error, Result};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -16,13 +23,18 @@ use base64::Engine;
 use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
 use ring::rand::{SecureRandom, SystemRandom};
 use serde::{Deserialize, Serialize};
-use std::fs;
+use std::fs::{self, File};
 use std::io::Write;
 use std::num::NonZeroU32;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use zeroize::Zeroizing;
 
 pub const KEY_FILE: &str = "key.json";
+/// The PIN attempt counter (and the lock every attempt takes).
+pub const ATTEMPTS_FILE: &str = "pin-attempts";
+/// Size of the attempt record: rewritten in place, never grown.
+const ATTEMPTS_LEN: usize = 64;
 /// PBKDF2 iterations for new key files (OWASP 2023 figure for PBKDF2-HMAC-SHA256).
 pub const DEFAULT_ITERATIONS: u32 = 600_000;
 /// Wrong PINs allowed before lockouts start.
@@ -81,9 +93,115 @@ struct KeyFile {
     nonce: String,
     wrapped_key: String,
     device_id: String,
+    /// Where builds before the attempt file counted failures; read once to seed it.
+    #[serde(default)]
     failed_attempts: u32,
+    /// Unix seconds until which unlocking is refused (as `failed_attempts`).
+    #[serde(default)]
+    locked_until: u64,
+}
+
+/// Where the attempt counter of a data directory lives.
+pub fn attempts_path(dir: &Path) -> PathBuf {
+    dir.join(ATTEMPTS_FILE)
+}
+
+/// The count of consecutive wrong PINs and the lockout, as kept in the attempt file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Count {
+    failed: u32,
     /// Unix seconds until which unlocking is refused.
     locked_until: u64,
+}
+
+/// The attempt file, locked exclusively for as long as this value lives (the lock is the
+/// file's `flock`, released when the file is closed — also when the process dies).
+struct Attempts {
+    file: File,
+    path: PathBuf,
+}
+
+impl Attempts {
+    /// Open (create, `0600`) and lock the attempt file of `dir`; waits for any attempt
+    /// in progress in another thread or process.
+    fn lock(dir: &Path) -> Result<Attempts> {
+        let path = attempts_path(dir);
+        let not_counted = |e: std::io::Error| Error::AttemptNotCounted {
+            reason: e.to_string(),
+        };
+        let file = crate::private::open_or_create(&path).map_err(not_counted)?;
+        file.lock().map_err(not_counted)?;
+        Ok(Attempts { file, path })
+    }
+
+    /// The current count. An empty file (new, or from a build that counted in the key
+    /// file) starts from `legacy`; a damaged record counts as one try left before the
+    /// lockouts begin.
+    fn read(&self, legacy: Count) -> Result<Count> {
+        let mut buf = [0u8; ATTEMPTS_LEN];
+        let mut n = 0;
+        while n < buf.len() {
+            match self.file.read_at(&mut buf[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    return Err(Error::AttemptNotCounted {
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        if n == 0 {
+            return Ok(legacy);
+        }
+        let parsed = std::str::from_utf8(&buf[..n]).ok().and_then(|t| {
+            let mut w = t.split_whitespace();
+            match (w.next(), w.next(), w.next()) {
+                (Some("gridpad-pin-attempts-v1"), Some(f), Some(l)) => Some(Count {
+                    failed: f.parse().ok()?,
+                    locked_until: l.parse().ok()?,
+                }),
+                _ => None,
+            }
+        });
+        Ok(parsed.unwrap_or(Count {
+            failed: FREE_ATTEMPTS.saturating_sub(1).max(legacy.failed),
+            locked_until: legacy.locked_until,
+        }))
+    }
+
+    /// Write `count` in place and make it durable; an error means it is not counted.
+    fn write(&self, count: Count) -> Result<()> {
+        let mut rec = format!(
+            "gridpad-pin-attempts-v1 {} {}",
+            count.failed, count.locked_until
+        )
+        .into_bytes();
+        rec.resize(ATTEMPTS_LEN - 1, b' ');
+        rec.push(b'\n');
+        self.file
+            .write_all_at(&rec, 0)
+            .and_then(|_| self.file.sync_data())
+            .map_err(|e| Error::AttemptNotCounted {
+                reason: e.to_string(),
+            })
+    }
+}
+
+impl std::fmt::Debug for Attempts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Attempts({})", self.path.display())
+    }
+}
+
+/// How long the device locks after `failures` consecutive wrong PINs (0: not locked).
+fn lock_seconds(failures: u32) -> u64 {
+    if failures < FREE_ATTEMPTS {
+        return 0;
+    }
+    let doublings = (failures - FREE_ATTEMPTS).min(16);
+    (FIRST_LOCK_S << doublings).min(MAX_LOCK_S)
 }
 
 /// Where the key file of a data directory lives.
@@ -186,7 +304,7 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
     ));
     let result = (|| {
-        let mut f = fs::File::create(&tmp)?;
+        let mut f = crate::private::create_file(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         drop(f);
@@ -226,7 +344,12 @@ pub fn create_with_iterations(
         .fill(&mut *raw)
         .map_err(|_| Error::Crypto("no system randomness".into()))?;
     let key = DataKey(raw);
-    write(&path, &wrap(&key, pin, device_id, iterations)?)?;
+    {
+        // A fresh count (a destroyed key may have left an old one behind).
+        let attempts = Attempts::lock(dir)?;
+        attempts.write(Count::default())?;
+        write(&path, &wrap(&key, pin, device_id, iterations)?)?;
+    }
     Ok(key)
 }
 
@@ -237,51 +360,48 @@ pub fn device_id(dir: &Path) -> Result<String> {
 
 /// Unwrap the data key with `pin`, counting failures and enforcing lockouts.
 pub fn unlock(dir: &Path, pin: &str) -> Result<DataKey> {
-    let path = key_path(dir);
-    let mut kf = read(&path)?;
-    let now = now_s();
-    if kf.locked_until > now {
-        return Err(Error::LockedOut {
-            seconds: kf.locked_until - now,
-        });
-    }
-    // Count the attempt first; a success resets it.
-    let before = kf.clone();
-    kf.failed_attempts = kf.failed_attempts.saturating_add(1);
-    match write(&path, &kf) {
-        // A full disk must not lock the user out of their own data: check the PIN anyway.
-        Ok(()) | Err(Error::StorageFull) => {}
-        Err(e) => return Err(e),
-    }
-    match try_unwrap(&before, pin) {
-        Ok(key) => {
-            match write(&path, &before_reset(before)) {
-                Ok(()) | Err(Error::StorageFull) => {}
-                Err(e) => return Err(e),
-            }
-            Ok(key)
-        }
-        Err(Error::WrongPin { .. }) => {
-            let failures = kf.failed_attempts;
-            if failures >= FREE_ATTEMPTS {
-                let doublings = (failures - FREE_ATTEMPTS).min(16);
-                let lock = (FIRST_LOCK_S << doublings).min(MAX_LOCK_S);
-                kf.locked_until = now + lock;
-                write(&path, &kf)?;
-                return Err(Error::LockedOut { seconds: lock });
-            }
-            Err(Error::WrongPin {
-                remaining: FREE_ATTEMPTS - failures,
-            })
-        }
-        Err(e) => Err(e),
-    }
+    unlock_holding(dir, pin).map(|(key, _attempts)| key)
 }
 
-fn before_reset(mut kf: KeyFile) -> KeyFile {
-    kf.failed_attempts = 0;
-    kf.locked_until = 0;
-    kf
+/// [`unlock`], returning the locked attempt file with the key so the caller can finish
+/// what it does with the key file before another attempt reads it.
+fn unlock_holding(dir: &Path, pin: &str) -> Result<(DataKey, Attempts)> {
+    let path = key_path(dir);
+    let kf = read(&path)?;
+    let attempts = Attempts::lock(dir)?;
+    // The key file may have been replaced while this attempt waited for the lock.
+    let kf = read(&path).unwrap_or(kf);
+    let count = attempts.read(Count {
+        failed: kf.failed_attempts,
+        locked_until: kf.locked_until,
+    })?;
+    let now = now_s();
+    if count.locked_until > now {
+        return Err(Error::LockedOut {
+            seconds: count.locked_until - now,
+        });
+    }
+    // Count the attempt — and the lockout a failure would bring — before trying the PIN.
+    // Not counted (a full disk, a read-only file system): not tried.
+    let failed = count.failed.saturating_add(1);
+    let lock = lock_seconds(failed);
+    attempts.write(Count {
+        failed,
+        locked_until: if lock > 0 { now + lock } else { 0 },
+    })?;
+    match try_unwrap(&kf, pin) {
+        Ok(key) => {
+            // The user is in. A reset that cannot be written leaves the count higher
+            // than it should be: on the safe side.
+            let _ = attempts.write(Count::default());
+            Ok((key, attempts))
+        }
+        Err(Error::WrongPin { .. }) if lock > 0 => Err(Error::LockedOut { seconds: lock }),
+        Err(Error::WrongPin { .. }) => Err(Error::WrongPin {
+            remaining: FREE_ATTEMPTS - failed,
+        }),
+        Err(e) => Err(e),
+    }
 }
 
 fn try_unwrap(kf: &KeyFile, pin: &str) -> Result<DataKey> {
@@ -314,7 +434,7 @@ fn try_unwrap(kf: &KeyFile, pin: &str) -> Result<DataKey> {
 /// Re-wrap the data key under a new PIN. The database is not touched.
 pub fn change_pin(dir: &Path, old_pin: &str, new_pin: &str) -> Result<()> {
     check_pin(new_pin)?;
-    let key = unlock(dir, old_pin)?;
+    let (key, _attempts) = unlock_holding(dir, old_pin)?;
     let path = key_path(dir);
     let kf = read(&path)?;
     write(&path, &wrap(&key, new_pin, &kf.device_id, kf.iterations)?)
@@ -332,6 +452,7 @@ pub fn destroy(dir: &Path) -> Result<()> {
         }
         fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
     }
+    let _ = fs::remove_file(attempts_path(dir));
     Ok(())
 }
 

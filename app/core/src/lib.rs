@@ -1,8 +1,10 @@
 //! Gridpad's device domain and encrypted store.
 //!
 //! - [`store::Store`]: the encrypted SQLite database of one device (SQLCipher, data key
-//!   wrapped by the user's PIN, see [`keyring`]) with typed APIs for base data, events,
-//!   tasks, visits, diary, patrols, photos and notices;
+//!   wrapped by the user's PIN, see [`keyring`]; files private to the user, see
+//!   [`private`]): opening, transactions and the outbox in [`store`], typed writes per kind
+//!   of record in `store/` (residents, reports and task commands, field work), every read
+//!   and the one set of read types in [`queries`];
 //! - the outbox contract: every local change is recorded with its outbox row in the same
 //!   transaction ([`store::Writer::record`]), changes from the centre are applied through
 //!   the same code without one ([`store::Store::apply_remote`]);
@@ -21,6 +23,7 @@ pub mod error;
 pub mod evidence;
 pub mod keyring;
 pub mod model;
+pub mod private;
 pub mod queries;
 pub mod resend;
 pub mod search;

@@ -8,32 +8,6 @@ use crate::store::{rfc3339, Store};
 use gridpad_proto::wire::{Conflict, Cursor, Health, OpKind, Page, Status, Verdict};
 use gridpad_proto::{Entity, Hlc, Mutation};
 use rusqlite::{params, OptionalExtension};
-use serde::{Deserialize, Serialize};
-
-/// A change the hub refused for good, as the sync screen lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct DeadLetter {
-    pub seq: u64,
-    pub entity: String,
-    pub row_id: String,
-    pub op: String,
-    pub reason: String,
-    pub at: String,
-}
-
-/// "Your change to X was superseded by …"
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConflictNotice {
-    pub id: i64,
-    pub entity: String,
-    pub row_id: String,
-    pub field: String,
-    pub local_value: Option<String>,
-    pub winning_value: Option<String>,
-    pub winner: String,
-    pub at: String,
-    pub seen: bool,
-}
 
 /// What applying the push verdicts did.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -355,43 +329,6 @@ impl Store {
             self.observe_hlc(h)?;
         }
         Ok(sum)
-    }
-
-    pub fn dead_letters(&self) -> Result<Vec<DeadLetter>> {
-        let mut stmt = self
-            .conn()
-            .prepare("SELECT seq, entity, row_id, op, reason, at FROM dead_letter ORDER BY seq")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(DeadLetter {
-                seq: r.get::<_, i64>(0)? as u64,
-                entity: r.get(1)?,
-                row_id: r.get(2)?,
-                op: r.get(3)?,
-                reason: r.get(4)?,
-                at: r.get(5)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    pub fn conflict_notices(&self) -> Result<Vec<ConflictNotice>> {
-        let mut stmt = self.conn().prepare(
-            "SELECT id, entity, row_id, field, local_value, winning_value, winner, at, seen FROM conflict_notice ORDER BY id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ConflictNotice {
-                id: r.get(0)?,
-                entity: r.get(1)?,
-                row_id: r.get(2)?,
-                field: r.get(3)?,
-                local_value: r.get(4)?,
-                winning_value: r.get(5)?,
-                winner: r.get(6)?,
-                at: r.get(7)?,
-                seen: r.get(8)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }
 

@@ -23,6 +23,7 @@
 //! - **Space**: before writing, free space (statvfs) must exceed the file plus a reserve
 //!   for the database; otherwise [`VaultError::StorageFull`] and nothing is written.
 
+use gridpad_core::private;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -117,7 +118,8 @@ impl Vault {
     pub fn open(data_dir: &Path, photo_key: &[u8; 32]) -> Result<Vault, VaultError> {
         let dir = data_dir.join("photos");
         let tmp = dir.join("tmp");
-        fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+        // 0700 directories, 0600 files: the vault is the user's alone (gridpad_core::private).
+        private::create_dir(&tmp).map_err(io(&tmp))?;
         // Leftovers of an interrupted write are not referenced by anything.
         if let Ok(entries) = fs::read_dir(&tmp) {
             for e in entries.flatten() {
@@ -192,7 +194,7 @@ impl Vault {
             hex::encode(hmac::sign(&self.names, &file_nonce).as_ref())
         ));
         let result = (|| {
-            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            let mut f = private::create_file(&tmp).map_err(io(&tmp))?;
             f.write_all(&header).map_err(io(&tmp))?;
             let nseg = bytes.len().div_ceil(SEGMENT).max(1);
             let mut buf = Vec::with_capacity(SEGMENT + TAG);
@@ -207,7 +209,7 @@ impl Vault {
             f.sync_all().map_err(io(&tmp))?;
             drop(f);
             let parent = dest.parent().expect("photo path has a parent");
-            fs::create_dir_all(parent).map_err(io(parent))?;
+            private::create_dir(parent).map_err(io(parent))?;
             fs::rename(&tmp, &dest).map_err(io(&dest))?;
             sync_dir(parent)?;
             sync_dir(&self.dir)

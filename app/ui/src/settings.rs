@@ -49,11 +49,13 @@ impl Settings {
             .unwrap_or_default()
     }
 
-    /// Write atomically (temp file + rename).
+    /// Write atomically (temp file + rename), private to the user like everything in
+    /// the data directory (`gridpad_core::private`).
     pub fn save(&self, dir: &Path) -> std::io::Result<()> {
-        std::fs::create_dir_all(dir)?;
+        use std::io::Write;
+        gridpad_core::private::create_dir(dir)?;
         let tmp = dir.join(format!("{FILE}.tmp"));
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        gridpad_core::private::create_file(&tmp)?.write_all(&serde_json::to_vec_pretty(self)?)?;
         std::fs::rename(tmp, Self::path(dir))
     }
 }

@@ -89,6 +89,9 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                         a.set_error_n(seconds as i32);
                     }
                     Err(Error::NotInitialised(_)) => a.set_error_kind("not-initialised".into()),
+                    Err(Error::AttemptNotCounted { .. }) => {
+                        a.set_error_kind("pin-not-counted".into())
+                    }
                     Err(e) => {
                         a.set_error_kind("other".into());
                         a.set_error_text(e.to_string().into());

@@ -1,23 +1,21 @@
-//! Read-only queries the terminal UI needs: paged resident lists, task detail, sync health
-//! (waiting, rejected and conflict rows), notices, patrol state, recent visits, photos and
-//! statistics. All SQL the UI depends on lives here or in [`crate::store`]; the UI crate has
-//! none.
+//! The terminal UI's reads: paged resident lists, task detail, notices, patrol state,
+//! recent visits, photos, statistics and the base-data lists. All SQL the UI depends on
+//! lives in [`crate::queries`]; the UI crate has none.
 //!
 //! Reached through [`Store::queries`], so these names never collide with the store's own.
 
-use crate::error::{Error, Result};
+use super::{parse_time, JournalItem, NoticeItem, PatrolState, PhotoItem, PlaceItem, Stats};
+use crate::error::Result;
 use crate::model::{id_number, masked_phone, Task, TaskStatus};
 use crate::search::PersonHit;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-/// Read-only view of a store for the UI.
+/// A view of a store for the UI's reads.
 pub struct Queries<'a> {
-    conn: &'a Connection,
-    now: DateTime<Utc>,
+    pub(super) conn: &'a Connection,
+    pub(super) now: DateTime<Utc>,
 }
 
 impl Store {
@@ -28,137 +26,6 @@ impl Store {
             now: self.now(),
         }
     }
-}
-
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// What the sync screen and the home screen show about sync.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct SyncHealth {
-    /// Outbox rows not yet acknowledged (pending or in flight).
-    pub pending: i64,
-    pub inflight: i64,
-    /// Rows the hub rejected for good (dead letters).
-    pub rejected: i64,
-    /// Conflict notices the user has not dismissed.
-    pub conflicts: i64,
-    /// The last successful exchange with the hub (`Store::last_hub_contact`), RFC 3339.
-    pub last_sync: Option<String>,
-    /// Photos of records not yet at the hub, and their bytes.
-    pub photos_waiting: i64,
-    pub photo_bytes_waiting: i64,
-}
-
-/// An outbox row as the sync screen lists it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WaitingItem {
-    pub seq: i64,
-    pub entity: String,
-    pub row_id: String,
-    pub op: String,
-    pub title: String,
-    pub created_at: String,
-    pub attempts: i64,
-}
-
-/// A change the hub refused, with its reason.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RejectedItem {
-    pub seq: i64,
-    pub entity: String,
-    pub row_id: String,
-    pub op: String,
-    pub title: String,
-    pub reason: String,
-    pub detail: String,
-    pub at: String,
-}
-
-/// "Your change to X was superseded by …".
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConflictItem {
-    pub id: i64,
-    pub entity: String,
-    pub row_id: String,
-    pub title: String,
-    pub field: String,
-    pub local_value: Option<String>,
-    pub winning_value: Option<String>,
-    pub winner: String,
-    pub at: String,
-    pub seen: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct NoticeItem {
-    pub id: String,
-    pub title: String,
-    pub body: String,
-    pub published_at: String,
-    pub read: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PatrolState {
-    pub id: String,
-    /// The grid the patrol is in (its boundary measures the time inside).
-    pub grid_id: String,
-    pub started_at: String,
-    pub distance_m: f64,
-    pub checkins: Vec<(String, String)>,
-}
-
-/// A visit or a diary entry, newest first.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JournalItem {
-    pub kind: String,
-    pub at: String,
-    pub text: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PhotoItem {
-    pub sha256: String,
-    pub bytes: i64,
-    pub mime: String,
-    pub width: Option<i64>,
-    pub height: Option<i64>,
-    pub taken_at: Option<String>,
-    /// The list thumbnail's SHA-256 in the photo vault (photos taken on this device).
-    pub thumb_sha256: Option<String>,
-    /// local / uploading / uploaded / remote / fetched
-    pub state: String,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Events by main category (大类) name, most first.
-    pub by_category: Vec<(String, i64)>,
-    /// Events by status code.
-    pub by_status: Vec<(String, i64)>,
-    pub tasks_on_time: i64,
-    pub tasks_overdue: i64,
-    pub visits_since: i64,
-}
-
-/// A short human title for a record from its fields (name, title, description …).
-fn title_of(fields: &Value) -> String {
-    for key in ["name", "title", "description", "content", "topic", "place"] {
-        if let Some(s) = fields.get(key).and_then(Value::as_str) {
-            if !s.is_empty() {
-                let mut t: String = s.chars().take(24).collect();
-                if s.chars().count() > 24 {
-                    t.push('…');
-                }
-                return t;
-            }
-        }
-    }
-    String::new()
 }
 
 fn person_hit(r: &rusqlite::Row<'_>) -> rusqlite::Result<PersonHit> {
@@ -257,133 +124,6 @@ impl Queries<'_> {
             .optional()?)
     }
 
-    pub fn sync_health(&self) -> Result<SyncHealth> {
-        let (pending, inflight): (i64, i64) = self.conn.query_row(
-            "SELECT count(*), coalesce(sum(state = 'inflight'), 0) FROM outbox",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        let rejected = self
-            .conn
-            .query_row("SELECT count(*) FROM dead_letter", [], |r| r.get(0))?;
-        let conflicts = self.conn.query_row(
-            "SELECT count(*) FROM conflict_notice WHERE seen = 0",
-            [],
-            |r| r.get(0),
-        )?;
-        let last_sync = self
-            .conn
-            .query_row(
-                "SELECT value FROM kv WHERE key = 'last_hub_contact'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let (photos_waiting, photo_bytes_waiting) = self.conn.query_row(
-            "SELECT count(*), coalesce(sum(bytes - upload_offset), 0) FROM photo p
-             WHERE state IN ('local', 'uploading')
-               AND EXISTS (SELECT 1 FROM photo_ref r WHERE r.sha256 = p.sha256)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok(SyncHealth {
-            pending,
-            inflight,
-            rejected,
-            conflicts,
-            last_sync,
-            photos_waiting,
-            photo_bytes_waiting,
-        })
-    }
-
-    /// Outbox rows, oldest first.
-    pub fn waiting(&self, limit: usize) -> Result<Vec<WaitingItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, entity, row_id, op, fields, created_at, attempts FROM outbox ORDER BY seq LIMIT ?",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            let fields: String = r.get(4)?;
-            Ok(WaitingItem {
-                seq: r.get(0)?,
-                entity: r.get(1)?,
-                row_id: r.get(2)?,
-                op: r.get(3)?,
-                title: title_of(&serde_json::from_str(&fields).unwrap_or(Value::Null)),
-                created_at: r.get(5)?,
-                attempts: r.get(6)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Changes the hub rejected for good, newest first.
-    pub fn rejected(&self, limit: usize) -> Result<Vec<RejectedItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, entity, row_id, op, fields, reason, detail, at FROM dead_letter ORDER BY seq DESC LIMIT ?",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            let fields: String = r.get(4)?;
-            Ok(RejectedItem {
-                seq: r.get(0)?,
-                entity: r.get(1)?,
-                row_id: r.get(2)?,
-                op: r.get(3)?,
-                title: title_of(&serde_json::from_str(&fields).unwrap_or(Value::Null)),
-                reason: r.get(5)?,
-                detail: r.get(6)?,
-                at: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// Conflict notices, unseen first, newest first.
-    pub fn conflicts(&self, limit: usize) -> Result<Vec<ConflictItem>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, entity, row_id, field, local_value, winning_value, winner, at, seen
-             FROM conflict_notice ORDER BY seen, id DESC LIMIT ?",
-        )?;
-        let rows = stmt.query_map([limit as i64], |r| {
-            Ok(ConflictItem {
-                id: r.get(0)?,
-                entity: r.get(1)?,
-                row_id: r.get(2)?,
-                title: String::new(),
-                field: r.get(3)?,
-                local_value: r.get(4)?,
-                winning_value: r.get(5)?,
-                winner: r.get(6)?,
-                at: r.get(7)?,
-                seen: r.get(8)?,
-            })
-        })?;
-        let mut out: Vec<ConflictItem> = rows.collect::<rusqlite::Result<_>>()?;
-        for c in &mut out {
-            c.title = self.record_title(&c.entity, &c.row_id)?;
-        }
-        Ok(out)
-    }
-
-    /// A short title of a domain record (a resident's name, a task's title …).
-    pub fn record_title(&self, entity: &str, row_id: &str) -> Result<String> {
-        let sql = match entity {
-            "person" | "organisation" | "building" => {
-                format!("SELECT name FROM {entity} WHERE id = ?")
-            }
-            "task" | "notice" => format!("SELECT title FROM {entity} WHERE id = ?"),
-            "event" => "SELECT description FROM event WHERE id = ?".to_string(),
-            "house" => "SELECT full_address FROM house WHERE id = ?".to_string(),
-            _ => return Ok(String::new()),
-        };
-        let t: Option<String> = self
-            .conn
-            .query_row(&sql, [row_id], |r| r.get(0))
-            .optional()?;
-        Ok(t.map(|s| title_of(&serde_json::json!({ "name": s })))
-            .unwrap_or_default())
-    }
-
     pub fn notices(&self, limit: usize) -> Result<Vec<NoticeItem>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, title, body, published_at, read_at IS NOT NULL FROM notice ORDER BY published_at DESC LIMIT ?",
@@ -462,19 +202,8 @@ impl Queries<'_> {
     /// to `limit` in all. Photos of earlier reports and photos from the centre are not
     /// offered again.
     pub fn draft_photos(&self, attached: &[String], limit: usize) -> Result<Vec<PhotoItem>> {
-        const COLS: &str = "sha256, bytes, mime, width, height, taken_at, thumb_sha256, state";
-        let row = |r: &rusqlite::Row<'_>| {
-            Ok(PhotoItem {
-                sha256: r.get(0)?,
-                bytes: r.get(1)?,
-                mime: r.get(2)?,
-                width: r.get(3)?,
-                height: r.get(4)?,
-                taken_at: r.get(5)?,
-                thumb_sha256: r.get(6)?,
-                state: r.get(7)?,
-            })
-        };
+        const COLS: &str = super::PHOTO_COLS;
+        let row = super::photo_item;
         let mut out = Vec::new();
         let mut one = self
             .conn
@@ -553,66 +282,6 @@ impl Queries<'_> {
             visits_since,
         })
     }
-
-    /// Test and demo helper: file a dead letter as sync does when the hub rejects an
-    /// outbox row for good (the row leaves the outbox). Not used by the product UI.
-    #[doc(hidden)]
-    pub fn reject_outbox_row_for_tests(&self, seq: i64, reason: &str, detail: &str) -> Result<()> {
-        let n = self.conn.execute(
-            "INSERT INTO dead_letter (seq, mutation_id, entity, row_id, op, fields, reason, detail, at)
-             SELECT seq, mutation_id, entity, row_id, op, fields, ?, ?, ? FROM outbox WHERE seq = ?",
-            params![reason, detail, crate::store::rfc3339(self.now), seq],
-        )?;
-        if n == 0 {
-            return Err(Error::NotFound(format!("outbox row {seq}")));
-        }
-        self.conn
-            .execute("DELETE FROM outbox WHERE seq = ?", [seq])?;
-        Ok(())
-    }
-
-    /// Test and demo helper: file a conflict notice as sync does after a lost race.
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn add_conflict_for_tests(
-        &self,
-        entity: &str,
-        row_id: &str,
-        field: &str,
-        local: &str,
-        winning: &str,
-        winner: &str,
-    ) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO conflict_notice (entity, row_id, field, local_value, winning_value, winner, at)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-            params![
-                entity,
-                row_id,
-                field,
-                local,
-                winning,
-                winner,
-                crate::store::rfc3339(self.now)
-            ],
-        )?;
-        Ok(())
-    }
-}
-
-/// One line of a base-data list (buildings, houses, units, facilities): what it is, where,
-/// and a count or a state code the UI turns into words.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlaceItem {
-    pub id: String,
-    pub title: String,
-    pub subtitle: String,
-    /// Houses in a building, residents in a house; 0 for units and facilities.
-    pub count: i64,
-    /// A code: a house's use, a unit's kind, a facility's kind.
-    pub kind: String,
-    /// A facility's state (`normal`, `damaged` …); empty otherwise.
-    pub state: String,
 }
 
 fn place_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlaceItem> {
@@ -699,27 +368,5 @@ impl Queries<'_> {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM facility", [], |r| r.get(0))?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn titles_come_from_the_first_meaningful_field() {
-        assert_eq!(title_of(&serde_json::json!({"name": "张喆"})), "张喆");
-        assert_eq!(
-            title_of(&serde_json::json!({"description": "", "title": "核查"})),
-            "核查"
-        );
-        assert_eq!(title_of(&serde_json::json!({"x": 1})), "");
-        let long = "一".repeat(30);
-        assert_eq!(
-            title_of(&serde_json::json!({ "content": long }))
-                .chars()
-                .count(),
-            25
-        );
     }
 }
