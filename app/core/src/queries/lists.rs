@@ -19,7 +19,8 @@ pub struct Queries<'a> {
 }
 
 impl Store {
-    /// The UI's read-only queries.
+    /// The UI's reads (and, hidden from the docs, two helpers that file a dead letter or a
+    /// conflict notice as sync would, for tests and the demo).
     pub fn queries(&self) -> Queries<'_> {
         Queries {
             conn: self.conn(),

@@ -154,7 +154,10 @@ impl Store {
         Ok(id)
     }
 
-    /// Store one compactly encoded segment of a patrol's track.
+    /// Test helper: store one segment of a running patrol on its own, as app versions
+    /// before the one-transaction stop did ([`Store::stop_patrol`] continues after it).
+    /// The app itself never calls it.
+    #[doc(hidden)]
     #[allow(clippy::too_many_arguments)]
     pub fn add_track_segment(
         &mut self,
@@ -178,11 +181,6 @@ impl Store {
         let f = seg.fields(patrol_id, seq);
         self.write(|w| w.record(Entity::TrackSegment, &id, Op::Insert, f))?;
         Ok(id)
-    }
-
-    /// Finish a patrol with no track to store (see [`Store::stop_patrol`]).
-    pub fn finish_patrol(&mut self, id: &str, distance_m: f64, inside_grid_s: f64) -> Result<()> {
-        self.stop_patrol(id, &[], distance_m, inside_grid_s)
     }
 
     /// Stop the running patrol `id`: its track segments (numbered after any it already
