@@ -33,6 +33,9 @@ pub struct EvidenceReport {
     /// Chunk size in force at each interruption.
     pub photo_chunk_at_failure: Vec<u64>,
     pub photo_requests: u32,
+    /// Photos whose turn ended without progress in this step (the hub took nothing more
+    /// of them); they wait for the next sync.
+    pub photos_deferred: u32,
     /// Photos still waiting for upload after this step.
     pub photos_waiting: usize,
 }
@@ -225,9 +228,16 @@ fn upload_photos(
         progress(&at(p.upload_offset.max(0) as u64, false));
         let st = client.upload_photo_with(store, &vault, &p.sha256, &mut sizer, &mut |o| {
             progress(&at(o, false))
-        })?;
-        progress(&at(bytes, true));
-        rep.add(&st);
+        });
+        match st {
+            Ok(st) => {
+                progress(&at(bytes, true));
+                rep.add(&st);
+            }
+            // No progress on this one: it waits for the next sync, the next photo goes on.
+            Err(UploadError::Deferred { .. }) => rep.photos_deferred += 1,
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
