@@ -1,6 +1,6 @@
 //! Photo evidence on the command line: `gridpad report --photo FILE` (intake with the
 //! category's policy, 水印 watermark, encrypted vault, seal). The evidence step of
-//! `gridpad sync` is `gridpad_photo::exchange`, shared with the app.
+//! `gridpad sync` is the sync runner's (`gridpad_sync::evidence`), shared with the app.
 
 use anyhow::{Context, Result};
 use gridpad_core::model::Position;

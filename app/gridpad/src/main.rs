@@ -6,6 +6,9 @@ use clap::{Parser, Subcommand, ValueEnum};
 use gridpad_core::demo::{self, DemoSpec};
 use gridpad_core::model::{Position, TaskCommand};
 use gridpad_core::{keyring, InitOptions, NewReport, Store};
+use gridpad_sync::evidence::{EvidenceError, EvidenceReport, PhotoProgress};
+use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals};
+use gridpad_sync::{DeviceCommand, Event, Report, SyncError};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
@@ -569,7 +572,7 @@ fn run(cli: Cli) -> Result<()> {
                 })?;
             session.login()?;
             session.keep_token(&mut store)?;
-            let n = gridpad_photo::exchange::fetch_photo(&store, &session, sha256)?;
+            let n = gridpad_sync::evidence::fetch_photo(&store, &session, sha256)?;
             if let Some(path) = out {
                 let vault = gridpad_photo::Vault::open(store.dir(), store.photo_key())?;
                 std::fs::write(path, vault.read(sha256)?)
@@ -632,109 +635,112 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// Sync until nothing is left (`once`), or keep syncing on the scheduler's plan.
+/// Progress lines on stderr.
+struct Printer {
+    json: bool,
+    once: bool,
+}
+
+impl Progress for Printer {
+    fn exchanged(&mut self, r: &Report, totals: &Totals) {
+        if r.remaining_ops > 0 {
+            // A long first download: say how far it is.
+            let all = totals.pulled_ops + r.remaining_ops;
+            eprintln!(
+                "downloading: {} of {} changes ({}%)",
+                totals.pulled_ops,
+                all,
+                totals.pulled_ops * 100 / all.max(1)
+            );
+        }
+        if !self.json {
+            eprintln!(
+                "synced: {} sent, {} acknowledged, {} refused, {} changes received{}",
+                r.pushed,
+                r.acked,
+                r.rejected,
+                r.pulled_ops,
+                if r.more { ", more to come" } else { "" }
+            );
+        }
+    }
+
+    fn failed(&mut self, e: &SyncError) {
+        if e.retryable() {
+            eprintln!("sync failed, will retry: {e}");
+        }
+    }
+
+    fn photo(&mut self, p: &PhotoProgress) {
+        if self.json {
+            return;
+        }
+        let short = &p.sha256[..12.min(p.sha256.len())];
+        if p.done {
+            eprintln!("photo {}/{} {short}…: complete", p.index, p.count);
+        } else {
+            eprintln!(
+                "photo {}/{} {short}…: {} of {} bytes at the hub",
+                p.index, p.count, p.at_hub, p.bytes
+            );
+        }
+    }
+
+    fn evidence_done(&mut self, r: &Result<EvidenceReport, EvidenceError>) {
+        match r {
+            // With --once the error ends the command.
+            Err(e) if !self.once => eprintln!("photo evidence not sent yet, will retry: {e:#}"),
+            Ok(r) if r.photos_deferred > 0 && !self.json => eprintln!(
+                "{} photo(s) made no progress at the hub: they wait for the next sync",
+                r.photos_deferred
+            ),
+            _ => {}
+        }
+    }
+}
+
+/// Sync until nothing is left (`--once`), or keep syncing on the scheduler's plan.
 fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
-    use gridpad_sync::{Action, Event, Outcome, Scheduler};
-    let mut session = gridpad_sync::device::Session::open(store)?.ok_or_else(|| {
+    let mut runner = Runner::open(store, gridpad_sync::Config::default())?.ok_or_else(|| {
         anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
     })?;
-    let now_ms = || chrono::Utc::now().timestamp_millis().max(0) as u64;
-    let mut sched = Scheduler::new(gridpad_sync::Config::default(), now_ms());
-    let mut action = sched.handle(Event::Started { now: now_ms() });
-    let mut total = gridpad_sync::Report::default();
-    let mut evidence_total = gridpad_photo::exchange::EvidenceReport::default();
-    loop {
-        match action {
-            Action::Exchange => {
-                let result = session.exchange(store, gridpad_sync::Limits::default());
-                let outcome = match result {
-                    Ok(r) => {
-                        total.pushed += r.pushed;
-                        total.acked += r.acked;
-                        total.rejected += r.rejected;
-                        total.conflicts += r.conflicts;
-                        total.pulled_ops += r.pulled_ops;
-                        if let Some(cmd) = r.command {
-                            return obey(store, cmd);
-                        }
-                        if r.remaining_ops > 0 {
-                            // A long first download: say how far it is.
-                            let all = total.pulled_ops + r.remaining_ops;
-                            eprintln!(
-                                "downloading: {} of {} changes ({}%)",
-                                total.pulled_ops,
-                                all,
-                                total.pulled_ops * 100 / all.max(1)
-                            );
-                        }
-                        if !json {
-                            eprintln!(
-                                "synced: {} sent, {} acknowledged, {} refused, {} changes received{}",
-                                r.pushed, r.acked, r.rejected, r.pulled_ops,
-                                if r.more { ", more to come" } else { "" }
-                            );
-                        }
-                        Outcome::Done {
-                            more: r.more,
-                            next_sync_in_ms: r.next_sync_in_ms,
-                        }
+    let mut printer = Printer { json, once };
+    if !once {
+        runner.stop_when_refused = true;
+        let mut event = Event::Started { now: now_ms() };
+        loop {
+            match runner.handle(store, event, &mut printer) {
+                Next::WakeAt(at) => {
+                    let now = now_ms();
+                    if at > now {
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            (at - now).min(60_000),
+                        ));
                     }
-                    Err(e) if e.retryable() => {
-                        eprintln!("sync failed, will retry: {e}");
-                        if once {
-                            bail!("{e}");
+                    event = Event::Timer { now: now_ms() };
+                }
+                Next::Obeyed(cmd, done) => {
+                    done?;
+                    match cmd {
+                        // Recorded by the exchange: nothing past the login.
+                        DeviceCommand::Lock => bail!("the command centre locked this device"),
+                        DeviceCommand::Wipe => {
+                            bail!("the command centre wiped this device: its data is gone")
                         }
-                        Outcome::Failed
-                    }
-                    Err(e) => bail!("{e}"),
-                };
-                if let Outcome::Done { more: false, .. } = outcome {
-                    // Seals and photos after the records they belong to.
-                    let mut progress = |p: &gridpad_photo::exchange::PhotoProgress| {
-                        if json {
-                            return;
-                        }
-                        let short = &p.sha256[..12.min(p.sha256.len())];
-                        if p.done {
-                            eprintln!("photo {}/{} {short}…: complete", p.index, p.count);
-                        } else {
-                            eprintln!(
-                                "photo {}/{} {short}…: {} of {} bytes at the hub",
-                                p.index, p.count, p.at_hub, p.bytes
-                            );
-                        }
-                    };
-                    let sent =
-                        gridpad_photo::exchange::send_evidence(store, &mut session, &mut progress);
-                    match sent {
-                        Ok(r) => evidence_total = r,
-                        Err(e) if once => return Err(e.into()),
-                        Err(e) => eprintln!("photo evidence not sent yet, will retry: {e:#}"),
-                    }
-                    if once {
-                        break;
                     }
                 }
-                action = sched.handle(Event::Finished {
-                    now: now_ms(),
-                    outcome,
-                });
-            }
-            Action::WakeAt(at) => {
-                let now = now_ms();
-                if at > now {
-                    std::thread::sleep(std::time::Duration::from_millis((at - now).min(60_000)));
-                }
-                action = sched.handle(Event::Timer { now: now_ms() });
+                Next::Refused(e) => bail!("{e}"),
             }
         }
     }
+    runner.once(store, &mut printer)?;
+    let (total, evidence) = (&runner.totals, &runner.evidence);
     if json {
         print_json(&serde_json::json!({
             "pushed": total.pushed, "acked": total.acked, "rejected": total.rejected,
             "conflicts": total.conflicts, "pulled_ops": total.pulled_ops,
             "outbox": store.outbox_len()?,
-            "evidence": evidence_total,
+            "evidence": evidence,
         }))?;
     } else {
         println!(
@@ -743,26 +749,12 @@ fn sync_loop(store: &mut Store, once: bool, json: bool) -> Result<()> {
             total.rejected,
             total.pulled_ops,
             store.outbox_len()?,
-            evidence_total.photos_uploaded,
-            evidence_total.photo_bytes_sent,
-            evidence_total.photos_waiting
+            evidence.photos_uploaded,
+            evidence.photo_bytes_sent,
+            evidence.photos_waiting
         );
     }
     Ok(())
-}
-
-/// The fleet's orders: lock stops at the login; wipe destroys the data key and the data.
-fn obey(store: &mut Store, cmd: gridpad_sync::driver::DeviceCommand) -> Result<()> {
-    gridpad_sync::device::obey(store, cmd)?;
-    match cmd {
-        gridpad_sync::driver::DeviceCommand::Lock => {
-            // Recorded by the exchange (Store::record_hub_contact): nothing past the login.
-            bail!("the command centre locked this device");
-        }
-        gridpad_sync::driver::DeviceCommand::Wipe => {
-            bail!("the command centre wiped this device: its data is gone")
-        }
-    }
 }
 
 fn print_next(next: Option<&str>, empty: bool) {

@@ -2,7 +2,7 @@
 //! loopback hub, for tests and the demo), with device authentication by signed challenge →
 //! short-lived token.
 
-use crate::driver::{Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 use gridpad_proto::wire::{self, *};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use std::time::Duration;

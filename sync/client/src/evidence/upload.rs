@@ -14,15 +14,15 @@
 //!   the hub keeps the part of a cut chunk that reached it, so little is sent twice.
 //! - Chunks start at 32 KiB, double after two successes up to 1 MiB, halve on a failure.
 //! - `404`/`410` (the hub forgot the upload) or `460` (hash mismatch): start again.
-//! - Bounded, so one photo never holds back a sync nor the photos queued behind it:
-//!   [`MAX_STALLS`] answers without progress (the hub's offset does not move) end the
-//!   photo's turn for this run, as does a third fresh start ([`MAX_RESTARTS`]); when the
+//! - Bounded, so one photo never holds back a sync nor the photos queued behind it
+//!   (the limits are [`crate::retry`]'s): answers without progress (the hub's offset does
+//!   not move) end the photo's turn for this round, as does a third fresh start; when the
 //!   hub holds every byte but the completion was not seen, one `POST uploads` asks it to
-//!   complete; `max_failures` failed requests in a row (12: the link is down) end the
-//!   photo step. Back-off between failed requests: 0.5 s doubling to 30 s. A photo whose
-//!   turn ended stays queued with its offset for the next sync.
+//!   complete; `max_failures` failed requests in a row (the link is down) end the photo
+//!   step. A photo whose turn ended stays queued with its offset for the next round.
 
-use crate::vault::{Vault, VaultError};
+use crate::retry::{self, Turn, Verdict};
+use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
 use gridpad_evidence::blob::*;
 use reqwest::blocking::{Body, Client};
@@ -35,61 +35,6 @@ use std::time::Duration;
 pub const MIN_CHUNK: u64 = 16 * 1024;
 pub const START_CHUNK: u64 = 32 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 1024 * 1024;
-/// Answers without progress (the hub's offset stays where it was) that end a photo's turn
-/// for this run.
-pub const MAX_STALLS: u32 = 3;
-/// Fresh starts of one photo's upload (the hub forgot it, or discarded it) in one run.
-pub const MAX_RESTARTS: u32 = 2;
-
-/// One photo's turn in a run: what bounds it.
-struct Turn {
-    sha: String,
-    /// Failed requests in a row, and in all.
-    failures: u32,
-    attempts: u32,
-    /// Answers in a row that did not move the hub's offset.
-    stalls: u32,
-    restarts: u32,
-    /// Completion was asked for the upload holding every byte.
-    asked_completion: bool,
-}
-
-impl Turn {
-    fn new(sha: &str) -> Turn {
-        Turn {
-            sha: sha.to_string(),
-            failures: 0,
-            attempts: 0,
-            stalls: 0,
-            restarts: 0,
-            asked_completion: false,
-        }
-    }
-
-    fn defer(&self, why: &str) -> UploadError {
-        UploadError::Deferred {
-            sha256: self.sha.clone(),
-            why: why.to_string(),
-        }
-    }
-
-    fn stalled(&mut self, why: &str) -> Result<(), UploadError> {
-        self.stalls += 1;
-        if self.stalls >= MAX_STALLS {
-            return Err(self.defer(why));
-        }
-        Ok(())
-    }
-
-    fn restart(&mut self) -> Result<(), UploadError> {
-        self.restarts += 1;
-        if self.restarts > MAX_RESTARTS {
-            return Err(self.defer("the hub keeps losing the upload"));
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("the hub could not be reached after {attempts} attempts: {last}")]
@@ -212,6 +157,21 @@ enum Patch {
     Failed(String),
 }
 
+/// This photo's turn is over for this round.
+fn deferred(sha: &str, why: &str) -> UploadError {
+    UploadError::Deferred {
+        sha256: sha.to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn go(v: Verdict, sha: &str) -> Result<(), UploadError> {
+    match v {
+        Verdict::Continue => Ok(()),
+        Verdict::Defer(why) => Err(deferred(sha, why)),
+    }
+}
+
 fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     h.get(name)?.to_str().ok()?.parse().ok()
 }
@@ -224,7 +184,7 @@ impl HubClient {
             base: base.trim_end_matches('/').to_string(),
             http,
             retry_delay: Duration::from_millis(500),
-            max_failures: 12,
+            max_failures: retry::MAX_FAILURES,
             min_rate: 2_000,
         }
     }
@@ -238,8 +198,7 @@ impl HubClient {
     }
 
     fn backoff(&self, failures: u32) {
-        let d = self.retry_delay * 2u32.saturating_pow(failures.saturating_sub(1).min(6));
-        std::thread::sleep(d.min(Duration::from_secs(30)));
+        std::thread::sleep(retry::delay(self.retry_delay, failures));
     }
 
     /// Which of `hashes` the hub still needs from this device.
@@ -392,7 +351,7 @@ impl HubClient {
     ) -> Result<UploadStats, UploadError> {
         let len = vault.len(sha)?;
         let mut st = UploadStats::default();
-        let mut t = Turn::new(sha);
+        let mut t = Turn::default();
         // Find or create the upload.
         let rec = store
             .photo_upload(sha)?
@@ -405,7 +364,7 @@ impl HubClient {
             match self.head(cur) {
                 Ok(Some(o)) => offset = o,
                 Ok(None) => {
-                    t.restart()?;
+                    go(t.restart(), sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
                 }
@@ -441,7 +400,10 @@ impl HubClient {
                 // have stopped between the last byte and the completion). Ask once: a
                 // create for the same photo finishes such an upload.
                 if t.asked_completion {
-                    return Err(t.defer("the hub holds every byte but does not complete it"));
+                    return Err(deferred(
+                        sha,
+                        "the hub holds every byte but does not complete it",
+                    ));
                 }
                 st.requests += 1;
                 match self.create(sha, len) {
@@ -455,7 +417,7 @@ impl HubClient {
                         t.asked_completion = true;
                         if c.id != cur || c.offset < offset {
                             // The hub forgot it and starts again.
-                            t.restart()?;
+                            go(t.restart(), sha)?;
                             st.needed += len - c.offset.min(len);
                         }
                         store.set_photo_upload(sha, &c.id, c.offset as i64)?;
@@ -487,10 +449,13 @@ impl HubClient {
                     }
                     if o <= offset {
                         // Accepted, yet the hub's offset did not move.
-                        t.stalled("the hub acknowledges chunks without taking them")?;
+                        go(
+                            t.stalled("the hub acknowledges chunks without taking them"),
+                            sha,
+                        )?;
                         self.backoff(t.stalls);
                     } else {
-                        t.stalls = 0;
+                        t.progressed();
                     }
                     offset = o;
                     store.set_photo_upload(sha, &cur, o as i64)?;
@@ -500,7 +465,7 @@ impl HubClient {
                     return Err(UploadError::Hub(code, "upload refused".into()));
                 }
                 Patch::Gone => {
-                    t.restart()?;
+                    go(t.restart(), sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
                     st.needed = len;
@@ -508,7 +473,7 @@ impl HubClient {
                 Patch::Mismatch => {
                     // The hub discarded a corrupted upload; our file hashes right, so send
                     // it again from zero.
-                    t.restart()?;
+                    go(t.restart(), sha)?;
                     vault.read(sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
@@ -541,7 +506,7 @@ impl HubClient {
                                     st.chunk_at_failure.push(n);
                                     return Ok(st);
                                 }
-                                t.restart()?;
+                                go(t.restart(), sha)?;
                                 store.reset_photo_upload(sha)?;
                                 (id, offset) = (None, 0);
                                 st.needed += len;
@@ -555,10 +520,10 @@ impl HubClient {
                     st.chunk_at_failure.push(n);
                     if id.is_some() {
                         if offset > before {
-                            t.stalls = 0;
+                            t.progressed();
                         } else {
                             // The same offset again: the hub takes nothing of this photo.
-                            t.stalled("the hub's offset does not move")?;
+                            go(t.stalled("the hub's offset does not move"), sha)?;
                         }
                     }
                     if let Some(i) = &id {
