@@ -9,11 +9,12 @@
 //! - [`evidence`]: the evidence step (seals, then the photos the hub lacks, resumable and
 //!   bounded) and photo downloads;
 //! - [`http`]: the HTTP(S) transport with device authentication (pinned CA, plain HTTP only
-//!   to this machine);
+//!   to this machine), and [`http::TokenClient`] for the hub's other device routes;
+//! - [`updates`]: update offers and bundles over that transport (the CLI and the agent);
 //! - [`device`]: enrollment, an authenticated session and fleet commands over the store.
 //!
-//! Without the `store` feature only the transport, the scheduler and the back-off are
-//! built. The deterministic simulation (`tests/sim`)
+//! Without the `store` feature (the update agent) only the transport, the scheduler, the
+//! back-off and update downloads are built. The deterministic simulation (`tests/sim`)
 //! drives the same scheduler and driver with an in-process hub and injected faults.
 
 #[cfg(feature = "store")]
@@ -28,6 +29,7 @@ pub mod retry;
 pub mod runner;
 pub mod scheduler;
 pub mod transport;
+pub mod updates;
 
 #[cfg(feature = "store")]
 pub use driver::{exchange, DeviceCommand, Limits, Report, SyncError};

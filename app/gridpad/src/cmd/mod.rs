@@ -26,6 +26,7 @@ mod status;
 mod sync;
 mod task;
 mod tasks;
+mod update;
 
 #[derive(Subcommand)]
 pub enum Command {
@@ -59,6 +60,10 @@ pub enum Command {
     /// Sync with the hub: push what waits, pull what the centre decided. Without --once it
     /// keeps running, syncing after local writes, periodically and with back-off.
     Sync(sync::Args),
+    /// Fetch the newest update bundle the hub offers for this device, over the device's
+    /// authenticated transport, into the update agent's inbox (the agent verifies and
+    /// installs it).
+    Update(update::Args),
     /// Changes the hub refused, with the reason.
     DeadLetters(dead_letters::Args),
     /// Conflict notices: your changes superseded by the centre's (or the reverse).
@@ -79,7 +84,7 @@ impl Command {
     pub fn uses_network(&self) -> bool {
         matches!(
             self,
-            Command::Sync(_) | Command::Enroll(_) | Command::FetchPhoto(_)
+            Command::Sync(_) | Command::Enroll(_) | Command::FetchPhoto(_) | Command::Update(_)
         )
     }
 
@@ -99,6 +104,7 @@ impl Command {
             Command::Status(a) => status::run(ctx, a),
             Command::Enroll(a) => enroll::run(ctx, a),
             Command::Sync(a) => sync::run(ctx, a),
+            Command::Update(a) => update::run(ctx, a),
             Command::DeadLetters(a) => dead_letters::run(ctx, a),
             Command::Conflicts(a) => conflicts::run(ctx, a),
             Command::Gnss(c) => {
