@@ -123,8 +123,8 @@ fn create(
 }
 
 fn verify(path: &Path, keys: &Path, target: Option<String>) -> Result<()> {
-    let trusted = TrustedKeys::load(&keys)?;
-    let vb = bundle::verify_file(&path, &trusted)?;
+    let trusted = TrustedKeys::load(keys)?;
+    let vb = bundle::verify_file(path, &trusted)?;
     if let Some(t) = target {
         if vb.manifest.target != t {
             return Err(gridpad_update::Error::WrongTarget {
