@@ -10,7 +10,8 @@
 //!   the same code without one ([`store::Store::apply_remote`]);
 //! - [`base_data`]: adding and editing houses and units, with the forms' checks;
 //! - [`search`]: Chinese search by 1–3 character fragments, ID tails, phones, addresses;
-//! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town.
+//! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town;
+//! - [`vault`]: the photo files, encrypted and content-addressed beside the database.
 //!
 //! This crate does not depend on the UI.
 
@@ -29,6 +30,7 @@ pub mod resend;
 pub mod search;
 pub mod store;
 pub mod sync_state;
+pub mod vault;
 
 pub use base_data::{HouseDraft, Problem, UnitDraft};
 pub use error::{Error, Result};

@@ -3,9 +3,10 @@
 //! - [`intake`]: camera file → evidence photo (bounded decode, EXIF orientation, resize to
 //!   the category's policy, re-encode, no foreign EXIF) and list thumbnail;
 //! - [`watermark`]: the 水印 stamp (Beijing time, coordinates ± accuracy, grid, reporter);
-//! - [`vault`]: encrypted, content-addressed, atomically written photo files;
-//! - [`upload`]: the resumable uploader and ranged downloader talking to gridhub;
-//! - [`exchange`]: the evidence step of a sync (seals, then the photos the hub lacks);
+//! - [`vault`]: encrypted, content-addressed, atomically written photo files (kept in
+//!   `gridpad-core`, beside the database whose key they derive from);
+//! - [`upload`] and [`exchange`]: the resumable uploader and the evidence step of a sync,
+//!   which live in `gridpad-sync` (its runner calls them) and are re-exported here;
 //! - [`camera`]: where photos come from on the device (a capture command, a camera
 //!   directory) and a generated test-pattern camera for demos and tests;
 //! - [`capture`] / [`seal_event`]: the calls the app makes.
@@ -14,11 +15,12 @@
 //! `gridpad-evidence`, shared with gridhub.
 
 pub mod camera;
-pub mod exchange;
 pub mod intake;
-pub mod upload;
-pub mod vault;
 pub mod watermark;
+
+pub use gridpad_core::vault;
+pub use gridpad_sync::evidence as exchange;
+pub use gridpad_sync::evidence::upload;
 
 use gridpad_core::evidence::SealRow;
 use gridpad_core::Store;
@@ -143,19 +145,6 @@ pub fn camera_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
-fn to_sealed(device: &str, r: SealRow) -> SealedRecord {
-    SealedRecord {
-        device: device.to_string(),
-        seq: r.seq as u64,
-        entity: r.record_entity,
-        record_id: r.record_id,
-        prev: r.prev_hash,
-        hash: r.hash,
-        signature: r.signature,
-        body: r.body,
-    }
-}
-
 /// Seal a record into the device's chain (signed with the device key) and store the seal.
 pub fn seal_record(store: &mut Store, input: &SealInput) -> Result<SealedRecord, PhotoError> {
     let key = store.device_keypair()?;
@@ -213,10 +202,5 @@ pub fn seal_event(store: &mut Store, event_id: &str) -> Result<SealedRecord, Pho
 
 /// The device's sealed records after `seq`, as they travel to the hub.
 pub fn seals_after(store: &Store, seq: u64, limit: usize) -> Result<Vec<SealedRecord>, PhotoError> {
-    let device = store.device_id().to_string();
-    Ok(store
-        .seals_after(seq as i64, limit)?
-        .into_iter()
-        .map(|r| to_sealed(&device, r))
-        .collect())
+    Ok(gridpad_sync::evidence::seals_after(store, seq, limit)?)
 }

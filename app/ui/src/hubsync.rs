@@ -1,14 +1,15 @@
 //! The sync service over `gridpad-sync`: a background thread with its own connection to
-//! the encrypted store runs the sans-IO scheduler (sync after local writes — debounced —,
-//! periodically, with back-off on failure, and at once on "sync now") and exchanges with
-//! the hub through the shared device session (`gridpad_sync::device`). The UI reads its
-//! status; it never waits for the network.
+//! the encrypted store feeds events (start, "sync now", local writes — debounced by the
+//! scheduler —, timers) to the device's sync runner (`gridpad_sync::runner`, the same that
+//! `gridpad sync` runs: exchanges, seals, photos, back-off) and turns its progress into the
+//! status the UI reads; the UI never waits for the network.
 
 use crate::services::{SyncService, SyncStatus};
 use gridpad_core::Store;
-use gridpad_sync::device::{self, Session};
-use gridpad_sync::driver::DeviceCommand;
-use gridpad_sync::{Action, Config, Event, Limits, Outcome, Scheduler};
+use gridpad_sync::device;
+use gridpad_sync::evidence::{EvidenceError, EvidenceReport, PhotoProgress};
+use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals};
+use gridpad_sync::{Config, DeviceCommand, Event, Report, SyncError, TransportError};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,10 +25,6 @@ enum Msg {
 pub struct HubSync {
     tx: Mutex<mpsc::Sender<Msg>>,
     status: Arc<Mutex<SyncStatus>>,
-}
-
-fn now_ms() -> u64 {
-    chrono::Utc::now().timestamp_millis().max(0) as u64
 }
 
 impl HubSync {
@@ -81,31 +78,53 @@ fn update(status: &Mutex<SyncStatus>, f: impl FnOnce(&mut SyncStatus)) {
     f(&mut status.lock().unwrap_or_else(|p| p.into_inner()));
 }
 
-/// After the records: their seals, then the photos the hub lacks (resumable; what a cut
-/// link interrupts continues at the next round). Progress goes to the status.
-fn send_evidence(store: &mut Store, session: &mut Session, status: &Mutex<SyncStatus>) {
-    if !gridpad_photo::exchange::evidence_pending(store).unwrap_or(false) {
-        return;
+/// The runner's progress, onto the status the screens read.
+struct Screen<'a>(&'a Mutex<SyncStatus>);
+
+impl Progress for Screen<'_> {
+    fn exchanging(&mut self) {
+        update(self.0, |s| s.running = true);
     }
-    update(status, |s| s.running = true);
-    let r = gridpad_photo::exchange::send_evidence(store, session, &mut |p| {
-        let p = p.clone();
-        update(status, |s| s.photo = if p.done { None } else { Some(p) });
-    });
-    update(status, |s| {
-        s.running = false;
-        s.photo = None;
-        s.rounds += 1;
-        if let Err(e) = &r {
+    fn exchanged(&mut self, r: &Report, _totals: &Totals) {
+        update(self.0, |s| {
+            s.running = false;
+            s.rounds += 1;
+            s.online = true;
+            s.error = None;
+            s.track_download(r.pulled_ops, r.remaining_ops);
+        });
+    }
+    fn failed(&mut self, e: &SyncError) {
+        update(self.0, |s| {
+            s.running = false;
+            s.rounds += 1;
+            s.online = !matches!(e, SyncError::Transport(TransportError::Offline(_)));
             s.error = Some(e.to_string());
-        }
-    });
+        });
+    }
+    fn evidence_started(&mut self) {
+        update(self.0, |s| s.running = true);
+    }
+    fn photo(&mut self, p: &PhotoProgress) {
+        update(self.0, |s| {
+            s.photo = if p.done { None } else { Some(p.clone()) }
+        });
+    }
+    fn evidence_done(&mut self, r: &Result<EvidenceReport, EvidenceError>) {
+        update(self.0, |s| {
+            s.running = false;
+            s.photo = None;
+            s.rounds += 1;
+            if let Err(e) = r {
+                s.error = Some(e.to_string());
+            }
+        });
+    }
 }
 
 fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
     let mut store: Option<Store> = None;
-    let mut session: Option<Session> = None;
-    let mut sched = Scheduler::new(cfg, now_ms());
+    let mut runner: Option<Runner> = None;
     let mut wake: Option<u64> = None;
     loop {
         let msg = match (store.is_some(), wake) {
@@ -122,109 +141,61 @@ fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
                 Err(_) => return,
             },
         };
-        let mut action = match msg {
+        let event = match msg {
             Some(Msg::Start(s)) => {
                 let mut s = *s;
-                session = match Session::open(&mut s) {
-                    Ok(sess) => sess,
+                runner = match Runner::open(&mut s, cfg) {
+                    Ok(r) => r,
                     Err(e) => {
                         update(&status, |st| st.error = Some(e.to_string()));
                         None
                     }
                 };
                 update(&status, |st| {
-                    st.enrolled = session.is_some();
+                    st.enrolled = runner.is_some();
                     st.rounds += 1;
                 });
                 store = Some(s);
-                sched = Scheduler::new(cfg, now_ms());
-                Some(sched.handle(Event::Started { now: now_ms() }))
+                Event::Started { now: now_ms() }
             }
             Some(Msg::Stop) => {
                 store = None;
-                session = None;
+                runner = None;
                 wake = None;
                 update(&status, |st| st.running = false);
-                None
+                continue;
             }
-            Some(Msg::Now) if store.is_some() => Some(sched.handle(Event::Connectivity {
+            Some(Msg::Now) if store.is_some() => Event::Connectivity {
                 online: true,
                 now: now_ms(),
-            })),
-            Some(Msg::Write) if store.is_some() => {
-                Some(sched.handle(Event::LocalWrite { now: now_ms() }))
-            }
-            Some(_) => None,
-            None => Some(sched.handle(Event::Timer { now: now_ms() })),
+            },
+            Some(Msg::Write) if store.is_some() => Event::LocalWrite { now: now_ms() },
+            Some(_) => continue,
+            None => Event::Timer { now: now_ms() },
         };
-        while let Some(a) = action.take() {
-            match a {
-                Action::WakeAt(at) => wake = Some(at),
-                Action::Exchange => {
-                    let (Some(st), Some(sess)) = (store.as_mut(), session.as_mut()) else {
-                        // Not enrolled: nothing to exchange with; look again later.
-                        action = Some(sched.handle(Event::Finished {
-                            now: now_ms(),
-                            outcome: Outcome::Failed,
-                        }));
-                        continue;
-                    };
-                    update(&status, |s| s.running = true);
-                    let result = sess.exchange(st, Limits::default());
-                    let outcome = match &result {
-                        Ok(r) => Outcome::Done {
-                            more: r.more,
-                            next_sync_in_ms: r.next_sync_in_ms,
-                        },
-                        Err(_) => Outcome::Failed,
-                    };
-                    let mut command = None;
-                    update(&status, |s| {
-                        s.running = false;
-                        s.rounds += 1;
-                        match &result {
-                            Ok(r) => {
-                                s.online = true;
-                                s.error = None;
-                                s.track_download(r.pulled_ops, r.remaining_ops);
-                                command = r.command;
-                            }
-                            Err(e) => {
-                                s.online = !matches!(
-                                    e,
-                                    gridpad_sync::SyncError::Transport(
-                                        gridpad_sync::TransportError::Offline(_)
-                                    )
-                                );
-                                s.error = Some(e.to_string());
-                            }
-                        }
+        // Not enrolled: nothing to sync with until the next start.
+        let (Some(st), Some(r)) = (store.as_mut(), runner.as_mut()) else {
+            wake = None;
+            continue;
+        };
+        match r.handle(st, event, &mut Screen(&status)) {
+            Next::WakeAt(at) => wake = Some(at),
+            Next::Obeyed(cmd, done) => {
+                update(&status, |s| {
+                    s.command = Some(match cmd {
+                        DeviceCommand::Lock => "locked".into(),
+                        DeviceCommand::Wipe => "wiped".into(),
                     });
-                    if let Some(cmd) = command {
-                        let done = device::obey(st, cmd);
-                        update(&status, |s| {
-                            s.command = Some(match cmd {
-                                DeviceCommand::Lock => "locked".into(),
-                                DeviceCommand::Wipe => "wiped".into(),
-                            });
-                            if let Err(e) = done {
-                                s.error = Some(e.to_string());
-                            }
-                        });
-                        store = None;
-                        session = None;
-                        wake = None;
-                        break;
+                    if let Err(e) = done {
+                        s.error = Some(e.to_string());
                     }
-                    if let Outcome::Done { more: false, .. } = outcome {
-                        send_evidence(st, sess, &status);
-                    }
-                    action = Some(sched.handle(Event::Finished {
-                        now: now_ms(),
-                        outcome,
-                    }));
-                }
+                });
+                store = None;
+                runner = None;
+                wake = None;
             }
+            // The app keeps retrying on the scheduler's plan (`stop_when_refused` is off).
+            Next::Refused(_) => wake = None,
         }
     }
 }

@@ -181,7 +181,7 @@ pub struct SyncStatus {
     pub downloaded: u64,
     pub download_total: u64,
     /// The photo upload under way, if any.
-    pub photo: Option<gridpad_photo::exchange::PhotoProgress>,
+    pub photo: Option<gridpad_sync::evidence::PhotoProgress>,
 }
 
 impl SyncStatus {

@@ -59,6 +59,9 @@ pub struct AgentConfig {
     pub health_command: Vec<String>,
     /// Starts of a release left pending before boot-check gives up on it.
     pub max_boot_attempts: u32,
+    /// PEM of the CA that signed gridhub's certificate, for URLs on the hub dropped into
+    /// the inbox (absent: the system's roots).
+    pub hub_ca: Option<PathBuf>,
 }
 
 impl Default for AgentConfig {
@@ -75,6 +78,7 @@ impl Default for AgentConfig {
             settle_secs: 10,
             health_command: Vec::new(),
             max_boot_attempts: 3,
+            hub_ca: None,
         }
     }
 }
@@ -159,8 +163,9 @@ pub struct InstallOptions {
     pub force: bool,
     /// Download attempts for a URL.
     pub attempts: u32,
-    /// Token for gridhub's device endpoints (bundles served by the hub).
-    pub bearer: Option<fetch::Bearer>,
+    /// The device's token (and its hub's CA) for gridhub's device endpoints (bundles
+    /// served by the hub).
+    pub auth: Option<fetch::DeviceAuth>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -404,12 +409,8 @@ impl Agent {
     pub fn install(&self, source: &Source, opts: &InstallOptions) -> Result<InstallReport> {
         let _lock = self.lock()?;
         let incoming = self.root().join("incoming");
-        let bundle_path = fetch::fetch_with(
-            source,
-            &incoming,
-            opts.attempts.max(1),
-            opts.bearer.as_ref(),
-        )?;
+        let bundle_path =
+            fetch::fetch_with(source, &incoming, opts.attempts.max(1), opts.auth.as_ref())?;
         let payload = incoming.join("payload.deb");
         let vb = self.check(&bundle_path, opts, Some(&payload));
         if matches!(source, Source::Url(_)) {

@@ -1,12 +1,17 @@
 //! Where bundles come from: a file (a USB stick, an SD card) or a URL (gridhub).
 //!
-//! `http://` is spoken here with the standard library (no TLS is needed for integrity: the
-//! bundle is signed, like Debian's archive over http); an interrupted download keeps its
-//! `.part` file and the next attempt asks for the rest with a `Range` request, so a few
-//! minutes of EDGE at a time eventually fetch a bundle. `https://` is handed to `curl -C -`,
-//! which resumes the same way.
+//! With the device's token (gridhub's device endpoints) a bundle comes only through the
+//! device's own transport (`gridpad_sync::updates`): HTTPS trusting the CA pinned for the
+//! hub (or the system's roots), plain HTTP only to this machine, no redirects — a token
+//! never travels in clear. Without a token (a signed bundle on a plain mirror), `http://`
+//! is spoken here with the standard library (no TLS is needed for integrity: the bundle is
+//! signed, like Debian's archive over http) and `https://` is handed to `curl -C -`.
+//! Either way an interrupted download keeps its `.part` file and the next attempt asks for
+//! the rest with a `Range` request, so a few minutes of EDGE at a time eventually fetch a
+//! bundle.
 
 use crate::{Error, Result};
+use gridpad_sync::http::{HubTls, TokenClient};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -29,7 +34,8 @@ impl Source {
 }
 
 /// A bearer token for gridhub's device endpoints. Its `Debug` does not show it (secrets
-/// stay out of logs); it is sent only to the URL's own host, never after a redirect.
+/// stay out of logs); it is sent only to the URL's own host, never after a redirect, and
+/// only over the device transport ([`DeviceAuth`]).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Bearer(pub String);
 
@@ -54,18 +60,58 @@ impl Bearer {
     }
 }
 
+/// The device's credentials for gridhub: its token and the PEM of the CA the hub's
+/// certificate must chain to (absent: the system's roots), as the device pinned it.
+#[derive(Clone, Debug)]
+pub struct DeviceAuth {
+    pub token: Bearer,
+    pub hub_ca: Option<Vec<u8>>,
+}
+
+impl DeviceAuth {
+    /// A token file and, optionally, the hub's CA file.
+    pub fn from_files(token: &Path, hub_ca: Option<&Path>) -> Result<DeviceAuth> {
+        Ok(DeviceAuth {
+            token: Bearer::from_file(token)?,
+            hub_ca: hub_ca
+                .map(|p| std::fs::read(p).map_err(|e| Error::io(p, e)))
+                .transpose()?,
+        })
+    }
+
+    /// The device transport's client for the hub serving `url`, and the path on it.
+    pub fn client_for(&self, url: &str) -> Result<(TokenClient, String)> {
+        TokenClient::for_url(url, &self.tls(), &self.token.0).map_err(download_error)
+    }
+
+    /// The device transport's client for the hub at `base`.
+    pub fn client(&self, base: &str) -> Result<TokenClient> {
+        TokenClient::new(base, &self.tls(), &self.token.0).map_err(download_error)
+    }
+
+    fn tls(&self) -> HubTls {
+        HubTls {
+            ca_pem: self.hub_ca.clone(),
+        }
+    }
+}
+
+pub(crate) fn download_error(e: impl std::fmt::Display) -> Error {
+    Error::Download(e.to_string())
+}
+
 /// Returns a local path holding the complete bundle: the file itself, or the download in
 /// `dir` (resumed if a previous attempt left a `.part`).
 pub fn fetch(source: &Source, dir: &Path, attempts: u32) -> Result<PathBuf> {
     fetch_with(source, dir, attempts, None)
 }
 
-/// [`fetch`], sending `bearer` to an http(s) server (gridhub's device endpoints).
+/// [`fetch`], with the device's credentials for a URL on gridhub (its device endpoints).
 pub fn fetch_with(
     source: &Source,
     dir: &Path,
     attempts: u32,
-    bearer: Option<&Bearer>,
+    auth: Option<&DeviceAuth>,
 ) -> Result<PathBuf> {
     match source {
         Source::File(p) => {
@@ -83,10 +129,13 @@ pub fn fetch_with(
             drop_stale_parts(dir, &part);
             let mut last = None;
             for _ in 0..attempts.max(1) {
-                let r = if url.starts_with("https://") {
-                    curl(url, &part, bearer, dir)
-                } else {
-                    http_get_resume_with(url, &part, 5, bearer)
+                let r = match auth {
+                    Some(a) => a.client_for(url).and_then(|(client, path)| {
+                        gridpad_sync::updates::download_to(&client, &path, &part)
+                            .map_err(download_error)
+                    }),
+                    None if url.starts_with("https://") => curl(url, &part, dir),
+                    None => http_get_resume(url, &part, 5),
                 };
                 match r {
                     Ok(()) => {
@@ -126,34 +175,15 @@ fn drop_stale_parts(dir: &Path, keep: &Path) {
     }
 }
 
-fn curl(url: &str, part: &Path, bearer: Option<&Bearer>, dir: &Path) -> Result<()> {
+/// A token-less download over https (a signed bundle on a mirror).
+fn curl(url: &str, part: &Path, _dir: &Path) -> Result<()> {
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-fsSL", "--retry", "3", "-C", "-", "-o"])
         .arg(part)
         .arg(url);
-    // The token goes to curl in a 0600 header file, not on its command line (`ps`).
-    let header_file = match bearer {
-        Some(b) => {
-            use std::os::unix::fs::OpenOptionsExt;
-            let p = dir.join(".authorization");
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .write(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&p)
-                .map_err(|e| Error::io(&p, e))?;
-            writeln!(f, "Authorization: Bearer {}", b.0).map_err(|e| Error::io(&p, e))?;
-            cmd.arg("-H").arg(format!("@{}", p.display()));
-            Some(p)
-        }
-        None => None,
-    };
-    let st = cmd.status();
-    if let Some(p) = header_file {
-        let _ = std::fs::remove_file(p);
-    }
-    let st = st.map_err(|e| Error::Download(format!("https needs curl: {e}")))?;
+    let st = cmd
+        .status()
+        .map_err(|e| Error::Download(format!("https needs curl: {e}")))?;
     if st.success() {
         Ok(())
     } else {
@@ -193,18 +223,9 @@ fn parse_http_url(url: &str) -> Result<Url> {
     })
 }
 
-/// GETs `url` into `part`, asking only for the bytes it does not have yet.
+/// GETs `url` into `part`, asking only for the bytes it does not have yet. No token is
+/// ever sent this way: a URL on gridhub goes through [`DeviceAuth`].
 pub fn http_get_resume(url: &str, part: &Path, redirects: u32) -> Result<()> {
-    http_get_resume_with(url, part, redirects, None)
-}
-
-/// [`http_get_resume`] with an `Authorization: Bearer` header (not sent after a redirect).
-pub fn http_get_resume_with(
-    url: &str,
-    part: &Path,
-    redirects: u32,
-    bearer: Option<&Bearer>,
-) -> Result<()> {
     let u = parse_http_url(url)?;
     let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
     let host = u.host.trim_start_matches('[').trim_end_matches(']');
@@ -229,9 +250,6 @@ pub fn http_get_resume_with(
     );
     if have > 0 {
         req.push_str(&format!("Range: bytes={have}-\r\n"));
-    }
-    if let Some(b) = bearer {
-        req.push_str(&format!("Authorization: Bearer {}\r\n", b.0));
     }
     req.push_str("\r\n");
     (&stream)
@@ -299,7 +317,7 @@ pub fn http_get_resume_with(
             };
             if next.starts_with("https://") {
                 let dir = part.parent().unwrap_or(Path::new("."));
-                return curl(&next, part, None, dir);
+                return curl(&next, part, dir);
             }
             return http_get_resume(&next, part, redirects - 1);
         }

@@ -12,12 +12,15 @@
 //!
 //! The format is described in `packaging/README.md`.
 
+#[cfg(feature = "agent")]
 pub mod agent;
 pub mod bundle;
+#[cfg(feature = "agent")]
 pub mod fetch;
 pub mod keys;
 pub mod version;
 
+#[cfg(feature = "agent")]
 pub use agent::{Agent, AgentConfig, InstallOptions, InstallReport};
 pub use bundle::{Manifest, VerifiedBundle};
 pub use keys::{PublicKey, SecretKey, TrustedKeys};

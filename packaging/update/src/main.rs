@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use gridpad_update::agent::{Agent, AgentConfig, BootDecision, InstallOptions};
-use gridpad_update::fetch::{self, Bearer, Source};
+use gridpad_update::fetch::{self, Bearer, DeviceAuth, Source};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -54,6 +54,10 @@ enum Cmd {
         /// File holding a gridhub device token (for a URL on the hub).
         #[arg(long)]
         bearer_file: Option<PathBuf>,
+        /// PEM of the CA that signed the hub's certificate (default: [update].hub_ca, else
+        /// the system's roots).
+        #[arg(long, requires = "bearer_file")]
+        hub_ca: Option<PathBuf>,
     },
     /// Verify a bundle against this device's keys, target and version, without installing.
     Check {
@@ -63,16 +67,23 @@ enum Cmd {
         /// File holding a gridhub device token (for a URL on the hub).
         #[arg(long)]
         bearer_file: Option<PathBuf>,
+        /// PEM of the CA that signed the hub's certificate.
+        #[arg(long, requires = "bearer_file")]
+        hub_ca: Option<PathBuf>,
     },
     /// Ask gridhub for the newest bundle of this device's target and install it if it is
     /// newer than the installed version.
     UpdateFromHub {
-        /// gridhub's base URL (http:// or https://).
+        /// gridhub's base URL: https:// (plain http:// only for a hub on this machine).
         #[arg(long)]
         hub: String,
         /// File holding the device's gridhub token (first line).
         #[arg(long)]
         bearer_file: PathBuf,
+        /// PEM of the CA that signed the hub's certificate, as pinned by the device
+        /// (default: [update].hub_ca, else the system's roots).
+        #[arg(long)]
+        hub_ca: Option<PathBuf>,
         #[arg(long, default_value_t = 3)]
         attempts: u32,
     },
@@ -123,12 +134,13 @@ fn run(cli: Cli) -> Result<()> {
             force,
             attempts,
             bearer_file,
+            hub_ca,
         } => {
             let opts = InstallOptions {
                 allow_downgrade,
                 force,
                 attempts,
-                bearer: bearer_file.as_deref().map(Bearer::from_file).transpose()?,
+                auth: device_auth(&agent, bearer_file.as_deref(), hub_ca.as_deref())?,
             };
             let r = agent.install(&Source::parse(&source), &opts)?;
             println!(
@@ -140,10 +152,11 @@ fn run(cli: Cli) -> Result<()> {
             source,
             allow_downgrade,
             bearer_file,
+            hub_ca,
         } => {
             let dir = agent.cfg.root.join("incoming");
-            let bearer = bearer_file.as_deref().map(Bearer::from_file).transpose()?;
-            let path = fetch::fetch_with(&Source::parse(&source), &dir, 3, bearer.as_ref())?;
+            let auth = device_auth(&agent, bearer_file.as_deref(), hub_ca.as_deref())?;
+            let path = fetch::fetch_with(&Source::parse(&source), &dir, 3, auth.as_ref())?;
             let opts = InstallOptions {
                 allow_downgrade,
                 ..Default::default()
@@ -186,12 +199,17 @@ fn run(cli: Cli) -> Result<()> {
         Cmd::UpdateFromHub {
             hub,
             bearer_file,
+            hub_ca,
             attempts,
         } => {
-            let bearer = Bearer::from_file(&bearer_file)?;
+            let ca = hub_ca.as_deref().or(agent.cfg.hub_ca.as_deref());
+            let auth = DeviceAuth::from_files(&bearer_file, ca)?;
             let target = agent.cfg.device_target();
             let base = hub.trim_end_matches('/');
-            let offer = hub_offer(&agent, &format!("{base}/v1/updates/{target}"), &bearer)?;
+            let client = auth.client(base)?;
+            let offer = gridpad_sync::updates::offer(&client, &target)
+                .with_context(|| format!("asking the hub for an update ({base})"))?
+                .ok_or_else(|| anyhow::anyhow!("the hub offers no update for {target}"))?;
             let installed = agent.status()?.version;
             let newer = gridpad_update::version::compare(&offer.version, &installed)
                 .map(|o| o == std::cmp::Ordering::Greater)?;
@@ -204,7 +222,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let opts = InstallOptions {
                 attempts,
-                bearer: Some(bearer),
+                auth: Some(auth),
                 ..Default::default()
             };
             let r = agent.install(&Source::Url(format!("{base}{}", offer.path)), &opts)?;
@@ -236,32 +254,17 @@ fn run(cli: Cli) -> Result<()> {
     Ok(())
 }
 
-/// What gridhub offers for this device's target (`GET /v1/updates/{target}`).
-#[derive(serde::Deserialize)]
-struct Offer {
-    version: String,
-    path: String,
-}
-
-fn hub_offer(agent: &Agent, url: &str, bearer: &Bearer) -> Result<Offer> {
-    let dir = agent.cfg.root.join("incoming");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let part = dir.join("offer.json.part");
-    let _ = std::fs::remove_file(&part); // a small answer, always fetched whole
-                                         // Over https the answer goes through the resuming downloader: never resume an offer
-                                         // left half-read by an earlier attempt (it may have changed since).
-    let _ = std::fs::remove_file(fetch::download_paths(url, &dir).0);
-    let r = if url.starts_with("https://") {
-        fetch::fetch_with(&Source::Url(url.to_string()), &dir, 3, Some(bearer)).map(|p| {
-            let _ = std::fs::rename(&p, &part);
-        })
-    } else {
-        fetch::http_get_resume_with(url, &part, 3, Some(bearer))
+/// The device's credentials from a token file and a CA file (or `[update].hub_ca`).
+fn device_auth(
+    agent: &Agent,
+    token: Option<&std::path::Path>,
+    hub_ca: Option<&std::path::Path>,
+) -> Result<Option<DeviceAuth>> {
+    let Some(token) = token else {
+        return Ok(None);
     };
-    r.with_context(|| format!("asking the hub for an update ({url})"))?;
-    let text = std::fs::read(&part)?;
-    let _ = std::fs::remove_file(&part);
-    serde_json::from_slice(&text).with_context(|| format!("{url} did not answer an update offer"))
+    let ca = hub_ca.or(agent.cfg.hub_ca.as_deref());
+    Ok(Some(DeviceAuth::from_files(token, ca)?))
 }
 
 #[derive(serde::Serialize)]
@@ -320,17 +323,24 @@ fn install_inbox(agent: &Agent) -> Result<()> {
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let mut bearer = None;
+        let mut auth = None;
         let source = match f.extension().and_then(|x| x.to_str()) {
             Some("gpb") if settled(&f) => Some(Source::File(f.clone())),
             Some("url") => std::fs::read_to_string(&f).ok().and_then(|t| {
                 // Line 1: the URL; optional line 2: `Authorization: Bearer <token>` (a
                 // URL on gridhub, written by the app that holds the device's token).
-                bearer = t
+                auth = t
                     .lines()
                     .nth(1)
                     .and_then(|l| l.trim().strip_prefix("Authorization: Bearer "))
-                    .map(|b| Bearer(b.trim().to_string()));
+                    .map(|b| DeviceAuth {
+                        token: Bearer(b.trim().to_string()),
+                        hub_ca: agent
+                            .cfg
+                            .hub_ca
+                            .as_deref()
+                            .and_then(|p| std::fs::read(p).ok()),
+                    });
                 t.lines().next().map(|l| Source::parse(l.trim()))
             }),
             _ => None,
@@ -344,7 +354,7 @@ fn install_inbox(agent: &Agent) -> Result<()> {
                 &src,
                 &InstallOptions {
                     attempts: 3,
-                    bearer,
+                    auth,
                     ..Default::default()
                 },
             ) {

@@ -3,7 +3,7 @@
 //! last sync are kept in the store, and what the fleet's lock and wipe commands do.
 
 use crate::driver::{exchange, DeviceCommand, Limits, Report, SyncError};
-use crate::http::{HttpTransport, HubTls};
+use crate::http::{HttpTransport, HubTls, TokenClient};
 use gridpad_core::{keyring, Store};
 use gridpad_proto::wire::EnrollResponse;
 
@@ -101,6 +101,14 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// A client for the hub's other device routes (update offers and bundles) with a
+    /// fresh token (kept in the store), the same TLS trust as the exchange.
+    pub fn token_client(&mut self, store: &mut Store) -> Result<TokenClient, SyncError> {
+        let token = self.login()?;
+        self.keep_token(store)?;
+        Ok(TokenClient::new(&self.hub, &hub_tls(store)?, &token)?)
     }
 
     /// One exchange; keeps a renewed token. The driver records the contact

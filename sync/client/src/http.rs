@@ -2,7 +2,7 @@
 //! loopback hub, for tests and the demo), with device authentication by signed challenge →
 //! short-lived token.
 
-use crate::driver::{Transport, TransportError};
+use crate::transport::{Transport, TransportError};
 use gridpad_proto::wire::{self, *};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use std::time::Duration;
@@ -194,6 +194,88 @@ impl Transport for HttpTransport {
             }
             other => other,
         }
+    }
+}
+
+/// The device's token on the hub's other device routes (update offers and bundles): the
+/// same scheme rule and TLS trust as [`HttpTransport`]; no redirect is followed, so the
+/// token goes only to the hub's own address (and never over plain HTTP to another machine).
+pub struct TokenClient {
+    base: String,
+    client: reqwest::blocking::Client,
+    token: String,
+}
+
+impl TokenClient {
+    pub fn new(base: &str, tls: &HubTls, token: &str) -> Result<TokenClient, TransportError> {
+        check_scheme(base)?;
+        let client = client_builder(tls)?
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(15))
+            // Bundles are megabytes on EDGE; a stalled link still ends.
+            .timeout(Duration::from_secs(30 * 60))
+            .build()
+            .map_err(|e| TransportError::Refused(describe(&e)))?;
+        Ok(TokenClient {
+            base: base.trim_end_matches('/').to_string(),
+            client,
+            token: token.to_string(),
+        })
+    }
+
+    /// A client for the hub serving `url`, and the path (with its query) of `url` on it.
+    pub fn for_url(
+        url: &str,
+        tls: &HubTls,
+        token: &str,
+    ) -> Result<(TokenClient, String), TransportError> {
+        let u = reqwest::Url::parse(url)
+            .map_err(|e| TransportError::Refused(format!("address {url:?}: {e}")))?;
+        let path = match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_string(),
+        };
+        let mut base = u.clone();
+        base.set_path("");
+        base.set_query(None);
+        base.set_fragment(None);
+        Ok((TokenClient::new(base.as_str(), tls, token)?, path))
+    }
+
+    /// `GET path` with the token; `from`: ask for the bytes from there on (`Range`).
+    pub fn get(
+        &self,
+        path: &str,
+        from: Option<u64>,
+    ) -> Result<reqwest::blocking::Response, TransportError> {
+        let mut rb = self
+            .client
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token);
+        if let Some(n) = from {
+            rb = rb.header(reqwest::header::RANGE, format!("bytes={n}-"));
+        }
+        rb.send().map_err(classify)
+    }
+
+    /// A success, or the hub's refusal as an error.
+    pub fn check(
+        r: reqwest::blocking::Response,
+    ) -> Result<reqwest::blocking::Response, TransportError> {
+        let status = r.status();
+        if status.is_success() {
+            return Ok(r);
+        }
+        let bytes = r.bytes().unwrap_or_default();
+        let detail = serde_json::from_slice::<Problem>(&bytes)
+            .ok()
+            .and_then(|p| p.detail.or(Some(p.title)))
+            .unwrap_or_else(|| status.to_string());
+        Err(match status.as_u16() {
+            401 | 403 => TransportError::Auth(detail),
+            429 | 500..=599 => TransportError::Server(detail),
+            _ => TransportError::Refused(detail),
+        })
     }
 }
 

@@ -2,7 +2,10 @@
 //! real .deb, the admin publishes it (`gridhub admin publish-bundle`, and the HTTP admin
 //! endpoint), the hub refuses garbage, and an enrolled device's update agent
 //! (`gridpad-update update-from-hub`, with the device's own hub token) fetches the newest
-//! bundle of its target over HTTP, verifies it and installs it into a temporary root.
+//! bundle of its target over HTTP, verifies it and installs it into a temporary root. Over
+//! HTTPS: `gridpad update` fetches through the device's own session (its pinned CA and
+//! token) into the agent's inbox; the agent trusts only the CA it is given and never sends
+//! a token over plain HTTP to another machine.
 
 use gridpad_e2e::*;
 use std::io::{Read, Write};
@@ -309,5 +312,160 @@ fn a_published_bundle_reaches_an_enrolled_device_and_is_installed() {
     assert_eq!(
         run_json(&mut agent(&["status", "--json"]))["version"],
         "0.3.0"
+    );
+}
+
+/// A CA and a hub certificate for localhost/127.0.0.1 signed by it, as PEM files in `dir`:
+/// (ca, cert, key).
+fn pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "网格化管理中心 CA");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let hub_key = KeyPair::generate().unwrap();
+    let hub_cert = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .unwrap()
+        .signed_by(&hub_key, &ca)
+        .unwrap();
+    let p = (dir.join("ca.pem"), dir.join("hub.pem"), dir.join("hub.key"));
+    std::fs::write(&p.0, ca.pem()).unwrap();
+    std::fs::write(&p.1, hub_cert.pem()).unwrap();
+    std::fs::write(&p.2, hub_key.serialize_pem()).unwrap();
+    p
+}
+
+/// Update checks use the device's own transport: over HTTPS the device fetches the
+/// bundle with its session (the CA pinned at enrollment, its own token, which never
+/// leaves the encrypted store) into the agent's inbox; the agent given a token file
+/// trusts only the CA it is told to, and never sends a token over plain HTTP.
+#[test]
+fn update_checks_use_the_device_transport_and_never_send_a_token_over_plain_http() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let (ca, cert, key) = pki(w);
+    let hub_dir = w.join("hub");
+    let seeded =
+        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
+    let hub = Hub::start_tls(&hub_dir, &cert, &key);
+    let url = format!("https://localhost:{}", hub.port());
+    let dev = w.join("device");
+    let code = run_json(gridhub_admin(&hub_dir).args([
+        "issue-code",
+        "--user",
+        "网格员",
+        "--grid",
+        &grid,
+        "--json",
+    ]));
+    run(gridpad(&dev).arg("init"));
+    run(gridpad(&dev)
+        .args([
+            "enroll",
+            "--hub",
+            &url,
+            "--code",
+            code["code"].as_str().unwrap(),
+            "--hub-ca",
+        ])
+        .arg(&ca));
+    run(gridpad(&dev).args(["sync", "--once"]));
+
+    run(Command::new(bin("gridctl"))
+        .args(["keygen", "--out"])
+        .arg(w.join("release.key")));
+    std::fs::create_dir_all(w.join("keys")).unwrap();
+    std::fs::copy(w.join("release.key.pub"), w.join("keys/release.pub")).unwrap();
+    script(&w.join("base/gridpad"), "echo 'gridpad 0.1.0'");
+    let agent = |args: &[&str]| {
+        let mut c = Command::new(bin("gridpad-update"));
+        c.arg("--config")
+            .arg(w.join("no-such.toml"))
+            .arg("--root")
+            .arg(w.join("root"))
+            .arg("--keys")
+            .arg(w.join("keys"))
+            .args(["--target", "arm64", "--base-binary"])
+            .arg(w.join("base/gridpad"))
+            .args(args);
+        c
+    };
+
+    // Nothing offered yet.
+    let inbox = w.join("root/inbox");
+    let out = run(gridpad(&dev)
+        .args(["update", "--target", "arm64", "--inbox"])
+        .arg(&inbox));
+    assert!(out.contains("no update"), "{out}");
+
+    // The device fetches 0.3.0 over its own HTTPS session into the inbox; the agent
+    // verifies and installs it.
+    let b030 = signed_bundle(w, "0.3.0", "arm64");
+    run(gridhub_admin(&hub_dir).arg("publish-bundle").arg(&b030));
+    let out = run(gridpad(&dev)
+        .args(["update", "--target", "arm64", "--inbox"])
+        .arg(&inbox));
+    assert!(out.contains("0.3.0"), "{out}");
+    let fetched = inbox.join("gridpad_0.3.0_arm64.gpb");
+    assert_eq!(
+        std::fs::read(&fetched).unwrap(),
+        std::fs::read(&b030).unwrap()
+    );
+    let out = run(&mut agent(&["install-inbox"]));
+    assert!(out.contains("installed 0.3.0 (was 0.1.0)"), "{out}");
+
+    // The agent with a token file: it trusts the CA it is given, not the system's roots.
+    let token = gridpad_core::Store::open(&dev, "246810")
+        .unwrap()
+        .kv("hub_token")
+        .unwrap()
+        .expect("the device holds a hub token after sync");
+    let token_file = w.join("hub-token");
+    std::fs::write(&token_file, format!("{token}\n")).unwrap();
+    run(gridhub_admin(&hub_dir)
+        .arg("publish-bundle")
+        .arg(signed_bundle(w, "0.4.0", "arm64")));
+    let out = agent(&["update-from-hub", "--hub", &url, "--bearer-file"])
+        .arg(&token_file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("certificate"), "{err}");
+    let out = run(agent(&["update-from-hub", "--hub", &url, "--bearer-file"])
+        .arg(&token_file)
+        .arg("--hub-ca")
+        .arg(&ca));
+    assert!(
+        out.contains("installed gridpad 0.4.0 from the hub (was 0.3.0)"),
+        "{out}"
+    );
+
+    // A token is never sent over plain HTTP to another machine: refused before any
+    // connection, from the command line and from a URL dropped into the inbox.
+    for hub_url in ["http://hub.example.cn", "http://10.1.2.3:8470"] {
+        let out = agent(&["update-from-hub", "--hub", hub_url, "--bearer-file"])
+            .arg(&token_file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("refusing plain HTTP"), "{err}");
+    }
+    std::fs::write(
+        inbox.join("offer.url"),
+        format!("http://10.1.2.3:8470/v1/updates/arm64/gridpad_0.5.0_arm64.gpb\nAuthorization: Bearer {token}\n"),
+    )
+    .unwrap();
+    let out = agent(&["install-inbox"]).output().unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("refusing plain HTTP"), "{said}");
+    assert_eq!(
+        run_json(&mut agent(&["status", "--json"]))["version"],
+        "0.4.0"
     );
 }

@@ -1,15 +1,20 @@
-//! The evidence step of a sync, shared by `gridpad sync` and the app's sync thread: after
-//! the records are exchanged, the sealed records the hub has not acknowledged go up (small,
-//! and they say which photos each record has), then the photos it lacks, resumably.
+//! The evidence step of a sync round, run by the [`crate::runner`] after the records are
+//! exchanged: the sealed records the hub has not acknowledged go up (small, and they say
+//! which photos each record has), then the photos it lacks, resumably ([`upload`]) and
+//! bounded: a photo that makes no progress waits for the next round, the ones behind it go
+//! on. Also the download of a photo a record lets this device read.
 
-use crate::upload::{ChunkSizer, HubClient, UploadError, UploadStats};
-use crate::vault::Vault;
-use crate::PhotoError;
+pub mod upload;
+
+use crate::device::Session;
+use crate::retry::retrying;
+use gridpad_core::evidence::SealRow;
+use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
-use gridpad_evidence::seal::{SealsRequest, SealsResponse, Verdict, SEALS_PATH};
-use gridpad_sync::device::Session;
+use gridpad_evidence::seal::{SealedRecord, SealsRequest, SealsResponse, Verdict, SEALS_PATH};
 use serde::Serialize;
 use std::time::Duration;
+use upload::{ChunkSizer, HubClient, UploadError, UploadStats};
 
 /// What the evidence step of a sync did.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -33,6 +38,9 @@ pub struct EvidenceReport {
     /// Chunk size in force at each interruption.
     pub photo_chunk_at_failure: Vec<u64>,
     pub photo_requests: u32,
+    /// Photos whose turn ended without progress in this step (the hub took nothing more
+    /// of them); they wait for the next sync.
+    pub photos_deferred: u32,
     /// Photos still waiting for upload after this step.
     pub photos_waiting: usize,
 }
@@ -74,12 +82,14 @@ pub enum EvidenceError {
     Upload { error: UploadError, waiting: usize },
     #[error("photo download: {0}")]
     Download(UploadError),
+    #[error("no such {0}")]
+    NotFound(String),
     #[error(transparent)]
-    Photo(#[from] PhotoError),
+    Vault(#[from] VaultError),
     #[error(transparent)]
     Store(#[from] gridpad_core::Error),
     #[error(transparent)]
-    Sync(#[from] gridpad_sync::SyncError),
+    Sync(#[from] crate::SyncError),
     #[error("HTTP client: {0}")]
     Http(String),
 }
@@ -95,29 +105,13 @@ pub fn bearer_client(
         .map_err(|e| EvidenceError::Http(e.to_string()))?;
     v.set_sensitive(true);
     h.insert(reqwest::header::AUTHORIZATION, v);
-    let tls = gridpad_sync::device::hub_tls(store)?;
-    gridpad_sync::http::client_builder(&tls)
+    let tls = crate::device::hub_tls(store)?;
+    crate::http::client_builder(&tls)
         .map_err(|e| EvidenceError::Http(e.to_string()))?
         .default_headers(h)
         .connect_timeout(Duration::from_secs(15))
         .build()
         .map_err(|e| EvidenceError::Http(e.to_string()))
-}
-
-/// A small request on a bad link: tried up to 5 times, 0.5 s doubling between (the photo
-/// upload itself resumes on its own).
-fn retrying<T, E>(mut f: impl FnMut() -> Result<T, E>, retry: impl Fn(&E) -> bool) -> Result<T, E> {
-    let mut delay = Duration::from_millis(500);
-    for _ in 0..4 {
-        match f() {
-            Err(e) if retry(&e) => {
-                std::thread::sleep(delay);
-                delay *= 2;
-            }
-            other => return other,
-        }
-    }
-    f()
 }
 
 /// Send the sealed records the hub has not acknowledged.
@@ -134,7 +128,7 @@ fn send_seals(
     let last = store.last_seal()?.map(|(s, _)| s as u64).unwrap_or(0);
     let url = format!("{}{SEALS_PATH}", hub.trim_end_matches('/'));
     loop {
-        let seals = crate::seals_after(store, acked, 200)?;
+        let seals = seals_after(store, acked, 200)?;
         if seals.is_empty() && acked >= last {
             break;
         }
@@ -225,9 +219,16 @@ fn upload_photos(
         progress(&at(p.upload_offset.max(0) as u64, false));
         let st = client.upload_photo_with(store, &vault, &p.sha256, &mut sizer, &mut |o| {
             progress(&at(o, false))
-        })?;
-        progress(&at(bytes, true));
-        rep.add(&st);
+        });
+        match st {
+            Ok(st) => {
+                progress(&at(bytes, true));
+                rep.add(&st);
+            }
+            // No progress on this one: it waits for the next sync, the next photo goes on.
+            Err(UploadError::Deferred { .. }) => rep.photos_deferred += 1,
+            Err(e) => return Err(e),
+        }
     }
     Ok(())
 }
@@ -282,14 +283,37 @@ pub fn evidence_pending(store: &Store) -> Result<bool, EvidenceError> {
 /// only for photos a record this device may read references.
 pub fn fetch_photo(store: &Store, session: &Session, sha256: &str) -> Result<u64, EvidenceError> {
     if !gridpad_evidence::seal::is_sha256_hex(sha256) {
-        return Err(EvidenceError::Photo(PhotoError::NotFound(format!(
+        return Err(EvidenceError::NotFound(format!(
             "photo {sha256}: not a SHA-256 (64 lower-case hex digits)"
-        ))));
+        )));
     }
-    let vault = Vault::open(store.dir(), store.photo_key()).map_err(PhotoError::from)?;
+    let vault = Vault::open(store.dir(), store.photo_key())?;
     let token = session.token().unwrap_or_default();
     let client = HubClient::new(bearer_client(store, token)?, session.hub());
     client
         .download(&vault, sha256)
         .map_err(EvidenceError::Download)
+}
+
+/// The device's sealed records after `seq`, as they travel to the hub.
+pub fn seals_after(
+    store: &Store,
+    seq: u64,
+    limit: usize,
+) -> Result<Vec<SealedRecord>, gridpad_core::Error> {
+    let device = store.device_id().to_string();
+    Ok(store
+        .seals_after(seq as i64, limit)?
+        .into_iter()
+        .map(|r: SealRow| SealedRecord {
+            device: device.clone(),
+            seq: r.seq as u64,
+            entity: r.record_entity,
+            record_id: r.record_id,
+            prev: r.prev_hash,
+            hash: r.hash,
+            signature: r.signature,
+            body: r.body,
+        })
+        .collect())
 }

@@ -14,8 +14,15 @@
 //!   the hub keeps the part of a cut chunk that reached it, so little is sent twice.
 //! - Chunks start at 32 KiB, double after two successes up to 1 MiB, halve on a failure.
 //! - `404`/`410` (the hub forgot the upload) or `460` (hash mismatch): start again.
+//! - Bounded, so one photo never holds back a sync nor the photos queued behind it
+//!   (the limits are [`crate::retry`]'s): answers without progress (the hub's offset does
+//!   not move) end the photo's turn for this round, as does a third fresh start; when the
+//!   hub holds every byte but the completion was not seen, one `POST uploads` asks it to
+//!   complete; `max_failures` failed requests in a row (the link is down) end the photo
+//!   step. A photo whose turn ended stays queued with its offset for the next round.
 
-use crate::vault::{Vault, VaultError};
+use crate::retry::{self, Turn, Verdict};
+use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
 use gridpad_evidence::blob::*;
 use reqwest::blocking::{Body, Client};
@@ -28,13 +35,16 @@ use std::time::Duration;
 pub const MIN_CHUNK: u64 = 16 * 1024;
 pub const START_CHUNK: u64 = 32 * 1024;
 pub const MAX_CHUNK_SIZE: u64 = 1024 * 1024;
-
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
     #[error("the hub could not be reached after {attempts} attempts: {last}")]
     Network { attempts: u32, last: String },
     #[error("the hub answered {0}: {1}")]
     Hub(u16, String),
+    /// This photo's turn ended without progress; it stays queued for the next sync, and
+    /// the photos behind it go on.
+    #[error("photo {}…: {why}; it waits for the next sync", &sha256[..12.min(sha256.len())])]
+    Deferred { sha256: String, why: String },
     #[error("not allowed to read photo {0} (no record this device may read references it)")]
     NotAuthorised(String),
     #[error(transparent)]
@@ -61,6 +71,8 @@ pub struct UploadStats {
     /// Photos the hub already had (not sent).
     pub skipped: u32,
     pub uploaded: u32,
+    /// Photos whose turn ended without progress (still queued).
+    pub deferred: u32,
 }
 
 impl UploadStats {
@@ -76,6 +88,7 @@ impl UploadStats {
         self.requests += o.requests;
         self.skipped += o.skipped;
         self.uploaded += o.uploaded;
+        self.deferred += o.deferred;
     }
 }
 
@@ -144,6 +157,21 @@ enum Patch {
     Failed(String),
 }
 
+/// This photo's turn is over for this round.
+fn deferred(sha: &str, why: &str) -> UploadError {
+    UploadError::Deferred {
+        sha256: sha.to_string(),
+        why: why.to_string(),
+    }
+}
+
+fn go(v: Verdict, sha: &str) -> Result<(), UploadError> {
+    match v {
+        Verdict::Continue => Ok(()),
+        Verdict::Defer(why) => Err(deferred(sha, why)),
+    }
+}
+
 fn header_u64(h: &reqwest::header::HeaderMap, name: &str) -> Option<u64> {
     h.get(name)?.to_str().ok()?.parse().ok()
 }
@@ -156,7 +184,7 @@ impl HubClient {
             base: base.trim_end_matches('/').to_string(),
             http,
             retry_delay: Duration::from_millis(500),
-            max_failures: 12,
+            max_failures: retry::MAX_FAILURES,
             min_rate: 2_000,
         }
     }
@@ -170,8 +198,7 @@ impl HubClient {
     }
 
     fn backoff(&self, failures: u32) {
-        let d = self.retry_delay * 2u32.saturating_pow(failures.saturating_sub(1).min(6));
-        std::thread::sleep(d.min(Duration::from_secs(30)));
+        std::thread::sleep(retry::delay(self.retry_delay, failures));
     }
 
     /// Which of `hashes` the hub still needs from this device.
@@ -307,6 +334,13 @@ impl HubClient {
     }
 
     /// [`HubClient::upload_photo`], telling `acked` each offset the hub acknowledges.
+    ///
+    /// Bounded: [`UploadError::Deferred`] ends this photo's turn when the hub gives
+    /// [`MAX_STALLS`] answers without progress, when it needs more than [`MAX_RESTARTS`]
+    /// fresh starts, or when it holds every byte and a request for completion does not
+    /// complete it; [`UploadError::Network`] after `max_failures` failed requests in a row
+    /// (the link is down: the caller ends the photo step). The photo stays queued, with
+    /// what the hub acknowledged, for the next sync.
     pub fn upload_photo_with(
         &self,
         store: &Store,
@@ -317,21 +351,7 @@ impl HubClient {
     ) -> Result<UploadStats, UploadError> {
         let len = vault.len(sha)?;
         let mut st = UploadStats::default();
-        let mut failures = 0u32;
-        let mut attempts = 0u32;
-        let fail = |failures: &mut u32, attempts: &mut u32, last: String| {
-            *failures += 1;
-            *attempts += 1;
-            if *failures >= self.max_failures {
-                Err(UploadError::Network {
-                    attempts: *attempts,
-                    last,
-                })
-            } else {
-                self.backoff(*failures);
-                Ok(())
-            }
-        };
+        let mut t = Turn::default();
         // Find or create the upload.
         let rec = store
             .photo_upload(sha)?
@@ -344,6 +364,7 @@ impl HubClient {
             match self.head(cur) {
                 Ok(Some(o)) => offset = o,
                 Ok(None) => {
+                    go(t.restart(), sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
                 }
@@ -365,33 +386,45 @@ impl HubClient {
                     Ok(Ok(c)) => {
                         store.set_photo_upload(sha, &c.id, c.offset as i64)?;
                         if c.offset != offset {
-                            st.needed = len - c.offset;
+                            st.needed = len - c.offset.min(len);
                         }
                         offset = c.offset;
                         id = Some(c.id);
                     }
-                    Err(e) => fail(&mut failures, &mut attempts, e)?,
+                    Err(e) => self.failed(&mut t, e)?,
                 }
                 continue;
             };
             if offset >= len {
-                // All bytes acknowledged but completion not seen: ask.
+                // Every byte is at the hub but the completion was not seen (the hub may
+                // have stopped between the last byte and the completion). Ask once: a
+                // create for the same photo finishes such an upload.
+                if t.asked_completion {
+                    return Err(deferred(
+                        sha,
+                        "the hub holds every byte but does not complete it",
+                    ));
+                }
                 st.requests += 1;
-                match self.head(&cur) {
-                    Ok(None) => {
-                        // Completed uploads are dropped by the hub: check `have`.
-                        let missing = self.missing(&[sha.to_string()])?;
-                        if missing.is_empty() {
-                            store.mark_photo_uploaded(sha)?;
-                            st.uploaded += 1;
-                            return Ok(st);
-                        }
-                        store.reset_photo_upload(sha)?;
-                        id = None;
-                        offset = 0;
+                match self.create(sha, len) {
+                    Ok(Err(e)) => return Err(e),
+                    Ok(Ok(c)) if c.complete => {
+                        store.mark_photo_uploaded(sha)?;
+                        st.uploaded += 1;
+                        return Ok(st);
                     }
-                    Ok(Some(o)) => offset = o,
-                    Err(e) => fail(&mut failures, &mut attempts, e)?,
+                    Ok(Ok(c)) => {
+                        t.asked_completion = true;
+                        if c.id != cur || c.offset < offset {
+                            // The hub forgot it and starts again.
+                            go(t.restart(), sha)?;
+                            st.needed += len - c.offset.min(len);
+                        }
+                        store.set_photo_upload(sha, &c.id, c.offset as i64)?;
+                        offset = c.offset;
+                        id = Some(c.id);
+                    }
+                    Err(e) => self.failed(&mut t, e)?,
                 }
                 continue;
             }
@@ -407,14 +440,24 @@ impl HubClient {
                     offset: o,
                     complete,
                 } => {
-                    failures = 0;
+                    t.failures = 0;
                     sizer.success();
-                    offset = o;
                     if complete || o >= len {
                         store.mark_photo_uploaded(sha)?;
                         st.uploaded += 1;
                         return Ok(st);
                     }
+                    if o <= offset {
+                        // Accepted, yet the hub's offset did not move.
+                        go(
+                            t.stalled("the hub acknowledges chunks without taking them"),
+                            sha,
+                        )?;
+                        self.backoff(t.stalls);
+                    } else {
+                        t.progressed();
+                    }
+                    offset = o;
                     store.set_photo_upload(sha, &cur, o as i64)?;
                     acked(o);
                 }
@@ -422,6 +465,7 @@ impl HubClient {
                     return Err(UploadError::Hub(code, "upload refused".into()));
                 }
                 Patch::Gone => {
+                    go(t.restart(), sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
                     st.needed = len;
@@ -429,6 +473,7 @@ impl HubClient {
                 Patch::Mismatch => {
                     // The hub discarded a corrupted upload; our file hashes right, so send
                     // it again from zero.
+                    go(t.restart(), sha)?;
                     vault.read(sha)?;
                     store.reset_photo_upload(sha)?;
                     (id, offset) = (None, 0);
@@ -443,7 +488,7 @@ impl HubClient {
                     sizer.failure();
                     let before = offset;
                     st.resumes += 1;
-                    fail(&mut failures, &mut attempts, last)?;
+                    self.failed(&mut t, last)?;
                     // Where did the hub get to? (It keeps what reached it of a cut body.)
                     loop {
                         st.requests += 1;
@@ -461,23 +506,47 @@ impl HubClient {
                                     st.chunk_at_failure.push(n);
                                     return Ok(st);
                                 }
+                                go(t.restart(), sha)?;
                                 store.reset_photo_upload(sha)?;
                                 (id, offset) = (None, 0);
                                 st.needed += len;
                                 break;
                             }
-                            Err(e) => fail(&mut failures, &mut attempts, e)?,
+                            Err(e) => self.failed(&mut t, e)?,
                         }
                     }
                     let kept = offset.saturating_sub(before);
                     st.resent_per_failure.push(pulled.saturating_sub(kept));
                     st.chunk_at_failure.push(n);
+                    if id.is_some() {
+                        if offset > before {
+                            t.progressed();
+                        } else {
+                            // The same offset again: the hub takes nothing of this photo.
+                            go(t.stalled("the hub's offset does not move"), sha)?;
+                        }
+                    }
                     if let Some(i) = &id {
                         store.set_photo_upload(sha, i, offset as i64)?;
                     }
                 }
             }
         }
+    }
+
+    /// A request failed (cut, timeout, 5xx): back off; `max_failures` in a row end the
+    /// photo step for this run.
+    fn failed(&self, t: &mut Turn, last: String) -> Result<(), UploadError> {
+        t.failures += 1;
+        t.attempts += 1;
+        if t.failures >= self.max_failures {
+            return Err(UploadError::Network {
+                attempts: t.attempts,
+                last,
+            });
+        }
+        self.backoff(t.failures);
+        Ok(())
     }
 
     /// Upload every photo still waiting: ask the hub which it lacks, upload those, mark
@@ -497,8 +566,12 @@ impl HubClient {
                 total.skipped += 1;
                 continue;
             }
-            let st = self.upload_photo(store, vault, &p.sha256, &mut sizer)?;
-            total.add(&st);
+            match self.upload_photo(store, vault, &p.sha256, &mut sizer) {
+                Ok(st) => total.add(&st),
+                // Its turn is over for this run; the next photos go on.
+                Err(UploadError::Deferred { .. }) => total.deferred += 1,
+                Err(e) => return Err(e),
+            }
         }
         Ok(total)
     }

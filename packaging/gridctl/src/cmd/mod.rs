@@ -1,0 +1,5 @@
+//! The `gridctl` commands, one module each.
+
+pub mod bundle;
+pub mod keygen;
+pub mod provision;

@@ -1,0 +1,127 @@
+//! How the device waits and gives up, in one place. The exchange's own schedule (sync
+//! after writes, periodically, 5 s → 5 min with jitter after a failure) is the
+//! [`crate::scheduler`]'s; within one round:
+//!
+//! - a small request (seals, "which photos do you lack") is tried [`SMALL_TRIES`] times,
+//!   0.5 s doubling between ([`retrying`]);
+//! - a photo upload backs off 0.5 s doubling to 30 s after each failed request
+//!   ([`delay`]); [`MAX_FAILURES`] failed requests in a row end the photo step (the link
+//!   is down); a photo's turn ends after [`MAX_STALLS`] answers without progress or a
+//!   third fresh start ([`MAX_RESTARTS`]), and the next photo goes on ([`Turn`]). What
+//!   did not go up stays queued for the next round: nothing is lost.
+
+use std::time::Duration;
+
+/// Tries of a small request.
+pub const SMALL_TRIES: u32 = 5;
+/// Failed upload requests in a row that end the photo step of a round.
+pub const MAX_FAILURES: u32 = 12;
+/// Answers without progress (the hub's offset stays where it was) that end a photo's turn
+/// for this round.
+pub const MAX_STALLS: u32 = 3;
+/// Fresh starts of one photo's upload (the hub forgot it, or discarded it) in one round.
+pub const MAX_RESTARTS: u32 = 2;
+/// The longest wait between two upload requests.
+pub const MAX_DELAY: Duration = Duration::from_secs(30);
+
+/// The wait after the `failures`-th failure in a row: `first`, doubling, at most
+/// [`MAX_DELAY`].
+pub fn delay(first: Duration, failures: u32) -> Duration {
+    (first * 2u32.saturating_pow(failures.saturating_sub(1).min(6))).min(MAX_DELAY)
+}
+
+/// A small request on a bad link: tried up to [`SMALL_TRIES`] times, 0.5 s doubling
+/// between, while `retry` says the error is worth it.
+pub fn retrying<T, E>(
+    mut f: impl FnMut() -> Result<T, E>,
+    retry: impl Fn(&E) -> bool,
+) -> Result<T, E> {
+    let mut wait = Duration::from_millis(500);
+    for _ in 1..SMALL_TRIES {
+        match f() {
+            Err(e) if retry(&e) => {
+                std::thread::sleep(wait);
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    f()
+}
+
+/// Why a photo's turn ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on with this photo.
+    Continue,
+    /// Its turn is over for this round: the next photo.
+    Defer(&'static str),
+}
+
+/// One photo's turn in a round: what bounds it.
+#[derive(Clone, Debug, Default)]
+pub struct Turn {
+    /// Failed requests in a row, and in all.
+    pub failures: u32,
+    pub attempts: u32,
+    /// Answers in a row that did not move the hub's offset.
+    pub stalls: u32,
+    pub restarts: u32,
+    /// Completion was asked of the hub holding every byte.
+    pub asked_completion: bool,
+}
+
+impl Turn {
+    /// An answer that did not move the hub's offset.
+    pub fn stalled(&mut self, why: &'static str) -> Verdict {
+        self.stalls += 1;
+        if self.stalls >= MAX_STALLS {
+            Verdict::Defer(why)
+        } else {
+            Verdict::Continue
+        }
+    }
+
+    /// The hub's offset moved.
+    pub fn progressed(&mut self) {
+        self.stalls = 0;
+    }
+
+    /// The upload starts again from zero.
+    pub fn restart(&mut self) -> Verdict {
+        self.restarts += 1;
+        if self.restarts > MAX_RESTARTS {
+            Verdict::Defer("the hub keeps losing the upload")
+        } else {
+            Verdict::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_double_up_to_the_cap() {
+        let first = Duration::from_millis(500);
+        let d: Vec<u64> = (1..=9)
+            .map(|n| delay(first, n).as_millis() as u64)
+            .collect();
+        assert_eq!(d, [500, 1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000]);
+    }
+
+    #[test]
+    fn a_turn_ends_after_three_stalls_or_a_third_restart() {
+        let mut t = Turn::default();
+        assert_eq!(t.stalled("x"), Verdict::Continue);
+        t.progressed();
+        assert_eq!(t.stalled("x"), Verdict::Continue);
+        assert_eq!(t.stalled("x"), Verdict::Continue);
+        assert_eq!(t.stalled("x"), Verdict::Defer("x"));
+        let mut t = Turn::default();
+        assert_eq!(t.restart(), Verdict::Continue);
+        assert_eq!(t.restart(), Verdict::Continue);
+        assert!(matches!(t.restart(), Verdict::Defer(_)));
+    }
+}
