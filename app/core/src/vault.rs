@@ -23,7 +23,7 @@
 //! - **Space**: before writing, free space (statvfs) must exceed the file plus a reserve
 //!   for the database; otherwise [`VaultError::StorageFull`] and nothing is written.
 
-use gridpad_core::private;
+use crate::private;
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
