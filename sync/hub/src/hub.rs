@@ -22,6 +22,10 @@ pub struct Hub {
     store: Arc<dyn HubStore>,
     now: Clock,
     hlc: Mutex<HlcClock>,
+    /// Who this process is when it holds a job's lease (`service.rs`).
+    lease_holder: String,
+    /// Requests, mutations, sizes ([`crate::metrics`]).
+    pub metrics: crate::metrics::Metrics,
     rng: SystemRandom,
     /// Where photos are kept ([`crate::blobstore`]); set by `gridhub` at start.
     pub(crate) blobs: std::sync::OnceLock<Arc<dyn crate::blobstore::BlobStore>>,
@@ -31,11 +35,21 @@ pub struct Hub {
 
 impl Hub {
     pub fn new(store: Arc<dyn HubStore>, now: Clock) -> Hub {
+        Hub::new_as(store, now, "hub")
+    }
+
+    /// A hub whose central edits carry the clock node `node` (`crate::service::node_id`).
+    pub fn new_as(store: Arc<dyn HubStore>, now: Clock, node: &str) -> Hub {
+        let rng = SystemRandom::new();
+        let mut tag = [0u8; 4];
+        rng.fill(&mut tag).expect("system randomness");
         Hub {
             store,
             now,
-            hlc: Mutex::new(HlcClock::new("hub", None)),
-            rng: SystemRandom::new(),
+            hlc: Mutex::new(HlcClock::new(node, None)),
+            lease_holder: format!("{node}:{}:{}", std::process::id(), hex::encode(tag)),
+            metrics: crate::metrics::Metrics::new(),
+            rng,
             blobs: std::sync::OnceLock::new(),
             org_cache: Mutex::new(None),
         }
@@ -43,9 +57,15 @@ impl Hub {
 
     /// A hub on the system clock.
     pub fn with_system_clock(store: Arc<dyn HubStore>) -> Hub {
-        Hub::new(
+        Hub::with_system_clock_as(store, "hub")
+    }
+
+    /// A hub on the system clock stamping with clock node `node`.
+    pub fn with_system_clock_as(store: Arc<dyn HubStore>, node: &str) -> Hub {
+        Hub::new_as(
             store,
             Arc::new(|| chrono::Utc::now().timestamp_millis().max(0) as u64),
+            node,
         )
     }
 
@@ -60,7 +80,15 @@ impl Hub {
     /// The hub's next hybrid-clock timestamp, for a central write.
     pub(crate) fn tick(&self) -> Hlc {
         let now = self.now_ms();
-        self.hlc.lock().unwrap_or_else(|p| p.into_inner()).tick(now)
+        self.hlc_clock().tick(now)
+    }
+
+    pub(crate) fn hlc_clock(&self) -> std::sync::MutexGuard<'_, HlcClock> {
+        self.hlc.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn lease_holder(&self) -> &str {
+        &self.lease_holder
     }
 
     pub(crate) fn random(&self, n: usize) -> Vec<u8> {

@@ -9,6 +9,7 @@
 
 mod centre;
 mod records;
+mod service;
 
 use gridhub_store::*;
 use gridpad_proto::wire::OpKind;
@@ -16,10 +17,15 @@ use gridpad_proto::Entity;
 use postgres::error::SqlState;
 use postgres::{IsolationLevel, NoTls};
 use r2d2_postgres::PostgresConnectionManager;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The schema, one file per version; `gridhub_schema` records the applied ones.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_service.sql"),
+];
 
 /// Most connections one gridhub instance holds (a city runs several instances on one
 /// database server; PostgreSQL's default allows 100 in all).
@@ -34,7 +40,29 @@ type Client = postgres::Client;
 pub struct PgStore {
     /// Always `Some` until dropped.
     pool: Option<Pool>,
+    waits: Arc<Waits>,
 }
+
+/// Checkouts that had to wait for a connection (monitoring: a pool too small for the load).
+#[derive(Debug, Default)]
+struct Waits {
+    count: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl r2d2::HandleEvent for WaitCounter {
+    fn handle_checkout(&self, e: r2d2::event::CheckoutEvent) {
+        if e.duration() >= Duration::from_millis(1) {
+            self.0.count.fetch_add(1, Ordering::Relaxed);
+            self.0
+                .micros
+                .fetch_add(e.duration().as_micros() as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+#[derive(Debug)]
+struct WaitCounter(Arc<Waits>);
 
 impl Drop for PgStore {
     fn drop(&mut self) {
@@ -61,13 +89,18 @@ impl PgStore {
             .parse()
             .map_err(|e| StoreError::Backend(format!("the database address: {e}")))?;
         let manager = PostgresConnectionManager::new(config, NoTls);
+        let waits = Arc::new(Waits::default());
         let pool = r2d2::Pool::builder()
+            .event_handler(Box::new(WaitCounter(waits.clone())))
             .max_size(pool_size.max(1))
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| StoreError::Backend(format!("connecting to PostgreSQL: {e}")))?;
-        let store = PgStore { pool: Some(pool) };
+        let store = PgStore {
+            pool: Some(pool),
+            waits,
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -138,6 +171,16 @@ impl HubStore for PgStore {
         f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
     ) -> StoreResult<()> {
         off_runtime(|| self.read_transaction_blocking(f))?
+    }
+
+    fn pool(&self) -> Option<PoolStats> {
+        let state = self.pool.as_ref()?.state();
+        Some(PoolStats {
+            connections: state.connections,
+            idle: state.idle_connections,
+            waits: self.waits.count.load(Ordering::Relaxed),
+            wait_ms: self.waits.micros.load(Ordering::Relaxed) / 1000,
+        })
     }
 }
 

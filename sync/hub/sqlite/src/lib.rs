@@ -8,12 +8,15 @@ use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::sync::Mutex;
 
+mod service;
+
 /// The schema, one file per version; `user_version` counts the applied ones.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_token_kind.sql"),
     include_str!("migrations/0003_centre.sql"),
     include_str!("migrations/0004_row_origin.sql"),
+    include_str!("migrations/0005_service.sql"),
 ];
 
 pub struct SqliteStore {
@@ -106,7 +109,7 @@ impl HubStore for SqliteStore {
     }
 }
 
-struct Tx<'a> {
+pub(crate) struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
 }
 

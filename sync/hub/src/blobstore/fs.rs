@@ -29,8 +29,24 @@ use std::time::{Duration, SystemTime};
 
 pub struct FsBlobStore {
     root: PathBuf,
-    /// Serialises appends and completion (one hub process per data directory).
+    /// Serialises appends and completion among this process's threads …
     lock: Mutex<()>,
+    /// … and among processes: `<root>/lock`, `flock`ed while one holds `lock`. Several
+    /// gridhub instances may share one photo directory (a network file system every
+    /// instance mounts), so an upload begun on one instance resumes on another.
+    lock_file: File,
+}
+
+/// Held while appending or completing; unlocks the file, then the mutex.
+struct Guard<'a> {
+    file: &'a File,
+    _inner: std::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -54,9 +70,15 @@ impl FsBlobStore {
         for d in ["blobs", "delivered", "uploads"] {
             fs::create_dir_all(root.join(d))?;
         }
+        let lock_file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(root.join("lock"))?;
         Ok(FsBlobStore {
             root,
             lock: Mutex::new(()),
+            lock_file,
         })
     }
 
@@ -88,8 +110,19 @@ impl FsBlobStore {
         hex::encode(&ctx.finish().as_ref()[..16])
     }
 
-    fn guard(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|p| p.into_inner())
+    fn guard(&self) -> Guard<'_> {
+        let inner = self.lock.lock().unwrap_or_else(|p| p.into_inner());
+        // Waits for another process; fails only on a file system without locks, where
+        // one process per directory still holds (the mutex).
+        if let Err(e) = self.lock_file.lock() {
+            eprintln!(
+                "gridhub: photo store lock unavailable ({e}); one gridhub per photo directory"
+            );
+        }
+        Guard {
+            file: &self.lock_file,
+            _inner: inner,
+        }
     }
 
     fn mark_delivered(&self, device: &str, sha256: &str) -> std::io::Result<()> {
@@ -329,6 +362,24 @@ impl BlobStore for FsBlobStore {
             }
         }
         Ok(out)
+    }
+
+    fn usage(&self) -> Result<(u64, u64), BlobError> {
+        let (mut count, mut bytes) = (0, 0);
+        for shard in fs::read_dir(self.root.join("blobs"))? {
+            let shard = shard?;
+            if !shard.file_type()?.is_dir() {
+                continue;
+            }
+            for e in fs::read_dir(shard.path())? {
+                let e = e?;
+                if is_sha256(&e.file_name().to_string_lossy()) {
+                    count += 1;
+                    bytes += e.metadata()?.len();
+                }
+            }
+        }
+        Ok((count, bytes))
     }
 
     fn uploads_older_than(&self, age: Duration) -> Result<Vec<Upload>, BlobError> {

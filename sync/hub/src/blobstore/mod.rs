@@ -72,6 +72,8 @@ pub trait BlobStore: Send + Sync + 'static {
     /// completed (or discarded when they do not hash right), a completion cut between its
     /// steps is carried to its end. Returns how many uploads it finished.
     fn recover(&self) -> Result<usize, BlobError>;
+    /// How many blobs are stored and their bytes (monitoring; may walk the whole store).
+    fn usage(&self) -> Result<(u64, u64), BlobError>;
 }
 
 impl From<BlobError> for crate::hub::HubError {

@@ -48,6 +48,10 @@ pub struct Cli {
     /// instances share. Photos and update bundles stay in the data directory.
     #[arg(long, global = true, env = "GRIDHUB_DATABASE")]
     database: Option<String>,
+    /// This instance's name when several gridhub processes share one PostgreSQL database
+    /// (1–16 lower-case letters or digits): its central edits are stamped `hub-NAME`.
+    #[arg(long, global = true, env = "GRIDHUB_INSTANCE")]
+    instance: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -122,12 +126,15 @@ enum Admin {
     SweepPhotos(sweep_photos::Args),
 }
 
-fn open_hub(database: Option<&str>, dir: &Path) -> Result<Arc<Hub>> {
+fn open_hub(database: Option<&str>, instance: Option<&str>, dir: &Path) -> Result<Arc<Hub>> {
+    let node =
+        gridhub::service::node_id(instance).map_err(|e| anyhow::anyhow!("--instance: {e}"))?;
     let store = gridhub::storage::open(database, dir).with_context(|| match database {
         Some(d) if d != "sqlite" => "opening the hub database (--database)".to_string(),
         _ => format!("opening the hub database in {}", dir.display()),
     })?;
-    let hub = Hub::with_system_clock(store);
+    let hub = Hub::with_system_clock_as(store, &node);
+    hub.resume_clock().context("reading the hub clock's mark")?;
     hub.attach_blobs(
         gridhub::evidence::open_blobs(dir)
             .with_context(|| format!("opening the photo store in {}", dir.display()))?,
@@ -165,9 +172,22 @@ fn print_json(v: &impl serde::Serialize) -> Result<()> {
 }
 
 pub fn run(cli: Cli) -> Result<()> {
-    let hub = open_hub(cli.database.as_deref(), &cli.data_dir)?;
+    let hub = open_hub(
+        cli.database.as_deref(),
+        cli.instance.as_deref(),
+        &cli.data_dir,
+    )?;
     let dir = cli.data_dir.as_path();
-    match cli.command {
+    let r = run_command(&hub, dir, cli.command);
+    // What this command stamped stays below what any later process stamps.
+    hub.persist_clock()
+        .context("recording the hub clock's mark")?;
+    r
+}
+
+fn run_command(hub: &Arc<Hub>, dir: &Path, command: Command) -> Result<()> {
+    let hub = hub.clone();
+    match command {
         Command::Serve(a) => serve::run(hub, dir, a),
         Command::Admin { command } => match command {
             Admin::SeedDemo(a) => seed_demo::run(&hub, a),

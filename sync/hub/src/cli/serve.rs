@@ -30,6 +30,10 @@ pub struct Args {
     /// --body-idle-secs).
     #[arg(long, env = "GRIDHUB_MIN_BODY_RATE", default_value_t = 256, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     min_body_rate: u64,
+    /// Serve `/metrics` (Prometheus) and the health checks on this address too, plain
+    /// HTTP: an address of the operator's network, never the devices'.
+    #[arg(long, env = "GRIDHUB_METRICS_LISTEN")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
@@ -64,7 +68,21 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
         };
         let hub_for_sweep = hub.clone();
         let bundles = gridhub::bundles::Bundles::new(&data_dir);
-        let app = gridhub::http::router(hub.clone()).merge(gridhub::bundles::router(hub, bundles));
+        let app = gridhub::http::router(hub.clone())
+            .merge(gridhub::bundles::router(hub.clone(), bundles));
+        let app = gridhub::http::ops::instrument(app, hub.clone());
+        if let Some(addr) = a.metrics_listen {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding {addr} (--metrics-listen)"))?;
+            eprintln!("gridhub: metrics on http://{}/metrics", l.local_addr()?);
+            let ops = gridhub::http::ops::metrics_router(hub.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(l, ops).await {
+                    eprintln!("gridhub: metrics listener: {e}");
+                }
+            });
+        }
         eprintln!(
             "gridhub: serving {} on {}://{}",
             data_dir.display(),
@@ -72,6 +90,7 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
             listener.local_addr()?
         );
         systemd_ready();
+        keep_clock_mark(hub_for_sweep.clone());
         sweep_photos_hourly(hub_for_sweep);
         let tls = tls.map(|c| tokio_rustls::TlsAcceptor::from(Arc::new(c)));
         gridhub::conn::serve(listener, tls, app, limits, shutdown).await?;
@@ -97,8 +116,33 @@ fn systemd_ready() {
     }
 }
 
+/// Record the hub clock's mark every few seconds ([`gridhub::service`]): a restarted or
+/// other instance starts above it.
+fn keep_clock_mark(hub: Arc<Hub>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(gridhub::service::CLOCK_PERSIST_EVERY);
+        let mut failing = false;
+        loop {
+            tick.tick().await;
+            let hub = hub.clone();
+            let r = tokio::task::spawn_blocking(move || hub.persist_clock()).await;
+            match r {
+                Ok(Ok(())) => failing = false,
+                Ok(Err(e)) if !failing => {
+                    failing = true;
+                    eprintln!("gridhub: recording the clock's mark: {e}");
+                }
+                _ => {}
+            }
+        }
+    });
+}
+
+/// The photo sweep's lease: one instance sweeps a shared photo directory per hour.
+const SWEEP_JOB: &str = "photo-sweep";
+
 /// Forget abandoned uploads and photos no record names ([`gridhub::photos`]): now, then
-/// every hour, on the blocking pool.
+/// every hour, on the blocking pool — on the one instance holding the sweep's lease.
 fn sweep_photos_hourly(hub: Arc<Hub>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(3600));
@@ -106,6 +150,12 @@ fn sweep_photos_hourly(hub: Arc<Hub>) {
             tick.tick().await;
             let hub = hub.clone();
             let r = tokio::task::spawn_blocking(move || {
+                // Held a little less than the period: the next turn is anybody's.
+                match hub.take_lease(SWEEP_JOB, Duration::from_secs(3000)) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Default::default()),
+                    Err(e) => return Err(gridhub::error::HubError::Store(e)),
+                }
                 hub.sweep_photos(
                     gridhub::photos::UPLOAD_GRACE,
                     gridhub::photos::UNREFERENCED_GRACE,

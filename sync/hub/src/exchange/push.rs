@@ -82,8 +82,11 @@ impl Hub {
     ) -> HubResult<(DeviceRecord, Vec<Verdict>)> {
         let mut verdicts = vec![];
         let mut gap = None;
+        // Mutations taken in for the first time (not re-sent ones), for the metrics.
+        let mut fresh: Vec<Status> = vec![];
         let device = crate::hub::in_tx(self.store(), |tx| {
             verdicts.clear();
+            fresh.clear();
             gap = None;
             let mut dev = tx
                 .device(device_id)?
@@ -140,6 +143,7 @@ impl Hub {
                         v
                     } else {
                         let mut v = self.apply_mutation(tx, &dev, m, now)?;
+                        fresh.push(v.status);
                         let json = serde_json::to_string(&v).expect("verdict serialises");
                         tx.record_mutation(&m.mutation_id, device_id, m.seq, &json)?;
                         v.canonical = canonical(tx, &dev, m)?;
@@ -164,6 +168,14 @@ impl Hub {
             Ok(dev)
         })?;
         crate::crash::point("push.after_commit");
+        for s in &fresh {
+            self.metrics.mutation(match s {
+                Status::Applied => "applied",
+                Status::Merged => "merged",
+                Status::Duplicate => "duplicate",
+                Status::Rejected => "rejected",
+            });
+        }
         if let Some((expected, offered)) = gap {
             if verdicts.is_empty() {
                 return Err(HubError::SeqGap {
@@ -356,7 +368,7 @@ impl Hub {
                 }
                 // A device whose value this edit replaced hears of it, whichever synced first.
                 for (field, old, old_hlc) in &merged.replaced {
-                    if old_hlc.node == dev.device_id || old_hlc.node == "hub" {
+                    if old_hlc.node == dev.device_id || crate::service::is_hub_node(&old_hlc.node) {
                         continue;
                     }
                     let Some(loser) = tx.device(&old_hlc.node)? else {

@@ -12,6 +12,7 @@ pub mod bundles;
 mod device;
 pub mod error;
 pub mod extract;
+pub mod ops;
 pub mod org;
 mod seals;
 pub mod session;
@@ -39,6 +40,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .map(|store| blobs::router(hub.clone(), store));
     let api = Router::new()
         .route("/v1/health", get(|| async { "ok" }))
+        .route("/v1/ready", get(ops::ready))
         .route("/v1/enroll", post(device::enroll))
         .route("/v1/auth/challenge", post(device::challenge))
         .route("/v1/auth/token", post(device::token))
@@ -116,6 +118,7 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, 
 /// Every route the router serves, as (method, path) — checked against `openapi.json`.
 pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/health"),
+    ("get", "/v1/ready"),
     ("post", "/v1/enroll"),
     ("post", "/v1/auth/challenge"),
     ("post", "/v1/auth/token"),

@@ -45,6 +45,8 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn HubStore>) {
     evidence_records(&*fresh());
     centre_records(&*fresh());
     concurrent_appends_are_never_skipped(&*fresh(), 8, 4, 50, 5);
+    clock_floor_only_rises(&*fresh());
+    a_lease_has_one_holder(&*fresh());
 }
 
 pub fn devices_and_codes(s: &dyn HubStore) {
@@ -501,4 +503,55 @@ pub fn concurrent_appends_are_never_skipped(
         );
         assert_eq!(ids, &log, "reader {r} saw the log as it is");
     }
+}
+
+pub fn clock_floor_only_rises(s: &dyn HubStore) {
+    with_tx(s, |tx| {
+        assert_eq!(tx.clock_floor()?, 0, "no floor yet");
+        tx.raise_clock_floor(1_800_000_000_500)?;
+        tx.raise_clock_floor(1_800_000_000_100)?;
+        assert_eq!(
+            tx.clock_floor()?,
+            1_800_000_000_500,
+            "a lower mark never lowers it"
+        );
+        tx.raise_clock_floor(1_800_000_000_900)?;
+        Ok(())
+    })
+    .unwrap();
+    let floor = with_tx(s, |tx| tx.clock_floor()).unwrap();
+    assert_eq!(floor, 1_800_000_000_900, "the floor is kept");
+}
+
+pub fn a_lease_has_one_holder(s: &dyn HubStore) {
+    let take = |holder: &str, now: u64| {
+        with_tx(s, |tx| tx.take_lease("sweep", holder, now, 1_000)).unwrap()
+    };
+    assert!(take("a", 10_000), "a free lease is taken");
+    assert!(!take("b", 10_500), "not while a's lease runs");
+    assert!(take("a", 10_900), "the holder renews");
+    assert!(!take("b", 11_800), "renewed until 11900");
+    assert!(take("b", 11_900), "taken over once it ran out");
+    with_tx(s, |tx| tx.release_lease("sweep", "a")).unwrap();
+    assert!(!take("c", 12_000), "only the holder gives it back");
+    with_tx(s, |tx| tx.release_lease("sweep", "b")).unwrap();
+    assert!(take("c", 12_000), "a lease given back is free");
+    assert!(
+        with_tx(s, |tx| tx.take_lease("other-job", "a", 12_000, 1_000)).unwrap(),
+        "leases are per job"
+    );
+    // Instances asking at the same moment: exactly one holds it.
+    let won = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|t| {
+        for i in 0..8 {
+            let won = &won;
+            t.spawn(move || {
+                let me = format!("instance-{i}");
+                if with_tx(s, |tx| tx.take_lease("race", &me, 50_000, 60_000)).unwrap() {
+                    won.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    assert_eq!(won.into_inner(), 1, "one instance wins a lease race");
 }

@@ -5,6 +5,9 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod service;
+
+pub use service::{PoolStats, ServiceTx, StoreSize};
 
 pub use gridpad_domain::Scope;
 use gridpad_proto::wire::{Op, OpKind};
@@ -158,7 +161,7 @@ impl Row {
 }
 
 /// One transaction's worth of storage operations.
-pub trait HubTx: CentreTx {
+pub trait HubTx: CentreTx + ServiceTx {
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn put_device(&mut self, d: &DeviceRecord) -> StoreResult<()>;
     fn devices(&mut self) -> StoreResult<Vec<DeviceRecord>>;
@@ -270,6 +273,11 @@ pub trait HubStore: Send + Sync + 'static {
         f: &mut dyn FnMut(&mut dyn HubTx) -> StoreResult<()>,
     ) -> StoreResult<()> {
         self.transaction(f)
+    }
+
+    /// The connection pool's state, where the backend has one.
+    fn pool(&self) -> Option<PoolStats> {
+        None
     }
 }
 
