@@ -39,14 +39,17 @@ pub struct NewTask<'a> {
     pub assignee: Option<&'a str>,
 }
 
-/// The version of an event as a form shows it: its newest field clock. Any write to the
-/// event (a step by another dispatcher, the device's completion of its task) changes it.
+/// The version of an event as a form shows it: a digest of its fields' clocks. Any write
+/// to the event (a step by another dispatcher, the device's completion of its task) gives
+/// a field a new clock, so a new version — even when a device's clock runs ahead of the
+/// hub's and the newest clock stays the device's.
 pub fn event_version(row: &Row) -> String {
-    row.field_hlc
-        .values()
-        .max()
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    let clocks: String = row
+        .field_hlc
+        .iter()
+        .map(|(k, h)| format!("{k}={h};"))
+        .collect();
+    crate::hub::sha256_hex(clocks.as_bytes())[..20].to_string()
 }
 
 /// Refuse when the event is no longer at the version the caller saw.
