@@ -3,8 +3,8 @@
 //! the devices also receive, and the centre's notes), its photos. Notes are audit lines
 //! (`event.note`): the centre's remarks, not synced to the device.
 
-use crate::authz::{Action, Principal};
 use crate::audit::AuditQuery;
+use crate::authz::{Action, Principal};
 use crate::hub::{rfc3339_ms, Hub, HubError, HubResult};
 use gridhub_store::{with_tx, Row};
 use gridpad_proto::wire::OpKind;
@@ -75,7 +75,9 @@ impl Hub {
         }];
         let mut after = 0;
         for _ in 0..MAX_PAGES {
-            let page = with_tx(self.store(), |tx| tx.ops_after(&row.scope, after, 256 << 10))?;
+            let page = with_tx(self.store(), |tx| {
+                tx.ops_after(&row.scope, after, 256 << 10)
+            })?;
             let Some(last) = page.last() else { break };
             after = last.op_id;
             for op in page {

@@ -43,7 +43,14 @@ fn world() -> World {
             },
         )
         .unwrap();
-    let other_grid = th.hub.org().unwrap().find("33021100200101").unwrap().id.clone();
+    let other_grid = th
+        .hub
+        .org()
+        .unwrap()
+        .find("33021100200101")
+        .unwrap()
+        .id
+        .clone();
     let mut dirs = vec![hub_dir];
     let mut report = |grid: &str, device: &str, desc: &str| {
         let d = tempfile::tempdir().unwrap();
@@ -207,7 +214,10 @@ fn assert_secure(a: &Answer, what: &str) {
     assert!(csp.contains("script-src 'self'"), "{what}: {csp}");
     assert!(!csp.contains("unsafe-inline"), "{what}: {csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
-    assert!(!csp.contains("http"), "{what}: nothing from elsewhere: {csp}");
+    assert!(
+        !csp.contains("http"),
+        "{what}: nothing from elsewhere: {csp}"
+    );
     assert_eq!(h("x-frame-options"), "DENY", "{what}");
     assert_eq!(h("x-content-type-options"), "nosniff", "{what}");
 }
@@ -256,7 +266,11 @@ async fn a_form_without_the_sessions_csrf_token_changes_nothing() {
         )
         .await;
         assert_eq!(r.status, StatusCode::FORBIDDEN);
-        assert!(r.body.contains("表单已过期"), "the refusal in Chinese: {}", r.body);
+        assert!(
+            r.body.contains("表单已过期"),
+            "the refusal in Chinese: {}",
+            r.body
+        );
     }
     let ev = w.th.hub.event_for(&Principal::cli(), &w.event_a).unwrap();
     assert_eq!(ev.fields["status"], "reported", "nothing was accepted");
@@ -266,7 +280,11 @@ async fn a_form_without_the_sessions_csrf_token_changes_nothing() {
         post(
             "/login",
             "",
-            &[("csrf", "abc"), ("username", "zhaobao"), ("password", PASSWORD)],
+            &[
+                ("csrf", "abc"),
+                ("username", "zhaobao"),
+                ("password", PASSWORD),
+            ],
         ),
     )
     .await;
@@ -289,8 +307,13 @@ async fn a_dispatcher_sees_and_opens_only_the_events_of_its_street() {
     assert!(r.body.contains("没有找到"), "{}", r.body);
     assert!(!r.body.contains(DESCRIPTION));
     let photo = format!("/events/{}/photos/{}", w.event_a, "ab".repeat(32));
-    assert_eq!(send(&w.app, get(&photo, &b)).await.status, StatusCode::NOT_FOUND);
-    let page_b = send(&w.app, get(&format!("/events/{}", w.event_b), &b)).await.body;
+    assert_eq!(
+        send(&w.app, get(&photo, &b)).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let page_b = send(&w.app, get(&format!("/events/{}", w.event_b), &b))
+        .await
+        .body;
     let r = send(
         &w.app,
         post(
@@ -313,7 +336,10 @@ async fn a_dispatcher_sees_and_opens_only_the_events_of_its_street() {
     let au = sign_in(&w.app, "shenji").await;
     let page = send(&w.app, get(&format!("/events/{}", w.event_a), &au)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(!page.body.contains("name=\"action\""), "no action forms for an auditor");
+    assert!(
+        !page.body.contains("name=\"action\""),
+        "no action forms for an auditor"
+    );
 }
 
 /// Every URL a page makes (links, forms, images, the live list's address).
@@ -337,15 +363,30 @@ async fn a_text_search_travels_in_the_body_and_no_url_names_a_person() {
     let csrf = field(&page, "csrf");
     let r = send(
         &w.app,
-        post("/queue", &s, &[("csrf", &csrf), ("do", "apply"), ("text", REPORTER)]),
+        post(
+            "/queue",
+            &s,
+            &[("csrf", &csrf), ("do", "apply"), ("text", REPORTER)],
+        ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.headers["location"], "/", "the filter stays in the session");
+    assert_eq!(
+        r.headers["location"], "/",
+        "the filter stays in the session"
+    );
     let page = send(&w.app, get("/", &s)).await.body;
-    assert!(page.contains(&w.event_a), "the search found the report by its reporter");
-    assert!(page.contains(&format!("value=\"{REPORTER}\"")), "the form shows the search");
-    let ev = send(&w.app, get(&format!("/events/{}", w.event_a), &s)).await.body;
+    assert!(
+        page.contains(&w.event_a),
+        "the search found the report by its reporter"
+    );
+    assert!(
+        page.contains(&format!("value=\"{REPORTER}\"")),
+        "the form shows the search"
+    );
+    let ev = send(&w.app, get(&format!("/events/{}", w.event_a), &s))
+        .await
+        .body;
     assert!(ev.contains(REPORTER) && ev.contains(DESCRIPTION));
     for html in [&page, &ev] {
         for u in urls(html) {
@@ -357,7 +398,11 @@ async fn a_text_search_travels_in_the_body_and_no_url_names_a_person() {
     // Another search that finds nothing: the other street's report is not found either.
     send(
         &w.app,
-        post("/queue", &s, &[("csrf", &csrf), ("do", "apply"), ("text", "路灯")]),
+        post(
+            "/queue",
+            &s,
+            &[("csrf", &csrf), ("do", "apply"), ("text", "路灯")],
+        ),
     )
     .await;
     let page = send(&w.app, get("/", &s)).await.body;
@@ -368,7 +413,9 @@ async fn a_text_search_travels_in_the_body_and_no_url_names_a_person() {
 async fn an_action_sent_twice_or_from_a_stale_page_is_done_once() {
     let w = world();
     let s = sign_in(&w.app, "zhaobao").await;
-    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s)).await.body;
+    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s))
+        .await
+        .body;
     let (csrf, version) = (field(&page, "csrf"), field(&page, "version"));
     let path = format!("/events/{}/act", w.event_a);
     let form = [
@@ -388,35 +435,47 @@ async fn an_action_sent_twice_or_from_a_stale_page_is_done_once() {
         post(
             &path,
             &s,
-            &[("csrf", &csrf), ("version", &version), ("action", "dispatch"), ("hours", "12")],
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("action", "dispatch"),
+                ("hours", "12"),
+            ],
         ),
     )
     .await;
     assert_eq!(stale.status, StatusCode::CONFLICT);
-    let lines = w
-        .th
-        .hub
-        .audit_log(&gridhub::audit::AuditQuery {
-            target: Some(format!("event:{}", w.event_a)),
-            ..Default::default()
-        })
-        .unwrap();
+    let lines =
+        w.th.hub
+            .audit_log(&gridhub::audit::AuditQuery {
+                target: Some(format!("event:{}", w.event_a)),
+                ..Default::default()
+            })
+            .unwrap();
     let actions: Vec<&str> = lines.iter().map(|l| l.action.as_str()).collect();
     assert_eq!(actions, ["event.accepted"], "one step, audited once");
     // The fresh page dispatches; the event's timeline shows both steps.
-    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s)).await.body;
+    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s))
+        .await
+        .body;
     assert!(page.contains("已受理立案"), "the done message");
     let r = send(
         &w.app,
         post(
             &path,
             &s,
-            &[("csrf", &csrf), ("version", &field(&page, "version")), ("action", "dispatch")],
+            &[
+                ("csrf", &csrf),
+                ("version", &field(&page, "version")),
+                ("action", "dispatch"),
+            ],
         ),
     )
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s)).await.body;
+    let page = send(&w.app, get(&format!("/events/{}", w.event_a), &s))
+        .await
+        .body;
     assert!(page.contains("data-status=\"dispatched\""));
     // A rejection needs a reason: refused with a message, nothing done.
     let r = send(
@@ -424,7 +483,11 @@ async fn an_action_sent_twice_or_from_a_stale_page_is_done_once() {
         post(
             &format!("/events/{}/act", w.event_a),
             &s,
-            &[("csrf", &csrf), ("version", &field(&page, "version")), ("action", "reject")],
+            &[
+                ("csrf", &csrf),
+                ("version", &field(&page, "version")),
+                ("action", "reject"),
+            ],
         ),
     )
     .await;
@@ -445,7 +508,11 @@ async fn the_login_page_speaks_the_users_language_and_tells_a_lockout() {
             post(
                 "/login",
                 &en,
-                &[("csrf", &csrf), ("username", "zhaobao"), ("password", "wrong-Password-1")],
+                &[
+                    ("csrf", &csrf),
+                    ("username", "zhaobao"),
+                    ("password", "wrong-Password-1"),
+                ],
             ),
         )
         .await;
@@ -457,7 +524,10 @@ async fn the_login_page_speaks_the_users_language_and_tells_a_lockout() {
             assert!(r.body.contains("locked"), "{}", r.body);
             assert!(r.body.contains("(minutes): 15"), "{}", r.body);
         }
-        assert!(!r.body.contains("wrong-Password-1"), "the password is not echoed");
+        assert!(
+            !r.body.contains("wrong-Password-1"),
+            "the password is not echoed"
+        );
     }
 }
 
@@ -473,12 +543,20 @@ async fn an_account_with_totp_signs_in_in_two_steps() {
         post(
             "/login",
             &pre,
-            &[("csrf", &csrf), ("username", "zhaobao"), ("password", PASSWORD)],
+            &[
+                ("csrf", &csrf),
+                ("username", "zhaobao"),
+                ("password", PASSWORD),
+            ],
         ),
     )
     .await;
     assert_eq!(step.status, StatusCode::OK);
-    assert!(step.body.contains("name=\"totp\""), "the code step: {}", step.body);
+    assert!(
+        step.body.contains("name=\"totp\""),
+        "the code step: {}",
+        step.body
+    );
     assert!(set_cookie(&step.headers, "gridhub_session").is_none());
     let code = gridhub::totp::code(&gridhub::totp::decode(&secret).unwrap(), T0);
     let r = send(
@@ -500,7 +578,11 @@ async fn an_account_with_totp_signs_in_in_two_steps() {
     assert_eq!(send(&w.app, get("/", &s)).await.status, StatusCode::OK);
     // Signing out ends the session: the same cookie leads to the login page again.
     let page = send(&w.app, get("/", &s)).await.body;
-    let r = send(&w.app, post("/logout", &s, &[("csrf", &field(&page, "csrf"))])).await;
+    let r = send(
+        &w.app,
+        post("/logout", &s, &[("csrf", &field(&page, "csrf"))]),
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     let r = send(&w.app, get("/", &s)).await;
     assert_eq!(r.headers["location"], "/login");

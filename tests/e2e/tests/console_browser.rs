@@ -103,13 +103,21 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     };
     let tmp = tempfile::tempdir().unwrap();
     let (hub_dir, dev) = (tmp.path().join("hub"), tmp.path().join("device"));
-    let seeded = run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded =
+        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
     account(&hub_dir, "zhaobao", "dispatcher", "330211001");
     account(&hub_dir, "jiaochuan", "dispatcher", "330211002");
     account(&hub_dir, "shenji", "auditor", "330211");
     let code = run_json(gridhub_admin(&hub_dir).args([
-        "issue-code", "--user", "李网格员", "--grid", &grid, "--label", "演示终端", "--json",
+        "issue-code",
+        "--user",
+        "李网格员",
+        "--grid",
+        &grid,
+        "--label",
+        "演示终端",
+        "--json",
     ]))["code"]
         .as_str()
         .unwrap()
@@ -133,8 +141,19 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     let ev = run_json(
         gridpad(&dev)
             .args([
-                "report", "--category", "0401", "--description", DESCRIPTION, "--lat", "29.9493",
-                "--lon", "121.7131", "--accuracy", "5", "--json", "--photo",
+                "report",
+                "--category",
+                "0401",
+                "--description",
+                DESCRIPTION,
+                "--lat",
+                "29.9493",
+                "--lon",
+                "121.7131",
+                "--accuracy",
+                "5",
+                "--json",
+                "--photo",
             ])
             .arg(&jpeg),
     );
@@ -145,7 +164,9 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     run(gridpad(&dev).args(["sync", "--once"]));
     let synced = started.elapsed();
     b.wait_for("the report in the queue", WAIT, |b| {
-        b.js(&format!("return document.querySelector(\"{row}\") !== null")) == true
+        b.js(&format!(
+            "return document.querySelector(\"{row}\") !== null"
+        )) == true
     });
     let appeared = started.elapsed();
     assert_eq!(b.js("return window.__samePage === true"), true, "no reload");
@@ -155,23 +176,35 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         synced.as_millis()
     );
     both_languages(&b, "queue", &|b| {
-        b.wait_for("the queue", WAIT, |b| b.js(&format!("return document.querySelector(\"{row}\") !== null")) == true)
+        b.wait_for("the queue", WAIT, |b| {
+            b.js(&format!(
+                "return document.querySelector(\"{row}\") !== null"
+            )) == true
+        })
     });
 
     // The event: the photo loads from the evidence store through the session.
     b.click(&format!("{row} a"));
-    b.wait_for("the event page", WAIT, |b| b.url().ends_with(&format!("/events/{id}")));
+    b.wait_for("the event page", WAIT, |b| {
+        b.url().ends_with(&format!("/events/{id}"))
+    });
     b.wait_for("the photo", WAIT, |b| {
         b.js("var i = document.querySelector('img.thumb'); return !!i && i.complete && i.naturalWidth > 0") == true
     });
     let text = b.text();
-    assert!(text.contains(DESCRIPTION) && text.contains("李网格员"), "{text}");
+    assert!(
+        text.contains(DESCRIPTION) && text.contains("李网格员"),
+        "{text}"
+    );
     assert!(text.contains("1/1"), "photos received/expected: {text}");
     let event_url = format!("{url}/events/{id}");
     both_languages(&b, "event", &|b| b.goto(&event_url));
 
     // 受理/立案.
-    b.type_into("form[data-act='accept'] input[name='note']", "立案：通知市政维修");
+    b.type_into(
+        "form[data-act='accept'] input[name='note']",
+        "立案：通知市政维修",
+    );
     b.click("#act-accept");
     b.wait_for("accepted", WAIT, |b| status_of(b) == "accepted");
     // 派遣, submitted twice at once (a double click without the page's script): one
@@ -209,32 +242,55 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     run(gridpad(&dev).args(["sync", "--once"]));
     run(gridpad(&dev).args(["task", &task, "accept"]));
     run(gridpad(&dev).args(["task", &task, "start"]));
-    run(gridpad(&dev).args(["task", &task, "complete", "--note", "已放置警示锥并更换井盖"]));
+    run(gridpad(&dev).args([
+        "task",
+        &task,
+        "complete",
+        "--note",
+        "已放置警示锥并更换井盖",
+    ]));
     run(gridpad(&dev).args(["sync", "--once"]));
 
     // 核查, 结案.
     b.goto(&event_url);
     assert_eq!(status_of(&b), "handled");
-    assert!(b.text().contains("已放置警示锥并更换井盖"), "the handler's feedback on the timeline");
+    assert!(
+        b.text().contains("已放置警示锥并更换井盖"),
+        "the handler's feedback on the timeline"
+    );
     b.click("#act-verify");
     b.wait_for("verified", WAIT, |b| status_of(b) == "verified");
-    b.type_into("form[data-act='close'] input[name='note']", "井盖已更换，结案");
+    b.type_into(
+        "form[data-act='close'] input[name='note']",
+        "井盖已更换，结案",
+    );
     b.click("#act-close");
     b.wait_for("closed", WAIT, |b| status_of(b) == "closed");
     both_languages(&b, "event-closed", &|b| b.goto(&event_url));
 
     run(gridpad(&dev).args(["sync", "--once"]));
     let shown = run_json(gridpad(&dev).args(["event", &id, "--json"]));
-    assert_eq!(shown["event"]["status"], "closed", "the device shows it closed");
+    assert_eq!(
+        shown["event"]["status"], "closed",
+        "the device shows it closed"
+    );
 
     // Another street's dispatcher: not in the queue, and its address is "not found".
     sign_out(&b);
     sign_in(&b, &url, "jiaochuan");
-    assert_eq!(b.js(&format!("return document.querySelector(\"{row}\") === null")), true);
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelector(\"{row}\") === null"
+        )),
+        true
+    );
     assert!(!b.text().contains(DESCRIPTION));
     b.goto(&event_url);
     let text = b.text();
-    assert!(text.contains("没有找到") && !text.contains(DESCRIPTION), "{text}");
+    assert!(
+        text.contains("没有找到") && !text.contains(DESCRIPTION),
+        "{text}"
+    );
     both_languages(&b, "not-found", &|b| b.goto(&event_url));
 
     // The auditor finds the steps, once each.
@@ -243,14 +299,20 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     b.goto(&format!("{url}/audit"));
     b.type_into("#a-target", &format!("event:{id}"));
     b.click("#audit-search");
-    b.wait_for("the audit lines", WAIT, |b| b.text().contains("event.closed"));
+    b.wait_for("the audit lines", WAIT, |b| {
+        b.text().contains("event.closed")
+    });
     let count = |action: &str| {
         b.js(&format!(
             "return Array.from(document.querySelectorAll('#audit td.code')).filter(function (t) {{ return t.textContent === '{action}'; }}).length"
         ))
     };
     assert_eq!(count("event.accepted"), 1);
-    assert_eq!(count("event.dispatched"), 1, "the double submission is one line");
+    assert_eq!(
+        count("event.dispatched"),
+        1,
+        "the double submission is one line"
+    );
     assert_eq!(count("event.verified"), 1);
     assert_eq!(count("event.closed"), 1);
     assert!(b.text().contains("审计链完整"));

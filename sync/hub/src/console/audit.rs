@@ -39,7 +39,8 @@ pub struct Before {
 /// Milliseconds of a Beijing date's start.
 fn day_ms(d: &str, plus_days: i64) -> Option<u64> {
     let d = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()?;
-    let t = d.and_hms_opt(0, 0, 0)? - chrono::Duration::hours(8) + chrono::Duration::days(plus_days);
+    let t =
+        d.and_hms_opt(0, 0, 0)? - chrono::Duration::hours(8) + chrono::Duration::days(plus_days);
     u64::try_from(t.and_utc().timestamp_millis()).ok()
 }
 
@@ -157,7 +158,8 @@ pub async fn set_filter(
     }
     ctx.check_csrf(&form.csrf)?;
     let f = form.filter;
-    let clean = |s: &str, n: usize| -> String { s.chars().filter(|c| !c.is_control()).take(n).collect() };
+    let clean =
+        |s: &str, n: usize| -> String { s.chars().filter(|c| !c.is_control()).take(n).collect() };
     let date = |s: &str| day_ms(s, 0).map(|_| s.to_string()).unwrap_or_default();
     c.audit_filters
         .lock()

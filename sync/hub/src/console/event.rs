@@ -79,7 +79,9 @@ impl Act {
         match self {
             Act::Note => true,
             Act::Return => current == EventStatus::Handled,
-            Act::Dispatch => current != EventStatus::Handled && current.can_become(EventStatus::Dispatched),
+            Act::Dispatch => {
+                current != EventStatus::Handled && current.can_become(EventStatus::Dispatched)
+            }
             a => a.next().is_some_and(|n| current.can_become(n)),
         }
     }
@@ -183,11 +185,7 @@ fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, 
     })
 }
 
-pub async fn page(
-    State(c): St,
-    ctx: Ctx,
-    Path(id): Path<String>,
-) -> Result<Response, Failure> {
+pub async fn page(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Response, Failure> {
     let flash = c.take_flash(&ctx.key).map(|m| (true, m));
     render(c, ctx, id, flash, StatusCode::OK).await
 }
@@ -209,7 +207,11 @@ async fn render(
         .map_err(|e| ctx.fail(e))?;
     let t = ctx.t();
     let body = view(&ctx, &ev, message);
-    let mut r = frame(&ctx, &format!("{} · {}", t.ev_description, ev.category), body);
+    let mut r = frame(
+        &ctx,
+        &format!("{} · {}", t.ev_description, ev.category),
+        body,
+    );
     *r.status_mut() = status;
     Ok(r)
 }
@@ -221,7 +223,10 @@ fn position(ctx: &Ctx, f: &gridpad_proto::Fields) -> String {
         Some(v) => v.clone(),
         None => Value::Null,
     };
-    match (p.get("lat").and_then(Value::as_f64), p.get("lon").and_then(Value::as_f64)) {
+    match (
+        p.get("lat").and_then(Value::as_f64),
+        p.get("lon").and_then(Value::as_f64),
+    ) {
         (Some(lat), Some(lon)) => {
             let acc = p
                 .get("accuracy_m")
@@ -353,9 +358,13 @@ fn view(ctx: &Ctx, ev: &Loaded, message: Option<(bool, &'static str)>) -> Markup
 fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
     let t = ctx.t();
     let Some(who) = &ctx.who else { return html! {} };
-    let current = EventStatus::parse(text(&ev.row.fields, "status")).unwrap_or(EventStatus::Reported);
+    let current =
+        EventStatus::parse(text(&ev.row.fields, "status")).unwrap_or(EventStatus::Reported);
     let acts: Vec<Act> = if who.may(Action::EventsHandle) {
-        Act::ALL.into_iter().filter(|a| a.allowed_from(current)).collect()
+        Act::ALL
+            .into_iter()
+            .filter(|a| a.allowed_from(current))
+            .collect()
     } else {
         vec![]
     };
@@ -423,11 +432,25 @@ pub async fn act(
     } else {
         None
     };
-    let hours = match form.hours.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+    let hours = match form
+        .hours
+        .as_deref()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
         None => 24,
         Some(h) => match h.parse::<u64>() {
             Ok(h) if (1..=24 * 366).contains(&h) => h,
-            _ => return render(c, ctx, id, Some((false, t.err_bad_hours)), StatusCode::BAD_REQUEST).await,
+            _ => {
+                return render(
+                    c,
+                    ctx,
+                    id,
+                    Some((false, t.err_bad_hours)),
+                    StatusCode::BAD_REQUEST,
+                )
+                .await
+            }
         },
     };
     if let Some((m, s)) = check {
@@ -437,7 +460,8 @@ pub async fn act(
     let (id2, version) = (id.clone(), form.version.clone());
     let r = blocking(move || {
         let current = hub.event_for(&who, &id2)?;
-        let status = EventStatus::parse(text(&current.fields, "status")).unwrap_or(EventStatus::Reported);
+        let status =
+            EventStatus::parse(text(&current.fields, "status")).unwrap_or(EventStatus::Reported);
         if event_version(&current) != version {
             return Err(HubError::Conflict("stale".into()));
         }
@@ -448,10 +472,16 @@ pub async fn act(
         match a {
             Act::Note => hub.note_event(&who, &id2, &note),
             Act::Dispatch => {
-                let n = if note.is_empty() { "派遣至网格处置" } else { note.as_str() };
+                let n = if note.is_empty() {
+                    "派遣至网格处置"
+                } else {
+                    note.as_str()
+                };
                 hub.dispatch_event_at(&who, &id2, hours, n, v).map(|_| ())
             }
-            Act::Return => hub.dispatch_event_at(&who, &id2, hours, &note, v).map(|_| ()),
+            Act::Return => hub
+                .dispatch_event_at(&who, &id2, hours, &note, v)
+                .map(|_| ()),
             a => {
                 let next = a.next().expect("a step");
                 hub.transition_event_at(&who, &id2, next, &note, v)
@@ -464,9 +494,18 @@ pub async fn act(
             c.flash(&ctx.key, a.done(t));
             Ok(Redirect::to(&format!("/events/{id}")).into_response())
         }
-        Err(HubError::Conflict(_)) => render(c, ctx, id, Some((false, t.err_stale)), StatusCode::CONFLICT).await,
+        Err(HubError::Conflict(_)) => {
+            render(c, ctx, id, Some((false, t.err_stale)), StatusCode::CONFLICT).await
+        }
         Err(HubError::BadRequest(_)) => {
-            render(c, ctx, id, Some((false, t.err_not_allowed)), StatusCode::CONFLICT).await
+            render(
+                c,
+                ctx,
+                id,
+                Some((false, t.err_not_allowed)),
+                StatusCode::CONFLICT,
+            )
+            .await
         }
         Err(e) => Err(ctx.fail(e)),
     }

@@ -2,7 +2,9 @@
 //! TOTP; the lockout in words and minutes; sign-out. Signing in is [`Hub::login`] (its
 //! password check, lockout and audit line); the session cookie is the API's.
 
-use super::{bare_page_for, cookie_value, lang_form, Console, Ctx, Failure, Kind, LOGIN_CSRF_COOKIE};
+use super::{
+    bare_page_for, cookie_value, lang_form, Console, Ctx, Failure, Kind, LOGIN_CSRF_COOKIE,
+};
 use crate::accounts::SESSION_MAX_MS;
 use crate::http::extract::{blocking, session_cookie};
 use crate::http::session::{cookie, over_tls};
@@ -45,7 +47,10 @@ fn render(ctx: &Ctx, v: View<'_>, status: StatusCode, headers: &HeaderMap) -> Re
     };
     let (token, set) = if token.is_empty() {
         let fresh = hex::encode(ring_random());
-        (fresh.clone(), Some(login_csrf_cookie(&fresh, over_tls(headers))))
+        (
+            fresh.clone(),
+            Some(login_csrf_cookie(&fresh, over_tls(headers))),
+        )
     } else {
         (token, None)
     };
@@ -166,10 +171,7 @@ pub async fn submit(
     );
     let had_code = code.is_some();
     let r = blocking(move || hub.login(&user, &pw, code.as_deref().map(str::trim), &addr)).await;
-    let ctx = Ctx {
-        csrf: given,
-        ..ctx
-    };
+    let ctx = Ctx { csrf: given, ..ctx };
     match r {
         Ok(l) => {
             let secure = over_tls(&headers);
@@ -198,7 +200,14 @@ pub async fn submit(
         Err(HubError::Unauthorized(_)) => Ok(render(
             &ctx,
             View {
-                message: Some(if had_code { t.login_totp_bad } else { t.login_bad }.into()),
+                message: Some(
+                    if had_code {
+                        t.login_totp_bad
+                    } else {
+                        t.login_bad
+                    }
+                    .into(),
+                ),
                 username: &f.username,
                 totp_step: None,
             },

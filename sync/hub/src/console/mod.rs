@@ -18,8 +18,8 @@ pub mod login;
 pub mod queue;
 
 use crate::authz::Principal;
-use crate::hub::{sha256_hex, Hub, HubError};
 use crate::http::extract::{blocking, session_cookie, ClientAddr};
+use crate::hub::{sha256_hex, Hub, HubError};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{header, request::Parts, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -88,7 +88,10 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),

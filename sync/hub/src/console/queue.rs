@@ -202,7 +202,9 @@ fn listing(
         .filter(|l| {
             let fl = &l.row.fields;
             let code = text(fl, "category_code");
-            (f.category.is_empty() || code == f.category || cat.get(code).and_then(|c| c.parent.as_deref()) == Some(&f.category))
+            (f.category.is_empty()
+                || code == f.category
+                || cat.get(code).and_then(|c| c.parent.as_deref()) == Some(&f.category))
                 && (f.node.is_empty() || tree.within(&f.node, text(fl, "grid_id")))
                 && (f.colour.is_empty() || l.colour.map(|c| c.as_str()) == Some(f.colour.as_str()))
                 && (f.from.is_empty() || l.at.is_some_and(|t| local_date(t) >= f.from))
@@ -222,7 +224,12 @@ fn listing(
     }
     lines.retain(|l| f.status.is_empty() || text(&l.row.fields, "status") == f.status);
     let matching = lines.len();
-    let key = |l: &Line| (l.at.map_or(0, |t| t.timestamp_millis()), l.row.row_id.clone());
+    let key = |l: &Line| {
+        (
+            l.at.map_or(0, |t| t.timestamp_millis()),
+            l.row.row_id.clone(),
+        )
+    };
     lines.sort_by_key(|l| std::cmp::Reverse(key(l)));
     if let Some((ms, id)) = after.and_then(|a| a.split_once('_')) {
         let ms: i64 = ms.parse().unwrap_or(i64::MAX);
@@ -259,8 +266,7 @@ pub struct Cursor {
 fn valid_cursor(a: &Option<String>) -> Option<&str> {
     a.as_deref().filter(|a| {
         a.len() <= 120
-            && a
-                .chars()
+            && a.chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':'))
     })
 }
