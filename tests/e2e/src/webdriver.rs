@@ -37,6 +37,8 @@ fn free_port() -> u16 {
 
 impl Browser {
     pub fn start(driver_path: &Path) -> Browser {
+        // reqwest is built without a TLS provider of its own (the workspace installs ring's).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let driver = Command::new(driver_path)
             .arg(format!("--port={port}"))

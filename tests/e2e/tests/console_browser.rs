@@ -213,7 +213,7 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         "var done = arguments[0];
          var f = document.querySelector(\"form[data-act='dispatch']\");
          var body = new URLSearchParams(new FormData(f)).toString();
-         var send = function () { return fetch(f.action, {method: 'POST', body: body,
+         var send = function () { return fetch(f.getAttribute('action'), {method: 'POST', body: body,
              headers: {'Content-Type': 'application/x-www-form-urlencoded'}, credentials: 'same-origin'})
              .then(function (r) { return r.status; }); };
          Promise.all([send(), send()]).then(done, function (e) { done(String(e)); });",
@@ -291,7 +291,15 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         text.contains("没有找到") && !text.contains(DESCRIPTION),
         "{text}"
     );
-    both_languages(&b, "not-found", &|b| b.goto(&event_url));
+    // The error page has no header to switch from: switch on the queue, come back.
+    b.screenshot(&shots().join("not-found-zh.png"));
+    b.goto(&format!("{url}/"));
+    switch_lang(&b);
+    b.goto(&event_url);
+    assert!(b.text().contains("outside your area"));
+    b.screenshot(&shots().join("not-found-en.png"));
+    b.goto(&format!("{url}/"));
+    switch_lang(&b);
 
     // The auditor finds the steps, once each.
     sign_out(&b);
