@@ -5,7 +5,9 @@
 # the worker completes it, the centre closes it, the device shows it closed.
 # It ends by opening the terminal app (gridpad-ui) on the device's data against the
 # still-running hub: in a window when $DISPLAY is set, otherwise under Xvfb with a
-# screenshot. Data goes to $GRIDPAD_DEMO_DIR (default: a new temporary directory).
+# screenshot. Data goes to $GRIDPAD_DEMO_DIR (default: a new temporary directory). The
+# centre's console is served by the same hub: the script prints its address and a demo
+# dispatcher's login.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
@@ -24,6 +26,10 @@ rm -rf "$hubdir" "$GRIDPAD_DATA_DIR"
 grid=$("$bin/gridhub" --data-dir "$hubdir" admin seed-demo --persons 1500 --seed 1 --json | json_field home_grid_code)
 code=$("$bin/gridhub" --data-dir "$hubdir" admin issue-code --user 张网格员 --grid "$grid" --label 演示终端 --json | json_field code)
 echo "Hub seeded with a town; grid $grid; enrollment code $code"
+# A dispatcher of the town's street (招宝山街道, 330211001) for the console.
+console_user=diaodu console_password=${GRIDPAD_DEMO_CONSOLE_PASSWORD:-Zhenhai-2026-demo}
+GRIDHUB_PASSWORD="$console_password" "$bin/gridhub" --data-dir "$hubdir" admin account create \
+  --username "$console_user" --role dispatcher --node 330211001 --display-name 演示调度员 --password >/dev/null
 
 "$bin/gridhub" --data-dir "$hubdir" serve --listen 127.0.0.1:0 2> "$demo/hub.log" &
 hub_pid=$!
@@ -68,6 +74,9 @@ gp event "$event"
 hub devices
 echo
 echo "Device data (encrypted) in $GRIDPAD_DATA_DIR; hub database in $hubdir."
+
+echo
+printf '\033[1mThe command-centre console: %s/  (sign in as %s / %s)\033[0m\n' "$url" "$console_user" "$console_password"
 
 echo; echo "— the terminal app on this device's data, syncing with the same hub —"
 if [ -z "${DISPLAY:-}" ] && ! command -v xvfb-run >/dev/null 2>&1; then

@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup.sh
 export CARGO_TERM_COLOR=never
+# The console's browser test must run here, never skip (setup.sh installed chromium).
+export GRIDPAD_REQUIRE_BROWSER=1
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

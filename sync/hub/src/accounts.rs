@@ -396,6 +396,7 @@ impl Hub {
             verify_password(password, "");
             let minutes = (a.locked_until_ms - now).div_ceil(60_000);
             return Err(HubError::Forbidden(format!(
+                // The console (console/login.rs) reads the minutes from this sentence.
                 "this account is locked after repeated failures; try again in {minutes} min"
             )));
         }

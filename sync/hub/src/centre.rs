@@ -39,6 +39,29 @@ pub struct NewTask<'a> {
     pub assignee: Option<&'a str>,
 }
 
+/// The version of an event as a form shows it: a digest of its fields' clocks. Any write
+/// to the event (a step by another dispatcher, the device's completion of its task) gives
+/// a field a new clock, so a new version — even when a device's clock runs ahead of the
+/// hub's and the newest clock stays the device's.
+pub fn event_version(row: &Row) -> String {
+    let clocks: String = row
+        .field_hlc
+        .iter()
+        .map(|(k, h)| format!("{k}={h};"))
+        .collect();
+    crate::hub::sha256_hex(clocks.as_bytes())[..20].to_string()
+}
+
+/// Refuse when the event is no longer at the version the caller saw.
+fn check_version(row: Option<&Row>, expected: Option<&str>) -> HubResult<()> {
+    match (row, expected) {
+        (Some(r), Some(v)) if event_version(r) != v => Err(HubError::Conflict(
+            "the event changed since the form was loaded".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Every record a write references must exist at the hub, and a grid's record may only
 /// reference records of the same grid (a device holds its grid only: a reference into
 /// another grid could never be applied there).
@@ -331,6 +354,20 @@ impl Hub {
         next: EventStatus,
         note: &str,
     ) -> HubResult<()> {
+        self.transition_event_at(who, id, next, note, None)
+    }
+
+    /// [`Hub::transition_event`], only if the event is still at `expected` (its
+    /// [`event_version`] when the form was made): a stale form, a second click or another
+    /// dispatcher's step in between gets [`HubError::Conflict`] and changes nothing.
+    pub fn transition_event_at(
+        &self,
+        who: &Principal,
+        id: &str,
+        next: EventStatus,
+        note: &str,
+        expected: Option<&str>,
+    ) -> HubResult<()> {
         who.require(Action::EventsHandle)?;
         let hlc = self.tick();
         let now = self.now_ms();
@@ -341,6 +378,7 @@ impl Hub {
                 .and_then(|r| r.fields.get("grid_id"))
                 .and_then(Value::as_str);
             who.require_grid(grid, &format!("event {id:.40}"))?;
+            check_version(ev.as_ref(), expected)?;
             let before = ev
                 .as_ref()
                 .and_then(|r| r.fields.get("status"))
@@ -483,6 +521,20 @@ impl Hub {
         event_id: &str,
         deadline_hours: u64,
     ) -> HubResult<String> {
+        self.dispatch_event_at(who, event_id, deadline_hours, "派遣至网格处置", None)
+    }
+
+    /// [`Hub::dispatch_event`] with the step's note, only if the event is still at
+    /// `expected` (see [`Hub::transition_event_at`]). Also 退回: a handled event whose
+    /// verification failed goes back to its grid as a new task.
+    pub fn dispatch_event_at(
+        &self,
+        who: &Principal,
+        event_id: &str,
+        deadline_hours: u64,
+        note: &str,
+        expected: Option<&str>,
+    ) -> HubResult<String> {
         who.require(Action::EventsHandle)?;
         let ev = self
             .row(Entity::Event, event_id)?
@@ -515,10 +567,10 @@ impl Hub {
         // The event's step and its task in one transaction: all or nothing.
         let hlc = self.tick();
         let now = self.now_ms();
-        let note = "派遣至网格处置";
         in_tx(self.store(), |tx| {
-            let before = tx
-                .row(Entity::Event, event_id)?
+            let current = tx.row(Entity::Event, event_id)?.filter(|r| !r.deleted);
+            check_version(current.as_ref(), expected)?;
+            let before = current
                 .and_then(|r| r.fields.get("status").cloned())
                 .unwrap_or(Value::Null);
             let next = EventStatus::Dispatched;

@@ -10,7 +10,9 @@
 //! - [`bundles`]: signed update bundles published for the fleet;
 //! - [`crash`]: named crash points (`GRIDHUB_CRASH_AT`) for the crash tests;
 //! - [`photos`]: the quota of photos no record names, and the sweep;
-//! - [`http`]: the HTTP interface (axum), one file per resource; [`tls`]: HTTPS;
+//! - [`http`]: the HTTP interface (axum), one file per resource; [`console`]: the
+//!   centre's console in a browser (HTML pages on the same origin), [`timeline`] its
+//!   reads of one event; [`tls`]: HTTPS;
 //!   [`conn`]: the accept loop and the limits on idle and trickling clients;
 //! - storage: the [`store`] contract (`gridhub-store`) and its backends ([`sqlite`], the
 //!   default; [`postgres`] for a city), chosen by [`storage::open`].
@@ -23,6 +25,7 @@ pub mod blobstore;
 pub mod bundles;
 pub mod centre;
 pub mod conn;
+pub mod console;
 pub mod crash;
 pub mod departments;
 pub mod devices;
@@ -38,6 +41,7 @@ pub mod photos;
 pub mod scopes;
 pub mod service;
 pub mod storage;
+pub mod timeline;
 pub mod tls;
 pub mod totp;
 

@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: find the workspace's binaries (built by `cargo test
 //! --workspace` before any test runs), run them, start `gridhub serve` on a free port.
 
+pub mod webdriver;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

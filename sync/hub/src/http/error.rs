@@ -65,7 +65,8 @@ pub fn problem(status: StatusCode, title: &str, detail: Option<String>) -> Respo
 }
 
 /// Every error the hub answers is a problem document, also those written by the HTTP stack
-/// itself (a body over the limit, an unreadable body, an unknown route, a wrong method):
+/// itself (a body over the limit, an unreadable body, an unknown route, a wrong method) —
+/// but the console's own error pages (HTML) stay pages:
 /// a plain-text or empty error answer becomes `application/problem+json` with the text as
 /// its detail; its other headers (`Upload-Offset` …) are kept. Applied to every connection
 /// by [`crate::conn::serve`].
@@ -82,7 +83,7 @@ pub async fn plain_errors_as_problems(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.contains("json"));
+        .is_some_and(|ct| ct.contains("json") || ct.starts_with("text/html"));
     if json {
         return r;
     }

@@ -38,6 +38,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .blobs()
         .cloned()
         .map(|store| blobs::router(hub.clone(), store));
+    let hub_for_console = hub.clone();
     let api = Router::new()
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/ready", get(ops::ready))
@@ -94,6 +95,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/audit/verify", get(audit::verify))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(hub);
+    let api = api.merge(crate::console::router(hub_for_console));
     match blobs {
         Some(b) => api.merge(b),
         None => api,

@@ -22,7 +22,7 @@ pub struct Login {
     totp: Option<String>,
 }
 
-fn cookie(value: &str, max_age_s: u64, secure: bool) -> String {
+pub(crate) fn cookie(value: &str, max_age_s: u64, secure: bool) -> String {
     format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{}",
         if secure { "; Secure" } else { "" }
@@ -30,7 +30,7 @@ fn cookie(value: &str, max_age_s: u64, secure: bool) -> String {
 }
 
 /// Whether the console is reached over TLS (directly, or behind a proxy that says so).
-fn over_tls(headers: &HeaderMap) -> bool {
+pub(crate) fn over_tls(headers: &HeaderMap) -> bool {
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())

@@ -1,0 +1,283 @@
+//! The console's words. Every string a page shows is a field of [`Texts`]: one table per
+//! locale ([`ZH`], the default, and [`EN`]), written side by side below so neither can
+//! miss a key (a missing one does not compile). Errors on screen come from here too,
+//! never from a library's message.
+
+use gridpad_domain::codes::EventStatus;
+
+/// The console's languages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// The cookie that remembers the choice.
+    pub const COOKIE: &'static str = "gridhub_lang";
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s {
+            "zh" | "zh-CN" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+
+    pub fn t(self) -> &'static Texts {
+        match self {
+            Lang::Zh => &ZH,
+            Lang::En => &EN,
+        }
+    }
+
+    /// The name of an event status.
+    pub fn status(self, s: &str) -> &'static str {
+        let t = self.t();
+        match EventStatus::parse(s) {
+            Some(EventStatus::Draft) => t.st_draft,
+            Some(EventStatus::Reported) => t.st_reported,
+            Some(EventStatus::Accepted) => t.st_accepted,
+            Some(EventStatus::Rejected) => t.st_rejected,
+            Some(EventStatus::Dispatched) => t.st_dispatched,
+            Some(EventStatus::Handled) => t.st_handled,
+            Some(EventStatus::Verified) => t.st_verified,
+            Some(EventStatus::Closed) => t.st_closed,
+            Some(EventStatus::HandledOnSpot) => t.st_handled_on_spot,
+            Some(EventStatus::Escalated) => t.st_escalated,
+            None => t.unknown,
+        }
+    }
+
+    /// The name of a deadline colour.
+    pub fn colour(self, c: &str) -> &'static str {
+        let t = self.t();
+        match c {
+            "green" => t.colour_green,
+            "yellow" => t.colour_yellow,
+            "red" => t.colour_red,
+            "overdue" => t.colour_overdue,
+            _ => t.colour_none,
+        }
+    }
+
+    /// The name of a role.
+    pub fn role(self, r: &str) -> &'static str {
+        let t = self.t();
+        match r {
+            "dispatcher" => t.role_dispatcher,
+            "department_handler" => t.role_department_handler,
+            "supervisor" => t.role_supervisor,
+            "fleet_manager" => t.role_fleet_manager,
+            "auditor" => t.role_auditor,
+            "system_administrator" => t.role_system_administrator,
+            "field_staff" => t.role_field_staff,
+            _ => t.role_other,
+        }
+    }
+}
+
+macro_rules! texts {
+    ($($key:ident: $zh:literal, $en:literal;)+) => {
+        /// Every string of the console, in one language.
+        pub struct Texts { $(pub $key: &'static str,)+ }
+        /// 简体中文 (the default).
+        pub static ZH: Texts = Texts { $($key: $zh,)+ };
+        /// English.
+        pub static EN: Texts = Texts { $($key: $en,)+ };
+    };
+}
+
+texts! {
+    // The frame of every page.
+    app_name: "网格化指挥中心", "Command centre";
+    nav_queue: "事件", "Events";
+    nav_audit: "审计日志", "Audit log";
+    switch_to: "English", "中文";
+    logout: "退出", "Sign out";
+    unknown: "未知", "unknown";
+    none: "—", "—";
+    // Login.
+    login_title: "登录指挥中心", "Sign in to the command centre";
+    username: "用户名", "Username";
+    password: "密码", "Password";
+    totp: "动态验证码", "One-time code";
+    totp_hint: "此账号已启用双因素认证：请输入验证器应用中的 6 位动态码。", "This account uses two-factor sign-in: enter the 6-digit code from the authenticator app.";
+    login_button: "登录", "Sign in";
+    login_bad: "用户名或密码错误。", "Wrong username or password.";
+    login_locked: "连续失败次数过多，账号已锁定。请在以下时间后重试（分钟）：", "Too many failed attempts: this account is locked. Try again in (minutes):";
+    login_totp_bad: "动态验证码不正确，请重新输入。", "The one-time code is not right; enter it again.";
+    logged_out: "您已退出登录。", "You have signed out.";
+    session_ended: "会话已结束，请重新登录。", "The session has ended; please sign in again.";
+    // Queue.
+    queue_title: "事件队列", "Event queue";
+    filter: "筛选", "Filter";
+    filter_apply: "应用筛选", "Apply";
+    filter_clear: "清除", "Clear";
+    f_status: "状态", "Status";
+    f_category: "类别（大类/小类）", "Category";
+    f_node: "区域", "Area";
+    f_colour: "时限预警", "Deadline";
+    f_from: "上报日期从", "Reported from";
+    f_to: "至", "to";
+    f_text: "关键字", "Text";
+    all: "全部", "All";
+    col_reported: "上报时间", "Reported";
+    col_category: "类别", "Category";
+    col_description: "描述", "Description";
+    col_grid: "网格", "Grid";
+    col_status: "状态", "Status";
+    col_deadline: "时限", "Deadline";
+    col_photos: "照片", "Photos";
+    queue_empty: "没有符合条件的事件。", "No events match.";
+    next_page: "下一页 →", "Next page →";
+    first_page: "← 第一页", "← First page";
+    live_note: "新上报的事件会自动出现。", "New reports appear by themselves.";
+    total_shown: "符合条件", "Matching";
+    // Statuses.
+    st_draft: "草稿", "Draft";
+    st_reported: "待受理", "Reported";
+    st_accepted: "已立案", "Accepted";
+    st_rejected: "不予受理", "Rejected";
+    st_dispatched: "已派遣", "Dispatched";
+    st_handled: "已处置", "Handled";
+    st_verified: "已核查", "Verified";
+    st_closed: "已结案", "Closed";
+    st_handled_on_spot: "自行处置", "Handled on the spot";
+    st_escalated: "已上报上级", "Escalated";
+    colour_green: "正常", "On time";
+    colour_yellow: "黄色预警", "Yellow";
+    colour_red: "红色预警", "Red";
+    colour_overdue: "已超时", "Overdue";
+    colour_none: "无时限", "No deadline";
+    // Event page.
+    back_to_queue: "← 返回事件队列", "← Back to the queue";
+    ev_description: "事件描述", "Description";
+    ev_address: "地址", "Address";
+    ev_fields: "类别要素", "Category fields";
+    ev_reporter: "上报人", "Reporter";
+    ev_device: "上报终端", "Device";
+    ev_position: "位置", "Position";
+    ev_accuracy: "精度", "accuracy";
+    ev_no_position: "无定位", "No position";
+    ev_device_time: "终端时间", "Device time";
+    ev_reported_at: "上报时间", "Reported at";
+    ev_deadline: "处置时限", "Deadline";
+    ev_photos: "现场照片", "Photos";
+    ev_photos_received: "已收到照片", "Photos received";
+    ev_photos_complete: "照片已收齐", "All photos received";
+    ev_photos_incomplete: "照片未收齐，终端下次同步时补传", "Photos missing: the device sends them at its next sync";
+    ev_photo_missing: "照片尚未收到", "Photo not received yet";
+    ev_no_photos: "本事件没有照片。", "This report has no photos.";
+    ev_seal: "防篡改校验", "Seal check";
+    seal_ok: "通过：记录与终端封存一致", "OK: the record matches the device's seal";
+    seal_unsealed: "尚未收到封存记录", "No seal received yet";
+    seal_altered: "不一致：记录在封存后被改动", "Altered: the record differs from its seal";
+    seal_gap: "封存链有缺口", "Gap in the seal chain";
+    seal_other: "封存链异常", "Seal chain problem";
+    ev_timeline: "处理过程", "Timeline";
+    ev_actions: "处理", "Actions";
+    ev_no_actions: "当前状态下您没有可执行的操作。", "There is nothing your role can do in this state.";
+    act_accept: "受理/立案", "Accept (立案)";
+    act_reject: "不予受理", "Reject";
+    act_reject_reason: "不予受理的理由（必填）", "Reason for rejecting (required)";
+    act_dispatch: "派遣至网格", "Dispatch to the grid";
+    act_deadline_hours: "处置时限（小时）", "Deadline (hours)";
+    act_verify: "核查通过", "Verified";
+    act_return: "退回重新处置", "Send back for rework";
+    act_return_reason: "退回理由（必填）", "Why it goes back (required)";
+    act_close: "结案", "Close";
+    act_note: "添加备注", "Add a note";
+    act_note_text: "备注", "Note";
+    act_optional_note: "说明（可选）", "Note (optional)";
+    done_accepted: "已受理立案。", "Accepted.";
+    done_rejected: "已不予受理。", "Rejected.";
+    done_dispatched: "已派遣至网格，终端下次同步时收到任务。", "Dispatched: the grid's devices receive the task at their next sync.";
+    done_verified: "已核查。", "Verified.";
+    done_closed: "已结案。", "Closed.";
+    done_returned: "已退回网格重新处置。", "Sent back to the grid.";
+    done_noted: "备注已添加。", "Note added.";
+    err_stale: "此事件在您打开页面后已被更改（可能是重复提交，或其他调度员刚刚处理过）。本次操作未执行，请核对最新状态后再操作。", "This event changed after the page was loaded (a second click, or another dispatcher acted first). Nothing was done; check its current state and try again.";
+    err_not_allowed: "事件当前的状态不允许此操作，未执行。", "The event's current state does not allow this; nothing was done.";
+    err_reason_needed: "请填写理由。", "Please give a reason.";
+    err_note_needed: "请填写备注内容。", "Please write the note.";
+    err_too_long: "内容过长（最多 2000 字）。", "Too long (at most 2,000 characters).";
+    err_bad_hours: "处置时限应为 1 到 8784 小时。", "The deadline is 1 to 8,784 hours.";
+    // Timeline words.
+    tl_reported: "上报", "reported";
+    tl_note: "备注", "note";
+    // Audit.
+    audit_title: "审计日志", "Audit log";
+    audit_actor: "操作人", "Who";
+    audit_action: "操作（前缀）", "Action (prefix)";
+    audit_target: "对象", "Target";
+    audit_search: "查询", "Search";
+    audit_at: "时间", "When";
+    audit_role: "角色", "Role";
+    audit_address: "来源地址", "From";
+    audit_detail: "内容", "Detail";
+    audit_seq: "序号", "No.";
+    audit_chain_ok: "审计链完整：共 {} 条，均未被改动。", "The chain is intact: {} lines, none changed.";
+    audit_chain_broken: "审计链在第 {} 条断开！", "The chain breaks at line {}!";
+    audit_empty: "没有符合条件的记录。", "No lines match.";
+    older: "更早 →", "Older →";
+    newest: "← 最新", "← Newest";
+    // Roles.
+    role_dispatcher: "调度员", "dispatcher";
+    role_department_handler: "部门处置人员", "department handler";
+    role_supervisor: "督办人员", "supervisor";
+    role_fleet_manager: "终端管理员", "fleet manager";
+    role_auditor: "审计员", "auditor";
+    role_system_administrator: "系统管理员", "system administrator";
+    role_field_staff: "网格员", "field staff";
+    role_other: "管理员", "administrator";
+    // Errors.
+    err_title: "出错了", "Something went wrong";
+    err_not_found: "没有找到此页面或事件，或它不在您的管辖区域内。", "There is no such page or event, or it is outside your area.";
+    err_forbidden: "您的角色无权进行此操作。", "Your role may not do this.";
+    err_csrf: "此表单已过期或来自其他页面，未执行。请刷新页面后重试。", "This form is stale or came from elsewhere; nothing was done. Reload the page and try again.";
+    err_bad_input: "提交的内容无效，未执行。", "What was sent is not valid; nothing was done.";
+    err_unavailable: "服务暂时不可用，请稍后重试。", "The service is unavailable right now; try again shortly.";
+    err_home: "返回首页", "Back to the start";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_and_colour_has_words_in_both_languages() {
+        for l in [Lang::Zh, Lang::En] {
+            for s in EventStatus::CODES {
+                assert_ne!(l.status(s), l.t().unknown, "{s}");
+            }
+            for c in ["green", "yellow", "red", "overdue"] {
+                assert_ne!(l.colour(c), l.t().colour_none);
+            }
+        }
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::Zh.other(), Lang::En);
+    }
+}
