@@ -7,9 +7,11 @@ use gridpad_proto::wire::{ChallengeRequest, ChallengeResponse, EnrollResponse, T
 use gridpad_proto::{Entity, Op};
 use serde_json::{json, Value};
 
-/// Routes anyone may call: enrollment (with a code), the login challenge, health.
+/// Routes anyone may call: enrollment (with a code), the login challenge, health and
+/// readiness (for the load balancer; they answer "ok"/"ready" and nothing else).
 const PUBLIC: &[&str] = &[
     "/v1/health",
+    "/v1/ready",
     "/v1/enroll",
     "/v1/auth/challenge",
     "/v1/auth/token",
