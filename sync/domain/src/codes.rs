@@ -188,8 +188,15 @@ impl DeadlineColour {
         if now >= deadline {
             return DeadlineColour::Overdue;
         }
-        let total = (deadline - start).num_seconds().max(1) as f64;
-        let used = (now - start).num_seconds().max(0) as f64 / total * 100.0;
+        let total = (deadline - start).num_seconds().max(0) as u64;
+        let used = (now - start).num_seconds().max(0) as u64;
+        DeadlineColour::from_share(used, total, yellow_pct, red_pct)
+    }
+
+    /// The colour of a step that has used `used` of its `total` allowed time (seconds of
+    /// clock or of working time, see `worktime::WorkCalendar::colour`), before its deadline.
+    pub fn from_share(used: u64, total: u64, yellow_pct: u32, red_pct: u32) -> DeadlineColour {
+        let used = used as f64 / total.max(1) as f64 * 100.0;
         if used >= red_pct as f64 {
             DeadlineColour::Red
         } else if used >= yellow_pct as f64 {

@@ -9,7 +9,8 @@
 //!   `up:<id>`), as a type;
 //! - [`codes`]: the code lists (sex, house use …), the event and task lifecycles, deadline
 //!   colours and positions;
-//! - [`checks`]: identity numbers, credit codes, phones.
+//! - [`checks`]: identity numbers, credit codes, phones;
+//! - [`worktime`]: working hours, holidays and 调休 days; deadlines and colours in working time.
 //!
 //! No I/O, no SQL: the device store (gridpad-core) and the hub (gridhub) each keep their
 //! own storage.
@@ -21,6 +22,7 @@ pub mod entity;
 pub mod scope;
 pub mod spec;
 pub mod specs;
+pub mod worktime;
 
 pub use entity::{Entity, Fields, UnknownEntity};
 pub use scope::{Scope, UnknownScope};
