@@ -27,6 +27,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_sync_recovery",
         include_str!("migrations/0006_sync_recovery.sql"),
     ),
+    (
+        "0007_deadline_unit",
+        include_str!("migrations/0007_deadline_unit.sql"),
+    ),
 ];
 
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

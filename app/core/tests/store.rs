@@ -434,6 +434,44 @@ fn deadline_colours_change_as_time_passes() {
 }
 
 #[test]
+fn a_deadline_in_working_days_skips_the_weekend_and_colours_by_working_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = demo_store(dir.path(), 200);
+    let at = |rfc: &str| {
+        chrono::DateTime::parse_from_rfc3339(rfc)
+            .unwrap()
+            .with_timezone(&chrono::Utc)
+    };
+    // Friday 20 Nov 2026, 16:00 in Beijing: 意见建议 allows 5 working days.
+    let t0 = at("2026-11-20T16:00:00+08:00");
+    s.set_clock(move || t0);
+    s.report_event(gridpad_core::NewReport {
+        category_code: "1002".into(),
+        fields: Default::default(),
+        ..report("小区道路照明不足的建议")
+    })
+    .unwrap();
+    let due = s.events(10).unwrap()[0].deadline_at.clone().unwrap();
+    // Mon–Fri of the next week; the day it came in is not counted.
+    assert_eq!(
+        chrono::DateTime::parse_from_rfc3339(&due).unwrap(),
+        at("2026-11-27T17:30:00+08:00")
+    );
+    for (now, colour) in [
+        // 8 of 36.5 working hours used (60 % of the clock's time): still green.
+        ("2026-11-23T17:00:00+08:00", DeadlineColour::Green),
+        // 29 of 36.5 (90 % of the clock's): yellow, not red.
+        ("2026-11-26T17:00:00+08:00", DeadlineColour::Yellow),
+        ("2026-11-27T15:00:00+08:00", DeadlineColour::Red),
+        ("2026-11-27T17:30:00+08:00", DeadlineColour::Overdue),
+    ] {
+        let t = at(now);
+        s.set_clock(move || t);
+        assert_eq!(s.events(10).unwrap()[0].colour, Some(colour), "at {now}");
+    }
+}
+
+#[test]
 fn tasks_follow_their_state_machine_and_each_command_is_queued() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = demo_store(dir.path(), 200);

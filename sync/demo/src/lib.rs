@@ -9,6 +9,7 @@
 //! the centre — so it can be loaded into a device store or imported into a hub.
 
 use gridpad_domain::catalog::{Category, CategoryField};
+use gridpad_domain::worktime::DeadlineUnit;
 use gridpad_domain::checks::id_number;
 use gridpad_proto::{Entity, Fields, Hlc, Op, RemoteChange};
 use rand::prelude::*;
@@ -318,6 +319,17 @@ impl Ids {
     }
 }
 
+/// The 小类 whose handling is counted in working days (matters an office handles in its
+/// working hours); the others in hours on the clock (urgent: safety, disputes, people).
+fn working_days(name: &str) -> Option<u32> {
+    match name {
+        "违规张贴涂写" => Some(2),
+        "物业纠纷" | "道路破损" | "流动人口未登记" => Some(3),
+        "意见建议" => Some(5),
+        _ => None,
+    }
+}
+
 /// The event catalog: 10 大类, 32 小类, with deadlines, departments and fields.
 pub fn catalog() -> Vec<Category> {
     let f = |key: &str, label: &str, kind: &str, required: bool, choices: &[&str]| CategoryField {
@@ -508,14 +520,19 @@ pub fn catalog() -> Vec<Category> {
     for (i, (name, dept, subs)) in tree.into_iter().enumerate() {
         let code = format!("{:02}", i + 1);
         let entry =
-            |code: String, parent: Option<String>, level, name: &str, hours, fields| Category {
+            |code: String, parent: Option<String>, level, name: &str, hours: Option<u32>, fields| Category {
                 sort: code.parse().unwrap_or(0),
                 code,
                 parent_code: parent,
                 level,
                 name: name.to_string(),
                 department: dept.to_string(),
-                deadline_hours: hours,
+                deadline_hours: hours.map(|h| working_days(name).unwrap_or(h)),
+                deadline_unit: if hours.is_some() && working_days(name).is_some() {
+                    DeadlineUnit::WorkingDays
+                } else {
+                    DeadlineUnit::Hours
+                },
                 yellow_pct: 50,
                 red_pct: 80,
                 fields,
@@ -573,18 +590,19 @@ pub fn generate<E>(
     let mut sum = DemoSummary::default();
 
     for c in catalog() {
-        push(
-            &mut buf,
-            Entity::CatalogCategory,
-            &c.code,
-            obj(json!({
+        let mut fields = obj(json!({
                 "parent_code": c.parent_code, "level": c.level, "name": c.name, "department": c.department,
                 "deadline_hours": c.deadline_hours, "yellow_pct": c.yellow_pct, "red_pct": c.red_pct,
                 "fields": serde_json::to_string(&c.fields).expect("fields"),
                 "photo_policy": json!({"max_pixels": 2_000_000, "quality": 80, "max_bytes": 600_000, "min_photos": if c.level == 2 { 1 } else { 0 }}).to_string(),
                 "sort": c.sort,
-            })),
-        )?;
+        }));
+        // Only a unit other than clock hours is stated: an entry without one reads as
+        // before on every device, also one whose schema predates the unit.
+        if c.deadline_unit.is_working() {
+            fields.insert("deadline_unit".into(), json!(c.deadline_unit.as_str()));
+        }
+        push(&mut buf, Entity::CatalogCategory, &c.code, fields)?;
         sum.categories += 1;
     }
 

@@ -7,6 +7,7 @@ use crate::spec::Kind::*;
 use crate::spec::Writer::{Centre, Device};
 use crate::spec::*;
 use crate::Entity;
+use crate::worktime::DeadlineUnit;
 
 const ID: Kind = Ref(Entity::Grid);
 const fn grid_id() -> FieldSpec {
@@ -182,6 +183,8 @@ pub static CATALOG_CATEGORY: EntitySpec = EntitySpec {
         FieldSpec::req("name", Name(SHORT)).by(Centre),
         FieldSpec::def("department", Text(SHORT)).by(Centre),
         FieldSpec::opt("deadline_hours", Int(1, 24 * 366)).by(Centre),
+        // The unit of `deadline_hours`; absent: hours on the clock (catalogs from before).
+        FieldSpec::opt("deadline_unit", Code(DeadlineUnit::CODES)).by(Centre),
         FieldSpec::def("yellow_pct", Int(1, 100)).by(Centre),
         FieldSpec::def("red_pct", Int(1, 100)).by(Centre),
         FieldSpec::def("fields", List(64 * 1024)).by(Centre),

@@ -251,6 +251,12 @@ impl WorkCalendar {
         c
     }
 
+    /// [`WorkCalendar::shipped`], read once per process (what a device counts with).
+    pub fn shipped_ref() -> &'static WorkCalendar {
+        static SHIPPED_CALENDAR: std::sync::OnceLock<WorkCalendar> = std::sync::OnceLock::new();
+        SHIPPED_CALENDAR.get_or_init(WorkCalendar::shipped)
+    }
+
     /// Add (or replace) a year.
     pub fn insert(&mut self, y: YearCalendar) {
         self.years.insert(y.year, y);

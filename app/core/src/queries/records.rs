@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use crate::search::{self, HouseHit, OrganisationHit, Page, PersonHit};
 use crate::store::Store;
+use gridpad_domain::worktime::{DeadlineUnit, WorkCalendar};
 use gridpad_proto::Entity;
 use rusqlite::{params, OptionalExtension};
 
@@ -121,7 +122,8 @@ impl Store {
 
     pub fn catalog(&self) -> Result<Vec<Category>> {
         let mut stmt = self.conn().prepare(
-            "SELECT code, parent_code, level, name, department, deadline_hours, yellow_pct, red_pct, fields, sort
+            "SELECT code, parent_code, level, name, department, deadline_hours, yellow_pct, red_pct, fields, sort,
+                    deadline_unit
              FROM catalog_category ORDER BY level, sort, code",
         )?;
         let rows = stmt.query_map([], |r| {
@@ -133,6 +135,7 @@ impl Store {
                 name: r.get(3)?,
                 department: r.get(4)?,
                 deadline_hours: r.get(5)?,
+                deadline_unit: unit(r.get(10)?),
                 yellow_pct: r.get(6)?,
                 red_pct: r.get(7)?,
                 fields: serde_json::from_str(&fields).unwrap_or_default(),
@@ -217,7 +220,8 @@ impl Store {
         let now = self.now();
         let mut stmt = self.conn().prepare(
             "SELECT e.id, coalesce(c.name, e.category_code), e.description, e.status, e.deadline_at,
-                    e.device_time, coalesce(e.corrected_time, e.device_time), coalesce(c.yellow_pct, 50), coalesce(c.red_pct, 80)
+                    e.device_time, coalesce(e.corrected_time, e.device_time), coalesce(c.yellow_pct, 50), coalesce(c.red_pct, 80),
+                    c.deadline_unit
              FROM event e LEFT JOIN catalog_category c ON c.code = e.category_code
              ORDER BY e.device_time DESC LIMIT ?",
         )?;
@@ -231,9 +235,14 @@ impl Store {
                 deadline.as_deref().and_then(parse_time),
                 parse_time(&start),
             ) {
-                (true, Some(d), Some(s)) => {
-                    Some(DeadlineColour::at(s, d, now, r.get(7)?, r.get(8)?))
-                }
+                (true, Some(d), Some(s)) => Some(colour(
+                    unit(r.get(9)?),
+                    s,
+                    d,
+                    now,
+                    r.get(7)?,
+                    r.get(8)?,
+                )),
                 _ => None,
             };
             Ok(EventSummary {
@@ -252,7 +261,8 @@ impl Store {
     pub fn tasks(&self) -> Result<Vec<TaskSummary>> {
         let now = self.now();
         let mut stmt = self.conn().prepare(
-            "SELECT t.id, t.title, t.status, t.deadline_at, t.created_at, coalesce(c.yellow_pct, 50), coalesce(c.red_pct, 80)
+            "SELECT t.id, t.title, t.status, t.deadline_at, t.created_at, coalesce(c.yellow_pct, 50), coalesce(c.red_pct, 80),
+                    c.deadline_unit
              FROM task t LEFT JOIN catalog_category c ON c.code = t.category_code
              ORDER BY t.deadline_at IS NULL, t.deadline_at, t.created_at",
         )?;
@@ -266,9 +276,14 @@ impl Store {
                 deadline.as_deref().and_then(parse_time),
                 parse_time(&created),
             ) {
-                (true, Some(d), Some(s)) => {
-                    Some(DeadlineColour::at(s, d, now, r.get(5)?, r.get(6)?))
-                }
+                (true, Some(d), Some(s)) => Some(colour(
+                    unit(r.get(7)?),
+                    s,
+                    d,
+                    now,
+                    r.get(5)?,
+                    r.get(6)?,
+                )),
                 _ => None,
             };
             Ok(TaskSummary {
@@ -326,4 +341,26 @@ impl Store {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
+}
+
+/// A catalog's deadline unit as stored (none: hours on the clock).
+fn unit(s: Option<String>) -> DeadlineUnit {
+    s.as_deref()
+        .and_then(DeadlineUnit::parse)
+        .unwrap_or_default()
+}
+
+/// The colour the hub computes too ([`WorkCalendar::colour`]), on the calendar this build
+/// ships; across a year it does not hold, the share of clock time.
+fn colour(
+    unit: DeadlineUnit,
+    start: chrono::DateTime<chrono::Utc>,
+    deadline: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+    yellow_pct: u32,
+    red_pct: u32,
+) -> DeadlineColour {
+    WorkCalendar::shipped_ref()
+        .colour_or_clock(unit, start, deadline, now, yellow_pct, red_pct)
+        .0
 }

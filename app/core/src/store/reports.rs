@@ -5,6 +5,7 @@ use crate::error::{Error, Result};
 use crate::model::*;
 use chrono::{DateTime, Utc};
 use gridpad_proto::{Entity, Fields, Op};
+use gridpad_domain::worktime::WorkCalendar;
 use serde_json::{json, Value};
 
 /// A report of an event, as the user fills it in.
@@ -92,10 +93,12 @@ impl Store {
         let (status, deadline) = if r.handled_on_spot {
             (EventStatus::HandledOnSpot, None)
         } else {
+            // Counted on the calendar this build ships; a working-time deadline in a
+            // year it does not hold is left to the centre (no guess).
             (
                 EventStatus::Reported,
-                cat.deadline_hours
-                    .map(|h| basis + chrono::Duration::hours(h as i64)),
+                cat.deadline()
+                    .and_then(|d| WorkCalendar::shipped_ref().due(basis, d).ok()),
             )
         };
         let id = new_id();
