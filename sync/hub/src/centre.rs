@@ -10,6 +10,7 @@ use crate::scopes::scope_of;
 use gridhub_store::*;
 use gridpad_demo::{self as demo, DemoSpec, DemoSummary};
 use gridpad_domain::codes::EventStatus;
+use gridpad_domain::worktime::Deadline;
 use gridpad_domain::spec::{self, spec, Change, Kind, ScopeRule, Side};
 use gridpad_proto::wire::OpKind;
 use gridpad_proto::{Entity, Fields, Hlc, Op, RemoteChange};
@@ -33,7 +34,9 @@ pub struct NewTask<'a> {
     pub grid: &'a str,
     pub title: &'a str,
     pub body: &'a str,
-    pub deadline_hours: u64,
+    /// The time allowed; none: the catalog's for the source event's 小类 (refused when
+    /// there is neither).
+    pub deadline: Option<Deadline>,
     /// The event it handles (its photos become the task's reference photos).
     pub source_event: Option<&'a str>,
     pub assignee: Option<&'a str>,
@@ -457,7 +460,7 @@ impl Hub {
             grid,
             title,
             body,
-            deadline_hours,
+            deadline,
             source_event,
             assignee,
         } = *t;
@@ -477,11 +480,11 @@ impl Hub {
         let category = source
             .as_ref()
             .and_then(|r| r.fields.get("category_code").cloned());
-        let hours = deadline_hours.clamp(1, 24 * 366);
+        let (_, due) = self.step_due(category.as_ref().and_then(Value::as_str), deadline, now)?;
         let fields = fields_of(json!({
             "grid_id": grid_id, "assignee": assignee, "title": title, "body": body,
             "source_event_id": source_event, "category_code": category, "status": "assigned", "priority": 0,
-            "created_at": rfc3339_ms(now), "deadline_at": rfc3339_ms(now + hours * 3_600_000),
+            "created_at": rfc3339_ms(now), "deadline_at": due,
         }));
         // The report's photos are the task's reference photos: the grid's devices may fetch
         // them (the index only; devices of this protocol take no `photos` on a task).
@@ -514,14 +517,16 @@ impl Hub {
         )
     }
 
-    /// 派遣: dispatch an accepted event back to its grid as a task.
+    /// 派遣: dispatch an accepted event back to its grid as a task, due after `deadline`
+    /// or, when none is given, after the catalog's deadline for the event's 小类 (counted
+    /// on the working-time calendar when the catalog says working hours or days).
     pub fn dispatch_event(
         &self,
         who: &Principal,
         event_id: &str,
-        deadline_hours: u64,
+        deadline: Option<Deadline>,
     ) -> HubResult<String> {
-        self.dispatch_event_at(who, event_id, deadline_hours, "派遣至网格处置", None)
+        self.dispatch_event_at(who, event_id, deadline, "派遣至网格处置", None)
     }
 
     /// [`Hub::dispatch_event`] with the step's note, only if the event is still at
@@ -531,7 +536,7 @@ impl Hub {
         &self,
         who: &Principal,
         event_id: &str,
-        deadline_hours: u64,
+        deadline: Option<Deadline>,
         note: &str,
         expected: Option<&str>,
     ) -> HubResult<String> {
@@ -559,7 +564,7 @@ impl Hub {
                 grid: &grid,
                 title: &title,
                 body: &desc,
-                deadline_hours,
+                deadline,
                 source_event: Some(event_id),
                 assignee: None,
             },

@@ -9,6 +9,8 @@
 //!   [`blobstore`]: where photos are kept;
 //! - [`bundles`]: signed update bundles published for the fleet;
 //! - [`crash`]: named crash points (`GRIDHUB_CRASH_AT`) for the crash tests;
+//! - [`deadlines`]: the working-time calendar, steps' deadlines and colours; [`supervise`]:
+//!   the automatic 督办 (reminders once per threshold crossed);
 //! - [`photos`]: the quota of photos no record names, and the sweep;
 //! - [`http`]: the HTTP interface (axum), one file per resource; [`console`]: the
 //!   centre's console in a browser (HTML pages on the same origin), [`timeline`] its
@@ -27,6 +29,7 @@ pub mod centre;
 pub mod conn;
 pub mod console;
 pub mod crash;
+pub mod deadlines;
 pub mod departments;
 pub mod devices;
 pub mod error;

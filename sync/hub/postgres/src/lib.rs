@@ -8,6 +8,7 @@
 //! that committed late.
 
 mod centre;
+mod deadlines;
 mod records;
 mod service;
 
@@ -25,6 +26,7 @@ use std::time::Duration;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_service.sql"),
+    include_str!("migrations/0003_deadlines.sql"),
 ];
 
 /// Most connections one gridhub instance holds (a city runs several instances on one

@@ -4,7 +4,7 @@
 use crate::*;
 
 impl Tx<'_> {
-    fn records<T: serde::de::DeserializeOwned>(
+    pub(crate) fn records<T: serde::de::DeserializeOwned>(
         &mut self,
         sql: &str,
         p: impl rusqlite::Params,

@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 mod centre;
+mod deadlines;
 mod service;
 
 /// The schema, one file per version; `user_version` counts the applied ones.
@@ -18,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_centre.sql"),
     include_str!("migrations/0004_row_origin.sql"),
     include_str!("migrations/0005_service.sql"),
+    include_str!("migrations/0006_deadlines.sql"),
 ];
 
 pub struct SqliteStore {

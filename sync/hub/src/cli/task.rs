@@ -24,7 +24,9 @@ pub fn run(hub: &Hub, a: Args) -> Result<()> {
             grid: &a.grid,
             title: &a.title,
             body: &a.body,
-            deadline_hours: a.hours,
+            deadline: Some(gridpad_domain::worktime::Deadline::hours(
+                u32::try_from(a.hours).unwrap_or(u32::MAX),
+            )),
             source_event: None,
             assignee: a.assignee.as_deref(),
         },

@@ -19,6 +19,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use gridhub_store::{with_tx, DeviceRecord, Row};
 use gridpad_domain::codes::EventStatus;
+use gridpad_domain::worktime::Deadline;
 use maud::{html, Markup};
 use serde_json::Value;
 use std::sync::Arc;
@@ -121,6 +122,8 @@ struct Loaded {
     fields: Vec<(String, String)>,
     grid: String,
     deadline: Option<(String, &'static str)>,
+    /// The catalog's deadline for its 小类 (what a dispatch without hours gives).
+    catalog_deadline: Option<Deadline>,
     /// Per photo: whether the hub holds it.
     held: Vec<bool>,
 }
@@ -162,7 +165,7 @@ fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, 
         .node(text(&row.fields, "grid_id"))
         .map(|n| n.name.clone())
         .unwrap_or_default();
-    let deadline = deadline(&row, &cat, chrono::Utc::now())
+    let deadline = deadline(&row, &cat, &hub.calendar()?, chrono::Utc::now())
         .map(|(due, colour)| (local_time(&due.to_rfc3339()), colour.as_str()));
     let held = evidence
         .photos
@@ -172,6 +175,12 @@ fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, 
                 .is_some_and(|b| matches!(b.blob_len(h), Ok(Some(_))))
         })
         .collect();
+    let catalog_deadline = cat.get(code).and_then(|c| {
+        Some(Deadline {
+            amount: u32::try_from(c.hours?).ok()?,
+            unit: c.unit,
+        })
+    });
     Ok(Loaded {
         held,
         category: category_name(&cat, code),
@@ -182,6 +191,7 @@ fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, 
         fields,
         grid,
         deadline,
+        catalog_deadline,
     })
 }
 
@@ -370,6 +380,11 @@ fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
     };
     let version = event_version(&ev.row);
     let id = &ev.row.row_id;
+    // Empty hours: the catalog's deadline, which the field shows.
+    let catalog = match ev.catalog_deadline {
+        Some(d) => format!("{} {}", d.amount, t.unit(d.unit)),
+        None => t.act_no_catalog_deadline.to_string(),
+    };
     html! {
         @if acts.iter().all(|a| *a == Act::Note) { p.hint { (t.ev_no_actions) } }
         @for a in acts {
@@ -381,11 +396,11 @@ fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
                     Act::Reject => label { (t.act_reject_reason) textarea name="note" required maxlength="2000" rows="2" {} },
                     Act::Return => {
                         label { (t.act_return_reason) textarea name="note" required maxlength="2000" rows="2" {} }
-                        label.short { (t.act_deadline_hours) input type="number" name="hours" value="24" min="1" max="8784"; }
+                        label.short { (t.act_deadline_hours) input type="number" name="hours" min="1" max="8784" placeholder=(catalog); }
                     },
                     Act::Note => label { (t.act_note_text) textarea name="note" required maxlength="2000" rows="2" {} },
                     Act::Dispatch => {
-                        label.short { (t.act_deadline_hours) input type="number" name="hours" value="24" min="1" max="8784"; }
+                        label.short { (t.act_deadline_hours) input type="number" name="hours" min="1" max="8784" placeholder=(catalog); }
                         label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; }
                     },
                     _ => label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; },
@@ -438,9 +453,9 @@ pub async fn act(
         .map(str::trim)
         .filter(|h| !h.is_empty())
     {
-        None => 24,
-        Some(h) => match h.parse::<u64>() {
-            Ok(h) if (1..=24 * 366).contains(&h) => h,
+        None => None,
+        Some(h) => match h.parse::<u32>() {
+            Ok(h) if (1..=24 * 366).contains(&h) => Some(Deadline::hours(h)),
             _ => {
                 return render(
                     c,
@@ -497,12 +512,19 @@ pub async fn act(
         Err(HubError::Conflict(_)) => {
             render(c, ctx, id, Some((false, t.err_stale)), StatusCode::CONFLICT).await
         }
-        Err(HubError::BadRequest(_)) => {
+        Err(HubError::BadRequest(m)) => {
+            let m = if m.starts_with("no deadline") {
+                t.err_no_deadline
+            } else if m.contains("calendar has no year") {
+                t.err_no_calendar
+            } else {
+                t.err_not_allowed
+            };
             render(
                 c,
                 ctx,
                 id,
-                Some((false, t.err_not_allowed)),
+                Some((false, m)),
                 StatusCode::CONFLICT,
             )
             .await

@@ -204,7 +204,11 @@ texts! {
     act_reject: "不予受理", "Reject";
     act_reject_reason: "不予受理的理由（必填）", "Reason for rejecting (required)";
     act_dispatch: "派遣至网格", "Dispatch to the grid";
-    act_deadline_hours: "处置时限（小时）", "Deadline (hours)";
+    act_deadline_hours: "处置时限（小时，留空按事项清单）", "Deadline (hours; empty: the catalog's)";
+    act_no_catalog_deadline: "事项清单未规定", "none in the catalog";
+    unit_hours: "小时", "hours";
+    unit_working_hours: "工作小时", "working hours";
+    unit_working_days: "个工作日", "working days";
     act_verify: "核查通过", "Verified";
     act_return: "退回重新处置", "Send back for rework";
     act_return_reason: "退回理由（必填）", "Why it goes back (required)";
@@ -224,6 +228,8 @@ texts! {
     err_reason_needed: "请填写理由。", "Please give a reason.";
     err_note_needed: "请填写备注内容。", "Please write the note.";
     err_too_long: "内容过长（最多 2000 字）。", "Too long (at most 2,000 characters).";
+    err_no_deadline: "事项清单未规定此类事件的处置时限，请填写时限后再派遣。未执行。", "The catalog gives no deadline for this kind of event: give one to dispatch it. Nothing was done.";
+    err_no_calendar: "工作日历缺少所需年份，请管理员导入当年的节假日安排。未执行。", "The working-time calendar lacks a year this deadline needs: an administrator must import that year's holidays. Nothing was done.";
     err_bad_hours: "处置时限应为 1 到 8784 小时。", "The deadline is 1 to 8,784 hours.";
     // Timeline words.
     tl_reported: "上报", "reported";
@@ -279,5 +285,17 @@ mod tests {
         }
         assert_eq!(Lang::parse("en"), Some(Lang::En));
         assert_eq!(Lang::Zh.other(), Lang::En);
+    }
+}
+
+impl Texts {
+    /// The name of a deadline's unit.
+    pub fn unit(&self, u: gridpad_domain::worktime::DeadlineUnit) -> &'static str {
+        use gridpad_domain::worktime::DeadlineUnit::*;
+        match u {
+            Hours => self.unit_hours,
+            WorkingHours => self.unit_working_hours,
+            WorkingDays => self.unit_working_days,
+        }
     }
 }

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use gridhub_store::{with_tx, Row};
 use gridpad_domain::catalog::CategoryField;
 use gridpad_domain::codes::{DeadlineColour, EventStatus};
+use gridpad_domain::worktime::{Deadline, DeadlineUnit, WorkCalendar};
 use gridpad_proto::Entity;
 use maud::{html, Markup};
 use serde_json::Value;
@@ -52,6 +53,8 @@ pub struct Category {
     pub parent: Option<String>,
     pub level: i64,
     pub hours: Option<i64>,
+    /// The unit of `hours` (clock hours, working hours, working days).
+    pub unit: DeadlineUnit,
     pub yellow: u32,
     pub red: u32,
     pub fields: Vec<CategoryField>,
@@ -81,6 +84,7 @@ pub fn catalog(hub: &Hub) -> Result<BTreeMap<String, Category>, crate::HubError>
                         .map(str::to_string),
                     level: int("level").unwrap_or(2),
                     hours: int("deadline_hours"),
+                    unit: crate::deadlines::catalog_unit(&r),
                     yellow: int("yellow_pct").unwrap_or(50).clamp(1, 100) as u32,
                     red: int("red_pct").unwrap_or(80).clamp(1, 100) as u32,
                     fields,
@@ -114,10 +118,12 @@ pub fn reported_at(r: &Row) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// The event's deadline and its colour now (open events only).
+/// The event's deadline and its colour now (open events only), measured as its 小类's
+/// deadline is (working time or the clock: the device's function, `WorkCalendar::colour`).
 pub fn deadline(
     r: &Row,
     cat: &BTreeMap<String, Category>,
+    cal: &WorkCalendar,
     now: DateTime<Utc>,
 ) -> Option<(DateTime<Utc>, DeadlineColour)> {
     let status = EventStatus::parse(text(&r.fields, "status"))?;
@@ -129,9 +135,14 @@ pub fn deadline(
     let due = DateTime::parse_from_rfc3339(text(&r.fields, "deadline_at"))
         .ok()
         .map(|t| t.with_timezone(&Utc))
-        .or_else(|| Some(start + chrono::Duration::hours(c?.hours?)))?;
+        .or_else(|| {
+            let c = c?;
+            let amount = u32::try_from(c.hours?).ok()?;
+            cal.due(start, Deadline { amount, unit: c.unit }).ok()
+        })?;
     let (y, red) = c.map_or((50, 80), |c| (c.yellow, c.red));
-    Some((due, DeadlineColour::at(start, due, now, y, red)))
+    let unit = c.map(|c| c.unit).unwrap_or_default();
+    Some((due, cal.colour_or_clock(unit, start, due, now, y, red).0))
 }
 
 /// The nodes of the area, in tree order, with their depth below the account's node.
@@ -191,12 +202,13 @@ fn listing(
     let rows = hub.events(who, 10_000)?;
     let tree = hub.org()?;
     let now = Utc::now();
+    let cal = hub.calendar()?;
     let needle = f.text.trim().to_lowercase();
     let mut lines: Vec<Line> = rows
         .into_iter()
         .map(|row| Line {
             at: reported_at(&row),
-            colour: deadline(&row, cat, now).map(|d| d.1),
+            colour: deadline(&row, cat, &cal, now).map(|d| d.1),
             row,
         })
         .filter(|l| {

@@ -120,10 +120,12 @@ fn default_hours() -> u64 {
     24
 }
 
+/// A dispatch's deadline, in at most one unit; none: the catalog's for the event's 小类.
 #[derive(Deserialize)]
 pub struct DispatchBody {
-    #[serde(default = "default_hours")]
-    deadline_hours: u64,
+    deadline_hours: Option<u64>,
+    deadline_working_hours: Option<u64>,
+    deadline_working_days: Option<u64>,
 }
 
 pub async fn dispatch(
@@ -134,7 +136,12 @@ pub async fn dispatch(
 ) -> Reply {
     who.require(Action::EventsHandle)?;
     let b: DispatchBody = json_body(&body)?;
-    let task_id = blocking(move || hub.dispatch_event(&who, &id, b.deadline_hours)).await?;
+    let deadline = crate::deadlines::given_deadline(
+        b.deadline_hours,
+        b.deadline_working_hours,
+        b.deadline_working_days,
+    )?;
+    let task_id = blocking(move || hub.dispatch_event(&who, &id, deadline)).await?;
     Ok((StatusCode::CREATED, Json(TaskCreated { task_id })).into_response())
 }
 
@@ -163,7 +170,9 @@ pub async fn create_task(
                 grid: &b.grid,
                 title: &b.title,
                 body: &b.body,
-                deadline_hours: b.deadline_hours,
+                deadline: Some(gridpad_domain::worktime::Deadline::hours(
+                    u32::try_from(b.deadline_hours).unwrap_or(u32::MAX),
+                )),
                 source_event: None,
                 assignee: b.assignee.as_deref(),
             },

@@ -47,6 +47,7 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn HubStore>) {
     concurrent_appends_are_never_skipped(&*fresh(), 8, 4, 50, 5);
     clock_floor_only_rises(&*fresh());
     a_lease_has_one_holder(&*fresh());
+    deadline_records(&*fresh());
 }
 
 pub fn devices_and_codes(s: &dyn HubStore) {
@@ -554,4 +555,69 @@ pub fn a_lease_has_one_holder(s: &dyn HubStore) {
         }
     });
     assert_eq!(won.into_inner(), 1, "one instance wins a lease race");
+}
+
+pub fn deadline_records(s: &dyn HubStore) {
+    let year = |y: i32, text: &str| CalendarYear {
+        year: y,
+        text: text.into(),
+        imported_ms: 5,
+    };
+    let reminder = |id: &str, account: &str, at_ms: u64| Reminder {
+        id: id.into(),
+        account_id: account.into(),
+        entity: "task".into(),
+        record_id: "t1".into(),
+        event_id: Some("e1".into()),
+        threshold: "yellow".into(),
+        reason: "responsible".into(),
+        at_ms,
+        deadline_at: "2026-11-23T03:00:00.000Z".into(),
+        title: "处置: 楼道堆物".into(),
+    };
+    with_tx(s, |tx| {
+        assert_eq!(tx.calendar_years()?, vec![]);
+        tx.put_calendar_year(&year(2027, "year 2027"))?;
+        tx.put_calendar_year(&year(2026, "year 2026"))?;
+        tx.put_calendar_year(&year(2027, "year 2027\noff 2027-01-01"))?;
+        assert_eq!(
+            tx.calendar_years()?,
+            vec![year(2026, "year 2026"), year(2027, "year 2027\noff 2027-01-01")],
+            "a year imported again replaces it; years in order"
+        );
+        assert!(tx.mark_threshold("task", "t1", "yellow", 10)?, "first mark");
+        assert!(!tx.mark_threshold("task", "t1", "yellow", 11)?, "marked once");
+        assert!(tx.mark_threshold("task", "t1", "red", 12)?);
+        assert!(tx.mark_threshold("event", "t1", "yellow", 12)?, "per entity");
+        let mut marked = tx.marked_thresholds("task", "t1")?;
+        marked.sort();
+        assert_eq!(marked, vec!["red".to_string(), "yellow".to_string()]);
+        tx.put_reminder(&reminder("r1", "a1", 10))?;
+        tx.put_reminder(&reminder("r2", "a1", 20))?;
+        tx.put_reminder(&reminder("r3", "a2", 15))?;
+        assert_eq!(
+            tx.reminders_for("a1", 10)?,
+            vec![reminder("r2", "a1", 20), reminder("r1", "a1", 10)],
+            "an account's own, newest first"
+        );
+        assert_eq!(tx.reminders_for("a1", 1)?.len(), 1, "limited");
+        Ok(())
+    })
+    .unwrap();
+    // A mark rolled back with its transaction is not a mark.
+    let r = with_tx(s, |tx| {
+        assert!(tx.mark_threshold("task", "t2", "overdue", 30)?);
+        tx.put_reminder(&Reminder {
+            record_id: "t2".into(),
+            ..reminder("r4", "a1", 30)
+        })?;
+        Err::<(), _>(StoreError::Backend("crash".into()))
+    });
+    assert!(r.is_err());
+    with_tx(s, |tx| {
+        assert_eq!(tx.marked_thresholds("task", "t2")?, Vec::<String>::new());
+        assert_eq!(tx.reminders_for("a1", 10)?.len(), 2, "nor its reminder");
+        Ok(())
+    })
+    .unwrap();
 }

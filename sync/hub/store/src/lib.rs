@@ -5,8 +5,10 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+mod deadlines;
 mod service;
 
+pub use deadlines::{CalendarYear, DeadlineTx, Reminder};
 pub use service::{PoolStats, ServiceTx, StoreSize};
 
 pub use gridpad_domain::Scope;
@@ -161,7 +163,7 @@ impl Row {
 }
 
 /// One transaction's worth of storage operations.
-pub trait HubTx: CentreTx + ServiceTx {
+pub trait HubTx: CentreTx + ServiceTx + DeadlineTx {
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn put_device(&mut self, d: &DeviceRecord) -> StoreResult<()>;
     fn devices(&mut self) -> StoreResult<Vec<DeviceRecord>>;
