@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 pub use gridpad_domain::catalog::{Category, CategoryField};
 pub use gridpad_domain::checks::*;
 pub use gridpad_domain::codes::*;
+pub use gridpad_domain::worktime::{Deadline, DeadlineUnit};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Grid {

@@ -22,6 +22,7 @@
 //! | `upload.before_complete` | a photo's last byte on disk, its completion not begun |
 //! | `upload.after_rename` | the photo renamed into the store, its delivery not marked, the upload not closed |
 //! | `upload.after_mark` | the delivery marked, the upload not closed |
+//! | `supervise.after_mark` | 督办: a task's thresholds marked, its reminders and audit line not written (one transaction) |
 //!
 //! Other areas add their points here, named the same way (`area.step`).
 
@@ -42,6 +43,7 @@ pub const POINTS: &[&str] = &[
     "upload.before_complete",
     "upload.after_rename",
     "upload.after_mark",
+    "supervise.after_mark",
 ];
 
 static ARMED: OnceLock<Option<String>> = OnceLock::new();

@@ -44,6 +44,7 @@ pub mod photos;
 pub mod scopes;
 pub mod service;
 pub mod storage;
+pub mod supervise;
 pub mod timeline;
 pub mod tls;
 pub mod totp;

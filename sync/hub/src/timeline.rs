@@ -102,12 +102,16 @@ impl Hub {
                 });
             }
         }
-        let notes = self.audit_log(&AuditQuery {
-            target: Some(format!("event:{}", row.row_id)),
-            action: Some("event.note".into()),
-            limit: 1_000,
-            ..AuditQuery::default()
-        })?;
+        // The centre's notes and the automatic 督办 of its task's deadline.
+        let mut notes = vec![];
+        for action in ["event.note", "event.supervise"] {
+            notes.extend(self.audit_log(&AuditQuery {
+                target: Some(format!("event:{}", row.row_id)),
+                action: Some(action.into()),
+                limit: 1_000,
+                ..AuditQuery::default()
+            })?);
+        }
         for n in notes {
             steps.push(Step {
                 at: rfc3339_ms(n.at_ms),

@@ -472,7 +472,7 @@ fn every_centre_action_is_in_the_audit_log_and_an_edited_line_is_detected() {
         "受理",
     )
     .unwrap();
-    hub.dispatch_event(&cli, &c.event_a, 24).unwrap();
+    hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
     let lines = hub.audit_log(&Default::default()).unwrap();
     let actions: Vec<&str> = lines.iter().map(|e| e.action.as_str()).collect();
     for want in [
@@ -656,7 +656,7 @@ async fn every_route_answers_every_role_as_its_row_says() {
 async fn list_replies_have_exactly_the_properties_openapi_describes() {
     let c = centre();
     let cli = Principal::cli();
-    c.th.hub.dispatch_event(&cli, &c.event_a, 24).unwrap_err(); // not accepted yet
+    c.th.hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap_err(); // not accepted yet
     c.th.hub
         .transition_event(
             &cli,
@@ -665,7 +665,7 @@ async fn list_replies_have_exactly_the_properties_openapi_describes() {
             "",
         )
         .unwrap();
-    c.th.hub.dispatch_event(&cli, &c.event_a, 24).unwrap();
+    c.th.hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
     c.th.hub
         .set_routing(&cli, "0401", &[("street".into(), "cg".into())])
         .unwrap();
@@ -780,7 +780,7 @@ fn a_replacement_device_keeps_following_the_persons_reports() {
     assert_eq!(events.len(), 1, "the earlier report is on the new device");
     assert_eq!(events[0].id, ev);
     assert_eq!(events[0].status.as_str(), "accepted");
-    hub.dispatch_event(&cli, &ev, 24).unwrap();
+    hub.dispatch_event(&cli, &ev, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
     sync_all(&mut dev2, &mut t2);
     assert_eq!(dev2.events(100).unwrap()[0].status.as_str(), "dispatched");
 }

@@ -142,7 +142,7 @@ fn a_refused_change_goes_to_the_dead_letters_and_the_queue_moves_on() {
                 grid: &s.home_grid_id,
                 title: "核查消防通道",
                 body: "",
-                deadline_hours: 24,
+                deadline: Some(gridpad_domain::worktime::Deadline::hours(24)),
                 source_event: None,
                 assignee: None,
             },

@@ -193,7 +193,7 @@ fn run_seed(seed: u64) -> [u64; 5] {
                             grid: &grid,
                             title: "模拟任务",
                             body: "",
-                            deadline_hours: 24,
+                            deadline: Some(gridpad_domain::worktime::Deadline::hours(24)),
                             source_event: None,
                             assignee: None,
                         },

@@ -4,6 +4,7 @@ mod account;
 mod api_token;
 mod audit;
 mod bundles;
+mod calendar;
 mod department;
 mod device_status;
 mod devices;
@@ -17,6 +18,7 @@ mod publish_bundle;
 mod routing;
 mod seed_demo;
 mod serve;
+mod supervise;
 mod sweep_photos;
 mod task;
 mod tasks;
@@ -124,6 +126,13 @@ enum Admin {
     Audit(audit::Args),
     /// Forget abandoned photo uploads and photos that no record names.
     SweepPhotos(sweep_photos::Args),
+    /// The working-time calendar: import a year (holidays and 调休 days), list the years.
+    Calendar {
+        #[command(subcommand)]
+        command: calendar::Command,
+    },
+    /// Remind (督办) of every open task whose deadline crossed a threshold, once each.
+    Supervise(supervise::Args),
 }
 
 fn open_hub(database: Option<&str>, instance: Option<&str>, dir: &Path) -> Result<Arc<Hub>> {
@@ -210,6 +219,8 @@ fn run_command(hub: &Arc<Hub>, dir: &Path, command: Command) -> Result<()> {
             Admin::Routing { command } => routing::run(&hub, command),
             Admin::Audit(a) => audit::run(&hub, a),
             Admin::SweepPhotos(a) => sweep_photos::run(&hub, a),
+            Admin::Calendar { command } => calendar::run(&hub, command),
+            Admin::Supervise(a) => supervise::run(&hub, a),
         },
     }
 }

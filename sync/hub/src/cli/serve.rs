@@ -91,6 +91,7 @@ pub fn run(hub: Arc<Hub>, data_dir: &Path, a: Args) -> Result<()> {
         );
         systemd_ready();
         keep_clock_mark(hub_for_sweep.clone());
+        supervise_every_minute(hub_for_sweep.clone());
         sweep_photos_hourly(hub_for_sweep);
         let tls = tls.map(|c| tokio_rustls::TlsAcceptor::from(Arc::new(c)));
         gridhub::conn::serve(listener, tls, app, limits, shutdown).await?;
@@ -170,6 +171,37 @@ fn sweep_photos_hourly(hub: Arc<Hub>) {
                 Ok(Ok(_)) => {}
                 Ok(Err(e)) => eprintln!("gridhub: photo sweep: {e}"),
                 Err(e) => eprintln!("gridhub: photo sweep: {e}"),
+            }
+        }
+    });
+}
+
+/// The automatic 督办 ([`gridhub::supervise`]): every minute, on the one instance holding
+/// its lease (so a reminder goes out once however many instances serve).
+fn supervise_every_minute(hub: Arc<Hub>) {
+    use gridhub::supervise::{EVERY, JOB};
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(EVERY);
+        loop {
+            tick.tick().await;
+            let hub = hub.clone();
+            let r = tokio::task::spawn_blocking(move || {
+                match hub.take_lease(JOB, EVERY * 3) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Default::default()),
+                    Err(e) => return Err(gridhub::error::HubError::Store(e)),
+                }
+                hub.supervise()
+            })
+            .await;
+            match r {
+                Ok(Ok(s)) if s.tasks > 0 => eprintln!(
+                    "gridhub: 督办: {} task(s), {} reminder(s)",
+                    s.tasks, s.reminders
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => eprintln!("gridhub: 督办: {e}"),
+                Err(e) => eprintln!("gridhub: 督办: {e}"),
             }
         }
     });
