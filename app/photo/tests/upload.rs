@@ -396,7 +396,11 @@ fn five_megabytes_through_a_cutting_link() {
         )
         .unwrap();
     hub.hub
-        .dispatch_event(&gridhub::authz::Principal::cli(), &event, Some(gridpad_core::model::Deadline::hours(24)))
+        .dispatch_event(
+            &gridhub::authz::Principal::cli(),
+            &event,
+            Some(gridpad_core::model::Deadline::hours(24)),
+        )
         .unwrap();
     // Through a link that cuts every download connection after 700 KB.
     let down = start_proxy_with(hub.addr, u64::MAX / 4, Duration::ZERO, 700 * 1024);

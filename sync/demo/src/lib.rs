@@ -9,8 +9,8 @@
 //! the centre — so it can be loaded into a device store or imported into a hub.
 
 use gridpad_domain::catalog::{Category, CategoryField};
-use gridpad_domain::worktime::DeadlineUnit;
 use gridpad_domain::checks::id_number;
+use gridpad_domain::worktime::DeadlineUnit;
 use gridpad_proto::{Entity, Fields, Hlc, Op, RemoteChange};
 use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -519,24 +519,28 @@ pub fn catalog() -> Vec<Category> {
     let mut out = vec![];
     for (i, (name, dept, subs)) in tree.into_iter().enumerate() {
         let code = format!("{:02}", i + 1);
-        let entry =
-            |code: String, parent: Option<String>, level, name: &str, hours: Option<u32>, fields| Category {
-                sort: code.parse().unwrap_or(0),
-                code,
-                parent_code: parent,
-                level,
-                name: name.to_string(),
-                department: dept.to_string(),
-                deadline_hours: hours.map(|h| working_days(name).unwrap_or(h)),
-                deadline_unit: if hours.is_some() && working_days(name).is_some() {
-                    DeadlineUnit::WorkingDays
-                } else {
-                    DeadlineUnit::Hours
-                },
-                yellow_pct: 50,
-                red_pct: 80,
-                fields,
-            };
+        let entry = |code: String,
+                     parent: Option<String>,
+                     level,
+                     name: &str,
+                     hours: Option<u32>,
+                     fields| Category {
+            sort: code.parse().unwrap_or(0),
+            code,
+            parent_code: parent,
+            level,
+            name: name.to_string(),
+            department: dept.to_string(),
+            deadline_hours: hours.map(|h| working_days(name).unwrap_or(h)),
+            deadline_unit: if hours.is_some() && working_days(name).is_some() {
+                DeadlineUnit::WorkingDays
+            } else {
+                DeadlineUnit::Hours
+            },
+            yellow_pct: 50,
+            red_pct: 80,
+            fields,
+        };
         out.push(entry(code.clone(), None, 1, name, None, vec![]));
         for (j, (sub, hours, fields)) in subs.into_iter().enumerate() {
             out.push(entry(

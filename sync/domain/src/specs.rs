@@ -6,8 +6,8 @@ use crate::codes::*;
 use crate::spec::Kind::*;
 use crate::spec::Writer::{Centre, Device};
 use crate::spec::*;
-use crate::Entity;
 use crate::worktime::DeadlineUnit;
+use crate::Entity;
 
 const ID: Kind = Ref(Entity::Grid);
 const fn grid_id() -> FieldSpec {

@@ -26,7 +26,8 @@ const CST_SECS: i64 = 8 * 3600;
 pub const SHIPPED: &[&str] = &[include_str!("../../../assets/worktime/2026.txt")];
 
 /// The default working hours: 08:30–12:00 and 14:00–17:30 China Standard Time.
-pub const DEFAULT_HOURS: &[(u32, u32)] = &[(8 * 3600 + 1800, 12 * 3600), (14 * 3600, 17 * 3600 + 1800)];
+pub const DEFAULT_HOURS: &[(u32, u32)] =
+    &[(8 * 3600 + 1800, 12 * 3600), (14 * 3600, 17 * 3600 + 1800)];
 
 /// What a calendar cannot answer, or a year file it cannot read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -307,7 +308,9 @@ impl WorkCalendar {
                 }
                 left -= avail;
             }
-            day = day.succ_opt().ok_or(CalendarError::UnknownYear(day.year() + 1))?;
+            day = day
+                .succ_opt()
+                .ok_or(CalendarError::UnknownYear(day.year() + 1))?;
             at = 0;
         }
     }
@@ -325,7 +328,9 @@ impl WorkCalendar {
         }
         let mut counted = 0;
         loop {
-            day = day.succ_opt().ok_or(CalendarError::UnknownYear(day.year() + 1))?;
+            day = day
+                .succ_opt()
+                .ok_or(CalendarError::UnknownYear(day.year() + 1))?;
             if let Some(&(_, end)) = self.periods(day)?.last() {
                 counted += 1;
                 if counted == n {
@@ -366,7 +371,9 @@ impl WorkCalendar {
             if day >= last {
                 return Ok(total);
             }
-            day = day.succ_opt().ok_or(CalendarError::UnknownYear(day.year() + 1))?;
+            day = day
+                .succ_opt()
+                .ok_or(CalendarError::UnknownYear(day.year() + 1))?;
             at = 0;
         }
     }
@@ -384,7 +391,9 @@ impl WorkCalendar {
         red_pct: u32,
     ) -> Result<DeadlineColour, CalendarError> {
         if !unit.is_working() || now >= deadline {
-            return Ok(DeadlineColour::at(start, deadline, now, yellow_pct, red_pct));
+            return Ok(DeadlineColour::at(
+                start, deadline, now, yellow_pct, red_pct,
+            ));
         }
         let total = self.working_secs_between(start, deadline)?;
         let used = self.working_secs_between(start, now)?;

@@ -134,7 +134,9 @@ fn a_year_not_in_the_calendar_is_an_error_that_names_it() {
     // A colour across the unknown year says it fell back to the clock.
     let (start, due) = (cst(2026, 12, 31, 9, 0), cst(2027, 1, 5, 9, 0));
     let now = cst(2027, 1, 4, 9, 0);
-    assert!(c.colour(DeadlineUnit::WorkingDays, start, due, now, 50, 80).is_err());
+    assert!(c
+        .colour(DeadlineUnit::WorkingDays, start, due, now, 50, 80)
+        .is_err());
     assert_eq!(
         c.colour_or_clock(DeadlineUnit::WorkingDays, start, due, now, 50, 80),
         (Red, false)

@@ -115,7 +115,10 @@ impl Hub {
                 .calendar_years()?
                 .into_iter()
                 .find(|c| c.year == y.year)
-                .map_or(Value::Null, |c| json!({"imported_at": rfc3339_ms(c.imported_ms)}));
+                .map_or(
+                    Value::Null,
+                    |c| json!({"imported_at": rfc3339_ms(c.imported_ms)}),
+                );
             tx.put_calendar_year(&CalendarYear {
                 year: y.year,
                 text: text.to_string(),

@@ -472,7 +472,12 @@ fn every_centre_action_is_in_the_audit_log_and_an_edited_line_is_detected() {
         "受理",
     )
     .unwrap();
-    hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
+    hub.dispatch_event(
+        &cli,
+        &c.event_a,
+        Some(gridpad_domain::worktime::Deadline::hours(24)),
+    )
+    .unwrap();
     let lines = hub.audit_log(&Default::default()).unwrap();
     let actions: Vec<&str> = lines.iter().map(|e| e.action.as_str()).collect();
     for want in [
@@ -586,6 +591,7 @@ const MATRIX: &[(&str, &str, Option<&str>)] = &[
     ("delete", "/v1/admin/tokens/{id}", Some("accounts.write")),
     ("get", "/v1/admin/audit", Some("audit.read")),
     ("get", "/v1/admin/audit/verify", Some("audit.read")),
+    ("put", "/v1/admin/calendar/{year}", Some("catalog.write")),
     ("get", "/v1/admin/bundles", Some("devices.read")),
     ("post", "/v1/admin/bundles", Some("bundles.publish")),
     // Any signed-in account.
@@ -593,6 +599,7 @@ const MATRIX: &[(&str, &str, Option<&str>)] = &[
     ("get", "/v1/session", None),
     ("delete", "/v1/session", None),
     ("post", "/v1/session/password", None),
+    ("get", "/v1/session/reminders", None),
 ];
 
 #[tokio::test(flavor = "multi_thread")]
@@ -626,7 +633,8 @@ async fn every_route_answers_every_role_as_its_row_says() {
             let concrete = path
                 .replace("{id}", &c.event_a)
                 .replace("{username}", "jiaochuan")
-                .replace("{category}", "0401");
+                .replace("{category}", "0401")
+                .replace("{year}", "2027");
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let (st, body, _) = call(&app, req(&s, m, &concrete, json!({}))).await;
             let allowed = action
@@ -656,7 +664,13 @@ async fn every_route_answers_every_role_as_its_row_says() {
 async fn list_replies_have_exactly_the_properties_openapi_describes() {
     let c = centre();
     let cli = Principal::cli();
-    c.th.hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap_err(); // not accepted yet
+    c.th.hub
+        .dispatch_event(
+            &cli,
+            &c.event_a,
+            Some(gridpad_domain::worktime::Deadline::hours(24)),
+        )
+        .unwrap_err(); // not accepted yet
     c.th.hub
         .transition_event(
             &cli,
@@ -665,7 +679,13 @@ async fn list_replies_have_exactly_the_properties_openapi_describes() {
             "",
         )
         .unwrap();
-    c.th.hub.dispatch_event(&cli, &c.event_a, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
+    c.th.hub
+        .dispatch_event(
+            &cli,
+            &c.event_a,
+            Some(gridpad_domain::worktime::Deadline::hours(24)),
+        )
+        .unwrap();
     c.th.hub
         .set_routing(&cli, "0401", &[("street".into(), "cg".into())])
         .unwrap();
@@ -780,7 +800,12 @@ fn a_replacement_device_keeps_following_the_persons_reports() {
     assert_eq!(events.len(), 1, "the earlier report is on the new device");
     assert_eq!(events[0].id, ev);
     assert_eq!(events[0].status.as_str(), "accepted");
-    hub.dispatch_event(&cli, &ev, Some(gridpad_domain::worktime::Deadline::hours(24))).unwrap();
+    hub.dispatch_event(
+        &cli,
+        &ev,
+        Some(gridpad_domain::worktime::Deadline::hours(24)),
+    )
+    .unwrap();
     sync_all(&mut dev2, &mut t2);
     assert_eq!(dev2.events(100).unwrap()[0].status.as_str(), "dispatched");
 }

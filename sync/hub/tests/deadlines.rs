@@ -22,6 +22,8 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+const PASSWORD: &str = "Zhenhai-2026-grid";
+
 /// Milliseconds of an instant given in Beijing time.
 fn cst(s: &str) -> u64 {
     chrono::DateTime::parse_from_rfc3339(&format!("{s}+08:00"))
@@ -67,7 +69,8 @@ fn town(at: u64) -> Town {
         .clone();
     for (username, name, role, node) in [
         ("wang.wg", "王网格", "field_staff", s.home_grid_id.clone()),
-        ("li.dd", "李督导", "supervisor", street),
+        ("li.dd", "李督导", "supervisor", street.clone()),
+        ("zhou.admin", "周管理", "system_administrator", street),
     ] {
         th.hub
             .create_account(
@@ -78,7 +81,7 @@ fn town(at: u64) -> Town {
                     role: role.into(),
                     node,
                     department_id: None,
-                    password: None,
+                    password: (role != "field_staff").then(|| PASSWORD.to_string()),
                 },
             )
             .unwrap();
@@ -142,20 +145,18 @@ fn a_dispatch_takes_the_catalogs_deadline_in_working_days() {
     // Friday 9 October 2026, 16:00: the day before the 国庆 调休 Saturday.
     let mut w = town(cst("2026-10-09T16:00:00"));
     let ev = w.accepted_event("1002"); // 意见建议: 5 working days
-    let task = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, None)
-        .unwrap();
+    let task =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap();
     // Sat 10 (调休), Mon 12 … Thu 15: due when Thursday's working hours end.
     assert_eq!(w.task_deadline(&task), instant("2026-10-15T17:30:00+08:00"));
     // A dispatcher's own deadline wins over the catalog's.
     let ev = w.accepted_event("1002");
-    let task = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, Some(Deadline::working_hours(3)))
-        .unwrap();
+    let task =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, Some(Deadline::working_hours(3)))
+            .unwrap();
     assert_eq!(w.task_deadline(&task), instant("2026-10-10T10:00:00+08:00"));
 }
 
@@ -178,11 +179,10 @@ fn a_dispatch_without_any_deadline_is_refused_and_changes_nothing() {
         )
         .unwrap();
     let ev = w.accepted_event("1002");
-    let e = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, None)
-        .unwrap_err();
+    let e =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap_err();
     match &e {
         HubError::BadRequest(m) => assert!(m.starts_with("no deadline") && m.contains("1002")),
         other => panic!("{other:?}"),
@@ -200,50 +200,44 @@ fn a_dispatch_without_any_deadline_is_refused_and_changes_nothing() {
 fn a_year_the_calendar_lacks_is_refused_until_the_centre_imports_it() {
     let mut w = town(cst("2026-12-31T16:00:00"));
     let ev = w.accepted_event("1002");
-    let e = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, None)
-        .unwrap_err();
+    let e =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap_err();
     assert!(e.to_string().contains("no year 2027"), "{e}");
     // Clock hours need no calendar.
     let ev2 = w.accepted_event("0401");
-    w.th.hub.dispatch_event(&Principal::cli(), &ev2, None).unwrap();
+    w.th.hub
+        .dispatch_event(&Principal::cli(), &ev2, None)
+        .unwrap();
     // The centre imports 2027 (here a file with 元旦 alone: a stand-in for the State
     // Council's schedule); the same dispatch now goes through.
-    let year = w
-        .th
-        .hub
-        .import_calendar_year(
-            &Principal::cli(),
-            "year 2027\noff 2027-01-01 元旦\n",
-        )
-        .unwrap();
+    let year =
+        w.th.hub
+            .import_calendar_year(&Principal::cli(), "year 2027\noff 2027-01-01 元旦\n")
+            .unwrap();
     assert_eq!(year, 2027);
     assert_eq!(w.th.hub.calendar().unwrap().years(), vec![2026, 2027]);
-    let task = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, None)
-        .unwrap();
+    let task =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap();
     // 1 Jan off, 2–3 a weekend: Mon 4 … Fri 8 January.
     assert_eq!(w.task_deadline(&task), instant("2027-01-08T17:30:00+08:00"));
-    let audit = w
-        .th
-        .hub
-        .audit_log(&gridhub::audit::AuditQuery {
-            action: Some("calendar.import".into()),
-            ..Default::default()
-        })
-        .unwrap();
+    let audit =
+        w.th.hub
+            .audit_log(&gridhub::audit::AuditQuery {
+                action: Some("calendar.import".into()),
+                ..Default::default()
+            })
+            .unwrap();
     assert_eq!(audit.len(), 1);
     assert_eq!(audit[0].target, "calendar:2027");
     // A bad file is refused, naming its line; nothing changes.
-    let e = w
-        .th
-        .hub
-        .import_calendar_year(&Principal::cli(), "year 2028\noff 2028-02-30\n")
-        .unwrap_err();
+    let e =
+        w.th.hub
+            .import_calendar_year(&Principal::cli(), "year 2028\noff 2028-02-30\n")
+            .unwrap_err();
     assert!(e.to_string().contains("line 2"), "{e}");
     assert_eq!(w.th.hub.calendar().unwrap().years(), vec![2026, 2027]);
 }
@@ -254,11 +248,10 @@ fn supervision_reminds_once_per_threshold_on_working_time() {
     // Thursday 15 October 17:30; yellow after 50 %, red after 80 %.
     let mut w = town(cst("2026-10-09T16:00:00"));
     let ev = w.accepted_event("1002");
-    let task = w
-        .th
-        .hub
-        .dispatch_event(&Principal::cli(), &ev, None)
-        .unwrap();
+    let task =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap();
     let run = |w: &Town, at: &str| {
         w.set(cst(at));
         let s = w.th.hub.supervise().unwrap();
@@ -280,7 +273,9 @@ fn supervision_reminds_once_per_threshold_on_working_time() {
         let r = w.reminders(who);
         let seen: Vec<&str> = r.iter().map(|r| r.threshold.as_str()).collect();
         assert_eq!(seen, ["overdue", "red", "yellow"], "{who}");
-        assert!(r.iter().all(|r| r.record_id == task && r.event_id.as_deref() == Some(&ev)));
+        assert!(r
+            .iter()
+            .all(|r| r.record_id == task && r.event_id.as_deref() == Some(&ev)));
         assert!(r[0].title.starts_with("已超期"), "{}", r[0].title);
     }
     assert_eq!(w.reminders("wang.wg")[0].reason, "responsible");
@@ -294,7 +289,9 @@ fn supervision_reminds_once_per_threshold_on_working_time() {
         .map(|s| s.note.as_str())
         .collect();
     assert_eq!(urged.len(), 3, "{steps:?}");
-    assert!(urged[0].contains("黄灯") && urged[0].contains("王网格") && urged[0].contains("李督导"));
+    assert!(
+        urged[0].contains("黄灯") && urged[0].contains("王网格") && urged[0].contains("李督导")
+    );
     assert!(w.th.hub.verify_audit().unwrap().is_ok());
 }
 
@@ -302,7 +299,9 @@ fn supervision_reminds_once_per_threshold_on_working_time() {
 fn a_hub_that_was_down_reminds_once_of_the_worst_threshold_crossed() {
     let mut w = town(cst("2026-10-09T16:00:00"));
     let ev = w.accepted_event("1002");
-    w.th.hub.dispatch_event(&Principal::cli(), &ev, None).unwrap();
+    w.th.hub
+        .dispatch_event(&Principal::cli(), &ev, None)
+        .unwrap();
     // The hub was down all week: the first run after the deadline marks all three
     // thresholds and reminds once, of the worst.
     w.set(cst("2026-10-16T09:00:00"));
@@ -316,4 +315,79 @@ fn a_hub_that_was_down_reminds_once_of_the_worst_threshold_crossed() {
     .unwrap();
     assert_eq!(marked.len(), 3);
     assert_eq!(w.th.hub.supervise().unwrap().reminders, 0);
+}
+
+/// Signs `username` in over the API and sends `method path body` with its session.
+async fn as_account(
+    app: &axum::Router,
+    username: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> (u16, Value) {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    use tower::ServiceExt;
+    let send = |req: Request<Body>| async {
+        let resp = app.clone().oneshot(req).await.unwrap();
+        let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 24)
+            .await
+            .unwrap();
+        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        (status, v, headers)
+    };
+    let (st, me, headers) = send(
+        Request::post("/v1/session")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(
+                json!({"username": username, "password": PASSWORD}).to_string(),
+            ))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(st, 200, "{me}");
+    let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_string();
+    let (st, v, _) = send(
+        Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::COOKIE, cookie)
+            .header("x-csrf-token", me["csrf"].as_str().unwrap())
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await;
+    (st, v)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn over_http_a_supervisor_reads_its_reminders_and_an_administrator_imports_a_year() {
+    let mut w = town(cst("2026-10-09T16:00:00"));
+    let ev = w.accepted_event("1002");
+    w.th.hub
+        .dispatch_event(&Principal::cli(), &ev, None)
+        .unwrap();
+    w.set(cst("2026-10-13T14:00:00"));
+    w.th.hub.supervise().unwrap();
+    let app = gridhub::http::router(w.th.hub.clone());
+    let (st, list) = as_account(&app, "li.dd", "GET", "/v1/session/reminders", Value::Null).await;
+    assert_eq!(st, 200, "{list}");
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["threshold"], "yellow");
+    assert_eq!(list[0]["event_id"], json!(ev));
+    // The calendar of 2027, by the system administrator; the path names the file's year.
+    let text = "year 2027\noff 2027-01-01 元旦\n";
+    let path = "/v1/admin/calendar/2028";
+    let (st, _) = as_account(&app, "zhou.admin", "PUT", path, json!({ "text": text })).await;
+    assert_eq!(st, 400, "the path says 2028, the file 2027");
+    let path = "/v1/admin/calendar/2027";
+    let (st, _) = as_account(&app, "li.dd", "PUT", path, json!({ "text": text })).await;
+    assert_eq!(st, 403, "a supervisor does not keep the calendar");
+    let (st, v) = as_account(&app, "zhou.admin", "PUT", path, json!({ "text": text })).await;
+    assert_eq!(st, 204, "{v}");
+    assert_eq!(w.th.hub.calendar().unwrap().years(), vec![2026, 2027]);
 }

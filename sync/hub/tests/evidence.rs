@@ -297,8 +297,12 @@ fn a_report_is_complete_when_all_its_photos_are_in_and_only_records_authorise_re
         "",
     )
     .unwrap();
-    hub.dispatch_event(&gridhub::authz::Principal::cli(), &ids[0], Some(gridpad_domain::worktime::Deadline::hours(24)))
-        .unwrap();
+    hub.dispatch_event(
+        &gridhub::authz::Principal::cli(),
+        &ids[0],
+        Some(gridpad_domain::worktime::Deadline::hours(24)),
+    )
+    .unwrap();
     assert!(hub
         .may_read_blob("0190a4b2-7c3d-7e00-8000-000000000de2", &h1)
         .unwrap());

@@ -235,14 +235,9 @@ impl Store {
                 deadline.as_deref().and_then(parse_time),
                 parse_time(&start),
             ) {
-                (true, Some(d), Some(s)) => Some(colour(
-                    unit(r.get(9)?),
-                    s,
-                    d,
-                    now,
-                    r.get(7)?,
-                    r.get(8)?,
-                )),
+                (true, Some(d), Some(s)) => {
+                    Some(colour(unit(r.get(9)?), s, d, now, r.get(7)?, r.get(8)?))
+                }
                 _ => None,
             };
             Ok(EventSummary {
@@ -276,14 +271,9 @@ impl Store {
                 deadline.as_deref().and_then(parse_time),
                 parse_time(&created),
             ) {
-                (true, Some(d), Some(s)) => Some(colour(
-                    unit(r.get(7)?),
-                    s,
-                    d,
-                    now,
-                    r.get(5)?,
-                    r.get(6)?,
-                )),
+                (true, Some(d), Some(s)) => {
+                    Some(colour(unit(r.get(7)?), s, d, now, r.get(5)?, r.get(6)?))
+                }
                 _ => None,
             };
             Ok(TaskSummary {

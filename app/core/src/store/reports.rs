@@ -4,8 +4,8 @@ use super::{new_id, rfc3339, text, Store, MAX_TEXT};
 use crate::error::{Error, Result};
 use crate::model::*;
 use chrono::{DateTime, Utc};
-use gridpad_proto::{Entity, Fields, Op};
 use gridpad_domain::worktime::WorkCalendar;
+use gridpad_proto::{Entity, Fields, Op};
 use serde_json::{json, Value};
 
 /// A report of an event, as the user fills it in.

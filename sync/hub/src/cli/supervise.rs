@@ -15,6 +15,9 @@ pub fn run(hub: &Hub, a: Args) -> Result<()> {
     if a.json {
         return super::print_json(&serde_json::json!({"tasks": s.tasks, "reminders": s.reminders}));
     }
-    println!("{} task(s) reminded, {} reminder(s) sent", s.tasks, s.reminders);
+    println!(
+        "{} task(s) reminded, {} reminder(s) sent",
+        s.tasks, s.reminders
+    );
     Ok(())
 }

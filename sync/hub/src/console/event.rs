@@ -520,14 +520,7 @@ pub async fn act(
             } else {
                 t.err_not_allowed
             };
-            render(
-                c,
-                ctx,
-                id,
-                Some((false, m)),
-                StatusCode::CONFLICT,
-            )
-            .await
+            render(c, ctx, id, Some((false, m)), StatusCode::CONFLICT).await
         }
         Err(e) => Err(ctx.fail(e)),
     }

@@ -138,7 +138,14 @@ pub fn deadline(
         .or_else(|| {
             let c = c?;
             let amount = u32::try_from(c.hours?).ok()?;
-            cal.due(start, Deadline { amount, unit: c.unit }).ok()
+            cal.due(
+                start,
+                Deadline {
+                    amount,
+                    unit: c.unit,
+                },
+            )
+            .ok()
         })?;
     let (y, red) = c.map_or((50, 80), |c| (c.yellow, c.red));
     let unit = c.map(|c| c.unit).unwrap_or_default();

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod audit;
 pub mod blobs;
 pub mod bundles;
+pub mod deadlines;
 mod device;
 pub mod error;
 pub mod extract;
@@ -93,6 +94,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/tokens/{id}", delete(accounts::revoke_token))
         .route("/v1/admin/audit", get(audit::list))
         .route("/v1/admin/audit/verify", get(audit::verify))
+        .route("/v1/admin/calendar/{year}", put(deadlines::put_calendar))
+        .route("/v1/session/reminders", get(deadlines::reminders))
         .layer(DefaultBodyLimit::max(MAX_REQUEST))
         .with_state(hub);
     let api = api.merge(crate::console::router(hub_for_console));
@@ -160,4 +163,6 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("delete", "/v1/admin/tokens/{id}"),
     ("get", "/v1/admin/audit"),
     ("get", "/v1/admin/audit/verify"),
+    ("put", "/v1/admin/calendar/{year}"),
+    ("get", "/v1/session/reminders"),
 ];

@@ -582,13 +582,22 @@ pub fn deadline_records(s: &dyn HubStore) {
         tx.put_calendar_year(&year(2027, "year 2027\noff 2027-01-01"))?;
         assert_eq!(
             tx.calendar_years()?,
-            vec![year(2026, "year 2026"), year(2027, "year 2027\noff 2027-01-01")],
+            vec![
+                year(2026, "year 2026"),
+                year(2027, "year 2027\noff 2027-01-01")
+            ],
             "a year imported again replaces it; years in order"
         );
         assert!(tx.mark_threshold("task", "t1", "yellow", 10)?, "first mark");
-        assert!(!tx.mark_threshold("task", "t1", "yellow", 11)?, "marked once");
+        assert!(
+            !tx.mark_threshold("task", "t1", "yellow", 11)?,
+            "marked once"
+        );
         assert!(tx.mark_threshold("task", "t1", "red", 12)?);
-        assert!(tx.mark_threshold("event", "t1", "yellow", 12)?, "per entity");
+        assert!(
+            tx.mark_threshold("event", "t1", "yellow", 12)?,
+            "per entity"
+        );
         let mut marked = tx.marked_thresholds("task", "t1")?;
         marked.sort();
         assert_eq!(marked, vec!["red".to_string(), "yellow".to_string()]);
