@@ -9,7 +9,7 @@
 //! restarted after its clock was set back, therefore never stamps an edit earlier than one
 //! already made — a later centre decision cannot lose to an earlier one.
 //!
-//! Leases: a periodic job (the photo sweep today; escalation and 督办 to come) runs on the
+//! Leases: a periodic job (the photo sweep, the 督办 of deadlines) runs on the
 //! instance holding its lease ([`Hub::take_lease`]); a lease runs out by itself when its
 //! holder dies, so another instance takes over at its next turn.
 

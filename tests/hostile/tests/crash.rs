@@ -1,6 +1,6 @@
 //! Crash points: the hub is killed (SIGABRT at a named point, `GRIDHUB_CRASH_AT`) inside
 //! each multi-step write — enrollment, the sync push, the central import, dispatch, a
-//! photo upload's completion — started again on the same data, and then nothing may be
+//! photo upload's completion, the 督办 of a deadline — started again on the same data, and then nothing may be
 //! lost or taken twice, the devices converge, and an upload cut at its end completes.
 
 use gridpad_hostile::*;
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use std::os::unix::process::ExitStatusExt;
 
 /// The areas of the hub's crash points this suite covers, and its tests by point.
-const AREAS: &[&str] = &["enroll", "push", "import", "dispatch", "upload"];
+const AREAS: &[&str] = &["enroll", "push", "import", "dispatch", "upload", "supervise"];
 const COVERED: &[&str] = &[
     "enroll.before_commit",
     "enroll.after_commit",
@@ -22,6 +22,7 @@ const COVERED: &[&str] = &[
     "upload.before_complete",
     "upload.after_rename",
     "upload.after_mark",
+    "supervise.after_mark",
 ];
 
 #[test]
@@ -528,4 +529,64 @@ fn an_upload_killed_after_the_photo_is_stored_completes_after_restart() {
 #[test]
 fn an_upload_killed_after_its_delivery_is_marked_completes_after_restart() {
     an_upload_killed_at("upload.after_mark");
+}
+
+/// 督办 killed after a task's thresholds are marked and before its reminders and audit
+/// line are written: the marks go with them (one transaction), so the next run reminds —
+/// once — and no threshold is marked without its reminder.
+#[test]
+fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
+    let mut town = Town::new();
+    // The serving hub would supervise on its own every minute: this test runs the job
+    // through the command line alone, then lets the restarted hub run it.
+    town.hub.kill();
+    // A task of the small grid given one hour, two hours ago: overdue.
+    let now = wire::now_ms();
+    let at = |ms: u64| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .unwrap()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    let task = uuid::Uuid::now_v7().to_string();
+    let line = json!({"entity": "task", "row_id": task, "op": {"op": "insert"},
+        "hlc": format!("{now:016x}-0000-hub"),
+        "fields": {"grid_id": town.small, "title": "清理楼道堆物", "status": "assigned",
+                   "created_at": at(now - 7_200_000), "deadline_at": at(now - 3_600_000)}});
+    let file = town.dir.path().join("task.jsonl");
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    run(town.hub.admin().arg("import").arg(&file));
+    let supervise = |point: Option<&str>| {
+        let mut c = town.hub.admin();
+        c.args(["supervise", "--json"]);
+        if let Some(p) = point {
+            c.env("GRIDHUB_CRASH_AT", p);
+        }
+        c.output().unwrap()
+    };
+    let out = supervise(Some("supervise.after_mark"));
+    assert_eq!(out.status.signal(), Some(libc_sigabrt()), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("crash point supervise.after_mark reached"));
+    let lines = |town: &Town| {
+        run_json(town.hub.admin().args([
+            "audit",
+            "--action",
+            "task.supervise",
+            "--target",
+            &format!("task:{task}"),
+            "--json",
+        ]))
+        .as_array()
+        .unwrap()
+        .len()
+    };
+    assert_eq!(lines(&town), 0, "nothing of the killed run");
+    let done: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    assert_eq!(done["tasks"], 1, "the thresholds were not left marked: it reminds now");
+    let again: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    assert_eq!(again["tasks"], 0, "and only once");
+    // The serving hub's own run (at its start) reminds of nothing more either.
+    town.restart(&[]);
+    let late: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    assert_eq!(late["tasks"], 0);
+    assert_eq!(lines(&town), 1, "one 督办 in the audit log");
 }
