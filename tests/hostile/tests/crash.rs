@@ -554,8 +554,8 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
                    "created_at": at(now - 7_200_000), "deadline_at": at(now - 3_600_000)}});
     let file = town.dir.path().join("task.jsonl");
     std::fs::write(&file, format!("{line}\n")).unwrap();
-    run(town.hub.admin().arg("import").arg(&file));
-    let supervise = |point: Option<&str>| {
+    gridpad_hostile::hub::run(town.hub.admin().arg("import").arg(&file));
+    let supervise = |town: &Town, point: Option<&str>| {
         let mut c = town.hub.admin();
         c.args(["supervise", "--json"]);
         if let Some(p) = point {
@@ -563,11 +563,11 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
         }
         c.output().unwrap()
     };
-    let out = supervise(Some("supervise.after_mark"));
+    let out = supervise(&town, Some("supervise.after_mark"));
     assert_eq!(out.status.signal(), Some(libc_sigabrt()), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("crash point supervise.after_mark reached"));
     let lines = |town: &Town| {
-        run_json(town.hub.admin().args([
+        gridpad_hostile::hub::run_json(town.hub.admin().args([
             "audit",
             "--action",
             "task.supervise",
@@ -580,13 +580,13 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
         .len()
     };
     assert_eq!(lines(&town), 0, "nothing of the killed run");
-    let done: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    let done: Value = serde_json::from_slice(&supervise(&town, None).stdout).unwrap();
     assert_eq!(done["tasks"], 1, "the thresholds were not left marked: it reminds now");
-    let again: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    let again: Value = serde_json::from_slice(&supervise(&town, None).stdout).unwrap();
     assert_eq!(again["tasks"], 0, "and only once");
     // The serving hub's own run (at its start) reminds of nothing more either.
     town.restart(&[]);
-    let late: Value = serde_json::from_slice(&supervise(None).stdout).unwrap();
+    let late: Value = serde_json::from_slice(&supervise(&town, None).stdout).unwrap();
     assert_eq!(late["tasks"], 0);
     assert_eq!(lines(&town), 1, "one 督办 in the audit log");
 }
