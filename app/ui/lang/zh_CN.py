@@ -16,7 +16,7 @@ ZH = {
 "Nothing to do: the record was removed.":"无需处理：该记录已删除。",
 "Check the record: the centre's version is shown now.":"请核对该记录：现显示的是中心的版本。",
 "Ask the command centre if this is unexpected.":"如有疑问，请联系指挥中心。",
-"My events":"我的事件","You have not reported any event yet.":"您还没有上报过事件。","Event":"事件","due {}":"{}前办结",
+"My events":"我的事件","You have not reported any event yet.":"您还没有上报过事件。","Event":"事件","due {}":"{}前办结","{} h":"{}小时","{} working hours":"{}个工作小时","{} working days":"{}个工作日",
 "Address":"地址","Position":"位置","none":"无","last known":"最后已知位置","Photos":"照片","Progress":"办理进度","this device":"本机",
 "Set up this device":"设备初始化",
 "Welcome. Enter the hub address and the enrollment code you were given, then choose a PIN of 6 to 12 digits.":"欢迎使用。请输入平台地址和下发的注册码，然后设置6至12位数字PIN码。",

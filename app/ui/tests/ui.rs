@@ -79,6 +79,28 @@ fn the_login_screen_is_chinese_by_default() {
 }
 
 #[test]
+fn the_report_form_says_a_deadline_in_working_days_or_hours_on_the_clock() {
+    init_backend();
+    let dir = tempfile::tempdir().unwrap();
+    demo_store(dir.path(), 100);
+    for (lang, unlock, working, clock) in [
+        ("zh_CN", "解锁", "5个工作日", "12小时"),
+        ("en", "Unlock", "5 working days", "12 h"),
+    ] {
+        let app = open_app_sized(dir.path(), lang, 2400);
+        log_in(&app, PIN, unlock);
+        app.ctx.go(Screen::Report);
+        let r = app.ui.global::<ReportAdapter>();
+        r.invoke_select_main("10".into());
+        r.invoke_select_sub("1002".into()); // 意见建议
+        assert!(shows(&app, &format!("综治中心 · {working}")), "{lang}");
+        r.invoke_select_main("04".into());
+        r.invoke_select_sub("0402".into()); // 占道经营
+        assert!(shows(&app, &format!(" · {clock}")), "{lang}");
+    }
+}
+
+#[test]
 fn report_an_event_with_a_photo() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();

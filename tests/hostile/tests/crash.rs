@@ -10,7 +10,14 @@ use serde_json::{json, Value};
 use std::os::unix::process::ExitStatusExt;
 
 /// The areas of the hub's crash points this suite covers, and its tests by point.
-const AREAS: &[&str] = &["enroll", "push", "import", "dispatch", "upload", "supervise"];
+const AREAS: &[&str] = &[
+    "enroll",
+    "push",
+    "import",
+    "dispatch",
+    "upload",
+    "supervise",
+];
 const COVERED: &[&str] = &[
     "enroll.before_commit",
     "enroll.after_commit",
@@ -565,7 +572,9 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
     };
     let out = supervise(&town, Some("supervise.after_mark"));
     assert_eq!(out.status.signal(), Some(libc_sigabrt()), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("crash point supervise.after_mark reached"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("crash point supervise.after_mark reached")
+    );
     let lines = |town: &Town| {
         gridpad_hostile::hub::run_json(town.hub.admin().args([
             "audit",
@@ -581,7 +590,10 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
     };
     assert_eq!(lines(&town), 0, "nothing of the killed run");
     let done: Value = serde_json::from_slice(&supervise(&town, None).stdout).unwrap();
-    assert_eq!(done["tasks"], 1, "the thresholds were not left marked: it reminds now");
+    assert_eq!(
+        done["tasks"], 1,
+        "the thresholds were not left marked: it reminds now"
+    );
     let again: Value = serde_json::from_slice(&supervise(&town, None).stdout).unwrap();
     assert_eq!(again["tasks"], 0, "and only once");
     // The serving hub's own run (at its start) reminds of nothing more either.

@@ -74,17 +74,11 @@ fn render(ui: &AppWindow, st: &State) {
     a.set_sub_code(d.sub.as_str().into());
     let sub = cat(st, &d.sub);
     a.set_sub_name(sub.map(|c| c.name.as_str()).unwrap_or("").into());
-    a.set_sub_detail(
-        sub.map(|c| {
-            let mut s = c.department.clone();
-            if let Some(h) = c.deadline_hours {
-                s.push_str(&format!(" · {h} h"));
-            }
-            s
-        })
-        .unwrap_or_default()
-        .into(),
-    );
+    a.set_sub_detail(sub.map(|c| c.department.as_str()).unwrap_or("").into());
+    // The amount and its unit's code; the screen says it in the user's language.
+    let deadline = sub.and_then(|c| c.deadline());
+    a.set_sub_deadline(deadline.map_or(0, |d| d.amount.min(i32::MAX as u32) as i32));
+    a.set_sub_deadline_unit(deadline.map_or("", |d| d.unit.as_str()).into());
     render_fields(ui, st);
     a.set_description(d.description.as_str().into());
     a.set_address(d.address.as_str().into());
