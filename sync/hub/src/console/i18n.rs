@@ -269,6 +269,18 @@ texts! {
     err_home: "返回首页", "Back to the start";
 }
 
+impl Texts {
+    /// The name of a deadline's unit.
+    pub fn unit(&self, u: gridpad_domain::worktime::DeadlineUnit) -> &'static str {
+        use gridpad_domain::worktime::DeadlineUnit::*;
+        match u {
+            Hours => self.unit_hours,
+            WorkingHours => self.unit_working_hours,
+            WorkingDays => self.unit_working_days,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,17 +297,5 @@ mod tests {
         }
         assert_eq!(Lang::parse("en"), Some(Lang::En));
         assert_eq!(Lang::Zh.other(), Lang::En);
-    }
-}
-
-impl Texts {
-    /// The name of a deadline's unit.
-    pub fn unit(&self, u: gridpad_domain::worktime::DeadlineUnit) -> &'static str {
-        use gridpad_domain::worktime::DeadlineUnit::*;
-        match u {
-            Hours => self.unit_hours,
-            WorkingHours => self.unit_working_hours,
-            WorkingDays => self.unit_working_days,
-        }
     }
 }
