@@ -59,6 +59,12 @@ struct Listing {
     grids: HashMap<String, String>,
     nodes: Vec<(usize, String, String)>,
     area_grids: Vec<(String, String)>,
+    /// The hub's time (the colours are of this moment).
+    now: DateTime<Utc>,
+}
+
+fn hub_now(c: &Console) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(c.hub.now_ms() as i64).unwrap_or_else(Utc::now)
 }
 
 fn key(r: &Row) -> (i64, String) {
@@ -119,6 +125,7 @@ fn listing(
         grids,
         nodes: area_nodes(who, &tree),
         area_grids,
+        now: hub_now(c),
     })
 }
 
@@ -248,7 +255,7 @@ fn filter_form(ctx: &Ctx, f: &Filter, list: &Listing) -> Markup {
 fn table(ctx: &Ctx, list: &Listing, paged: bool) -> Markup {
     let t = ctx.t();
     let l = ctx.lang;
-    let now = Utc::now();
+    let now = list.now;
     html! {
         ul.counts {
             li { span.n { (list.counts.values().sum::<usize>()) } " " (t.all) }
@@ -338,7 +345,7 @@ pub async fn detail(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Re
         div.event-head {
             h1 { (text(f, "title")) }
             span class={"badge big ts-" (status)} id="task-status" data-status=(status) { (l.task_status(status)) }
-            (deadline(&ctx, &row, Utc::now()))
+            (deadline(&ctx, &row, hub_now(&c)))
         }
         div.columns {
             div.col {
