@@ -163,9 +163,14 @@ pub fn ago(ctx: &Ctx, now: u64, then: u64) -> String {
 /// A clock offset, signed, in the unit that reads best.
 fn offset(ctx: &Ctx, ms: i64) -> String {
     let t = ctx.t();
-    let sign = if ms < 0 { "−" } else { "+" };
     let a = ms.unsigned_abs();
+    let sign = match (ms < 0, a < 100) {
+        (_, true) => "",
+        (true, _) => "−",
+        (false, _) => "+",
+    };
     match a {
+        0..100 => format!("0 {}", t.unit_s),
         0..60_000 => format!("{sign}{:.1} {}", a as f64 / 1000.0, t.unit_s),
         60_000..3_600_000 => format!("{sign}{} {}", a / 60_000, t.unit_min),
         _ => format!("{sign}{:.1} {}", a as f64 / 3_600_000.0, t.unit_h),

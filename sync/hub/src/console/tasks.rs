@@ -345,7 +345,7 @@ pub async fn detail(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Re
         div.event-head {
             h1 { (text(f, "title")) }
             span class={"badge big ts-" (status)} id="task-status" data-status=(status) { (l.task_status(status)) }
-            (deadline(&ctx, &row, hub_now(&c)))
+            span.hint { (t.ev_deadline) } (deadline(&ctx, &row, hub_now(&c)))
         }
         div.columns {
             div.col {
