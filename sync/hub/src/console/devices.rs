@@ -171,7 +171,7 @@ fn offset(ctx: &Ctx, ms: i64) -> String {
     };
     match a {
         0..100 => format!("0 {}", t.unit_s),
-        0..60_000 => format!("{sign}{:.1} {}", a as f64 / 1000.0, t.unit_s),
+        100..60_000 => format!("{sign}{:.1} {}", a as f64 / 1000.0, t.unit_s),
         60_000..3_600_000 => format!("{sign}{} {}", a / 60_000, t.unit_min),
         _ => format!("{sign}{:.1} {}", a as f64 / 3_600_000.0, t.unit_h),
     }
