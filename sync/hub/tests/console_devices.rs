@@ -445,6 +445,37 @@ async fn an_enrollment_code_is_shown_once_as_text_and_qr_and_is_in_no_url() {
         T0,
     );
     assert_eq!(dev.kv("grid_id").unwrap().unwrap(), w.grid_a);
+
+    // For a field staff account: chosen from the form's list, the code is the person's.
+    w.th.hub
+        .create_account(
+            &Principal::cli(),
+            &gridhub::accounts::NewAccount {
+                username: "wang.fang".into(),
+                display_name: "王芳".into(),
+                role: "field_staff".into(),
+                node: "33021100100101".into(),
+                department_id: None,
+                password: None,
+            },
+        )
+        .unwrap();
+    let page = send(&w.app, get("/devices", &fm)).await.body;
+    assert!(page.contains("<option value=\"wang.fang\">王芳 (wang.fang)</option>"));
+    let r = send(
+        &w.app,
+        post(
+            "/devices/enroll",
+            &fm,
+            &[("csrf", &csrf), ("account", "wang.fang")],
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("<dd>王芳</dd>"));
+    let at = r.body.find("id=\"code-text\">").unwrap() + 15;
+    let code = &r.body[at..at + 14];
+    assert_eq!(decode_qr(&r.body), code);
 }
 
 #[tokio::test(flavor = "multi_thread")]
