@@ -1,9 +1,8 @@
 //! Adding and editing houses and units on a real encrypted store: the forms' checks, what
 //! the outbox records (only changed fields), and the search index following each edit.
 
-mod common;
 
-use common::*;
+use gridpad_testkit::store::*;
 use gridpad_core::model::{HouseUse, OrgKind, Tenure};
 use gridpad_core::{Error, HouseDraft, Problem, Store, UnitDraft};
 use gridpad_proto::{Entity, Op};

@@ -1,8 +1,7 @@
 //! The device store, end to end on real encrypted SQLite files.
 
-mod common;
 
-use common::*;
+use gridpad_testkit::store::*;
 use gridpad_core::model::{
     DeadlineColour, EventStatus, PersonTag, Position, Relation, ResidenceType, Sex, TaskCommand,
     TaskStatus,

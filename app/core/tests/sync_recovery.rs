@@ -3,7 +3,7 @@
 //! no longer stops a grid's sync for good. A row set aside because what it refers to had not
 //! arrived yet is applied when it has.
 
-mod common;
+use gridpad_testkit::store as kit;
 
 use gridpad_proto::wire::{Op, OpKind, Page};
 use gridpad_proto::{Entity, Fields, Hlc};
@@ -30,7 +30,7 @@ fn op(id: u64, entity: Entity, row: &str, f: Fields) -> Op {
 #[test]
 fn a_row_the_device_cannot_take_is_set_aside_and_the_rest_of_the_page_applies() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::demo_store(dir.path(), 300);
+    let mut s = kit::demo_store(dir.path(), 300);
     let grid = s.kv("grid_id").unwrap().unwrap();
     let scope = format!("grid:{grid}");
     s.set_scopes(std::slice::from_ref(&scope)).unwrap();
