@@ -5,7 +5,7 @@
 
 use gridpad_testkit::store as kit;
 
-use gridpad_proto::wire::{Op, OpKind, Page};
+use gridpad_proto::wire::{LogOp, OpKind, Page};
 use gridpad_proto::{Entity, Fields, Hlc};
 use serde_json::json;
 
@@ -13,11 +13,11 @@ fn fields(v: serde_json::Value) -> Fields {
     v.as_object().unwrap().clone().into_iter().collect()
 }
 
-fn op(id: u64, entity: Entity, row: &str, f: Fields) -> Op {
+fn op(id: u64, entity: Entity, row: &str, f: Fields) -> LogOp {
     let hlc = Hlc::new(1_800_000_000_000 + id, 0, "hub");
     let kind = OpKind::Put;
-    Op {
-        hash: Op::content_hash("grid:x", entity, row, &kind, &f, &hlc),
+    LogOp {
+        hash: LogOp::content_hash("grid:x", entity, row, &kind, &f, &hlc),
         op_id: id,
         entity,
         row_id: row.into(),
