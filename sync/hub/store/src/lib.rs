@@ -258,7 +258,7 @@ pub struct StoredSeal {
     pub entity: String,
     pub record_id: String,
     pub hash: String,
-    /// The verifier's verdict when it arrived (JSON of `gridpad_evidence::Verdict`).
+    /// The verifier's verdict when it arrived (JSON of `gridpad_evidence::ChainVerdict`).
     pub verdict: String,
     /// The signed canonical body.
     pub body: String,
