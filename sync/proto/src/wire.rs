@@ -267,7 +267,7 @@ pub const MAX_SEQ: u64 = (1 << 53) - 1;
 
 /// A refusal with a reason, as a problem body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
+pub struct ProblemDetails {
     pub status: u16,
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -62,7 +62,7 @@ impl Answer {
     }
 
     /// A refusal with one of `statuses`, answered with a problem document that says why.
-    pub fn refused(&self, statuses: &[u16]) -> Problem {
+    pub fn refused(&self, statuses: &[u16]) -> ProblemDetails {
         assert!(
             statuses.contains(&self.status),
             "expected one of {statuses:?}, got {} {}",
@@ -73,7 +73,7 @@ impl Answer {
     }
 
     /// The problem document of a refusal (RFC 9457), with a reason.
-    pub fn problem(&self) -> Problem {
+    pub fn problem(&self) -> ProblemDetails {
         assert!(
             (400..500).contains(&self.status),
             "a refusal is a 4xx, got {} {}",
@@ -87,7 +87,7 @@ impl Answer {
             self.content_type,
             self.text()
         );
-        let p: Problem = serde_json::from_slice(&self.body)
+        let p: ProblemDetails = serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("problem document ({e}): {}", self.text()));
         assert_eq!(p.status, self.status);
         assert!(
