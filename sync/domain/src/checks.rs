@@ -56,7 +56,7 @@ pub mod credit_code {
 
     /// What is wrong with a code, as a form shows it next to the field.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Problem {
+    pub enum CreditCodeProblem {
         /// Not 18 characters.
         Length,
         /// A character outside the code's alphabet (I, O, S, V, Z, lower-case is accepted),
@@ -66,12 +66,12 @@ pub mod credit_code {
         Check,
     }
 
-    impl Problem {
+    impl CreditCodeProblem {
         pub fn code(self) -> &'static str {
             match self {
-                Problem::Length => "bad-length",
-                Problem::Characters => "bad-chars",
-                Problem::Check => "bad-check",
+                CreditCodeProblem::Length => "bad-length",
+                CreditCodeProblem::Characters => "bad-chars",
+                CreditCodeProblem::Check => "bad-check",
             }
         }
     }
@@ -98,20 +98,20 @@ pub mod credit_code {
 
     /// Why `code` is not a valid credit code, or `Ok` (lower case is accepted; store it
     /// upper-cased).
-    pub fn check(code: &str) -> Result<(), Problem> {
+    pub fn check(code: &str) -> Result<(), CreditCodeProblem> {
         if code.chars().count() != 18 {
-            return Err(Problem::Length);
+            return Err(CreditCodeProblem::Length);
         }
         if !code.chars().all(|c| value(c).is_some())
             || !code[2..8].bytes().all(|b| b.is_ascii_digit())
         {
-            return Err(Problem::Characters);
+            return Err(CreditCodeProblem::Characters);
         }
-        let expected = check_char(&code[..17]).ok_or(Problem::Characters)?;
+        let expected = check_char(&code[..17]).ok_or(CreditCodeProblem::Characters)?;
         if code[17..].eq_ignore_ascii_case(&expected.to_string()) {
             Ok(())
         } else {
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         }
     }
 
@@ -175,43 +175,43 @@ mod tests {
             );
         }
         assert!(credit_code::is_valid("91440300708461136t"), "lower case");
-        use credit_code::Problem;
+        use credit_code::CreditCodeProblem;
         // One character changed: the check character no longer matches.
         assert_eq!(
             credit_code::check("914403001922038217"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         assert_eq!(
             credit_code::check("914403001922038316"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         // Two neighbouring characters swapped.
         assert_eq!(
             credit_code::check("914403001922083216"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         assert_eq!(
             credit_code::check("91440300192203821"),
-            Err(Problem::Length)
+            Err(CreditCodeProblem::Length)
         );
-        assert_eq!(credit_code::check(""), Err(Problem::Length));
+        assert_eq!(credit_code::check(""), Err(CreditCodeProblem::Length));
         // I, O, S, V, Z are not in the alphabet; the division code is digits.
         assert_eq!(
             credit_code::check("9144030019220382I6"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         assert_eq!(
             credit_code::check("91A40300192203821O"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         // Full-width digits and Chinese characters are refused, not mangled.
         assert_eq!(
             credit_code::check("91440300１922038216"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         assert_eq!(
             credit_code::check("91440300一922038216"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
     }
 

@@ -18,9 +18,9 @@ pub fn credit_state(code: &str) -> &'static str {
     match credit_code::check(code) {
         Ok(()) => "ok",
         Err(_) if code.is_empty() => "",
-        Err(credit_code::Problem::Length) if code.chars().count() < 18 => {
+        Err(credit_code::CreditCodeProblem::Length) if code.chars().count() < 18 => {
             match credit_code::check(&format!("{code:0<18}")) {
-                Err(credit_code::Problem::Characters) => "bad-chars",
+                Err(credit_code::CreditCodeProblem::Characters) => "bad-chars",
                 _ => "",
             }
         }
