@@ -34,19 +34,19 @@ pub const MAX_PERSON_NAME: usize = 40;
 /// (a floor higher than the building), `duplicate` (room or credit code already taken),
 /// `unknown` (no such building), `bad-length` / `bad-check` (credit code), `bad` (phone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct FormProblem {
     pub field: &'static str,
     pub code: &'static str,
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for FormProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.code)
     }
 }
 
-fn problem(field: &'static str, code: &'static str) -> Problem {
-    Problem { field, code }
+fn problem(field: &'static str, code: &'static str) -> FormProblem {
+    FormProblem { field, code }
 }
 
 fn too_long(s: &str, max: usize) -> bool {
@@ -59,7 +59,7 @@ fn number_like(s: &str) -> bool {
 }
 
 /// A floor as typed: empty (not known) or a whole number in [`FLOORS`].
-pub fn parse_floor(text: &str) -> Result<Option<i64>, Problem> {
+pub fn parse_floor(text: &str) -> Result<Option<i64>, FormProblem> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -73,7 +73,7 @@ pub fn parse_floor(text: &str) -> Result<Option<i64>, Problem> {
 }
 
 /// A floor area as typed: empty (not known) or a decimal number of m² (`88`, `88.5`).
-pub fn parse_area(text: &str) -> Result<Option<f64>, Problem> {
+pub fn parse_area(text: &str) -> Result<Option<f64>, FormProblem> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -140,7 +140,7 @@ impl HouseDraft {
     }
 
     /// What is wrong with the form by itself (the store adds what the database knows).
-    pub fn problems(&self) -> Vec<Problem> {
+    pub fn problems(&self) -> Vec<FormProblem> {
         let mut out = vec![];
         let room = self.room.trim();
         if room.is_empty() {
@@ -214,7 +214,7 @@ impl UnitDraft {
         }
     }
 
-    pub fn problems(&self) -> Vec<Problem> {
+    pub fn problems(&self) -> Vec<FormProblem> {
         let mut out = vec![];
         let name = self.name.trim();
         if name.is_empty() {
@@ -256,7 +256,7 @@ struct BuildingFacts {
     heading: String,
 }
 
-fn fail_on(problems: Vec<Problem>) -> Result<()> {
+fn fail_on(problems: Vec<FormProblem>) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {
@@ -331,7 +331,7 @@ impl Store {
         &self,
         d: &HouseDraft,
         own_id: Option<&str>,
-    ) -> Result<(Option<BuildingFacts>, Vec<Problem>)> {
+    ) -> Result<(Option<BuildingFacts>, Vec<FormProblem>)> {
         let mut out = d.problems();
         let facts = match &d.building_id {
             Some(b) => {
@@ -469,7 +469,7 @@ impl Store {
             .optional()?)
     }
 
-    fn unit_checks(&self, d: &UnitDraft, own_id: Option<&str>) -> Result<Vec<Problem>> {
+    fn unit_checks(&self, d: &UnitDraft, own_id: Option<&str>) -> Result<Vec<FormProblem>> {
         let mut out = d.problems();
         let code = d.credit_code.trim().to_uppercase();
         if !code.is_empty() && !out.iter().any(|p| p.field == "licence_no") {
@@ -543,7 +543,7 @@ mod tests {
         }
     }
 
-    fn codes(p: Vec<Problem>) -> Vec<String> {
+    fn codes(p: Vec<FormProblem>) -> Vec<String> {
         p.iter().map(|p| p.to_string()).collect()
     }
 

@@ -32,7 +32,7 @@ pub mod store;
 pub mod sync_state;
 pub mod vault;
 
-pub use base_data::{HouseDraft, Problem, UnitDraft};
+pub use base_data::{FormProblem, HouseDraft, UnitDraft};
 pub use error::{Error, Result};
 pub use store::{
     InitOptions, NewPerson, NewReport, NewTrackSegment, NewVisit, RemoteChange, Store,

@@ -1,11 +1,10 @@
 //! Adding and editing houses and units on a real encrypted store: the forms' checks, what
 //! the outbox records (only changed fields), and the search index following each edit.
 
-
-use gridpad_testkit::store::*;
 use gridpad_core::model::{HouseUse, OrgKind, Tenure};
-use gridpad_core::{Error, HouseDraft, Problem, Store, UnitDraft};
+use gridpad_core::{Error, FormProblem, HouseDraft, Store, UnitDraft};
 use gridpad_proto::{Entity, Op};
+use gridpad_testkit::store::*;
 use serde_json::json;
 
 /// A building of the demo grid: (id, floors, grid id, heading "…号3栋").
@@ -22,7 +21,7 @@ fn a_building(s: &Store) -> (String, i64, String, String) {
 
 fn problems(e: Error) -> Vec<String> {
     match e {
-        Error::Form(p) => p.iter().map(Problem::to_string).collect(),
+        Error::Form(p) => p.iter().map(FormProblem::to_string).collect(),
         other => panic!("expected a form error, got {other}"),
     }
 }

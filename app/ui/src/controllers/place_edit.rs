@@ -5,7 +5,7 @@
 //! as the store now holds it.
 use super::Ctx;
 use crate::{AppWindow, HouseEditAdapter, Screen, UnitEditAdapter};
-use gridpad_core::base_data::{parse_area, parse_floor, Problem};
+use gridpad_core::base_data::{parse_area, parse_floor, FormProblem};
 use gridpad_core::model::{credit_code, HouseUse, OrgKind, Tenure};
 use gridpad_core::{Error, HouseDraft, UnitDraft};
 use slint::ComponentHandle;
@@ -37,7 +37,7 @@ pub fn area_text(a: Option<f64>) -> String {
     .unwrap_or_default()
 }
 
-fn code_of<'a>(problems: &'a [Problem], field: &str) -> &'a str {
+fn code_of<'a>(problems: &'a [FormProblem], field: &str) -> &'a str {
     problems
         .iter()
         .find(|p| p.field == field)
@@ -47,7 +47,7 @@ fn code_of<'a>(problems: &'a [Problem], field: &str) -> &'a str {
 
 // ---- house ------------------------------------------------------------------------------
 
-fn show_house_problems(a: &HouseEditAdapter, problems: &[Problem]) {
+fn show_house_problems(a: &HouseEditAdapter, problems: &[FormProblem]) {
     a.set_unit_error(code_of(problems, "unit_no").into());
     a.set_room_error(code_of(problems, "room").into());
     a.set_floor_error(code_of(problems, "floor").into());
@@ -114,7 +114,7 @@ pub fn edit_house(ctx: &Rc<Ctx>, id: &str, where_: &str) {
 }
 
 /// The draft the form holds, or the problems of what was typed.
-fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<Problem>> {
+fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<FormProblem>> {
     let mut problems = vec![];
     let floor = parse_floor(&a.get_floor()).unwrap_or_else(|p| {
         problems.push(p);
@@ -180,7 +180,7 @@ fn save_house(c: &Rc<Ctx>) {
 
 /// What a form's save came to. Saved: sync soon if anything changed, leave the form, no
 /// problems to show. Refused: the problems by their fields. Failed: the store's message.
-fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<Problem>, String> {
+fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<FormProblem>, String> {
     match r {
         Ok(changed) => {
             if !changed.is_empty() {
@@ -196,7 +196,7 @@ fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<Problem>, Str
 
 // ---- unit -------------------------------------------------------------------------------
 
-fn show_unit_problems(a: &UnitEditAdapter, problems: &[Problem]) {
+fn show_unit_problems(a: &UnitEditAdapter, problems: &[FormProblem]) {
     a.set_name_error(code_of(problems, "name").into());
     a.set_credit_error(code_of(problems, "licence_no").into());
     a.set_contact_error(code_of(problems, "contact_name").into());
