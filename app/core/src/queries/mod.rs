@@ -9,7 +9,7 @@
 //!   changes (also [`Store::dead_letters`]), conflict notices (also
 //!   [`Store::conflict_notices`]);
 //! - houses and units: `crate::base_data` (read as their forms edit them); seals and
-//!   photo upload state: `crate::evidence`.
+//!   photo upload state: `crate::seals_and_uploads`.
 //!
 //! Nothing here writes, except the `…_for_tests` helpers that file a dead letter or a
 //! conflict as sync would.

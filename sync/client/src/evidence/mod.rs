@@ -8,7 +8,7 @@ pub mod upload;
 
 use crate::device::Session;
 use crate::retry::retrying;
-use gridpad_core::evidence::SealRow;
+use gridpad_core::seals_and_uploads::SealRow;
 use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
 use gridpad_evidence::seal::{ChainVerdict, SealedRecord, SealsRequest, SealsResponse, SEALS_PATH};
