@@ -43,7 +43,7 @@ impl LoopbackHub {
             .unwrap();
         let db = gridhub::sqlite::SqliteStore::open(dir).unwrap();
         let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(db)));
-        let blobs: Arc<dyn BlobStore> = gridhub::evidence::open_blobs(dir).unwrap();
+        let blobs: Arc<dyn BlobStore> = gridhub::seals_and_photo_access::open_blobs(dir).unwrap();
         hub.attach_blobs(blobs.clone());
         let seeded = hub
             .seed_demo(&gridhub::authz::Principal::cli(), demo)

@@ -9,7 +9,7 @@ use super::queue::{catalog, category_name, deadline, text};
 use super::{local_time, page as frame, Console, Ctx, Failure, Kind, St};
 use crate::authz::Action;
 use crate::centre::event_version;
-use crate::evidence::EventEvidence;
+use crate::seals_and_photo_access::EventEvidence;
 use crate::http::extract::blocking;
 use crate::hub::HubError;
 use crate::timeline::Step;
