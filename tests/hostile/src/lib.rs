@@ -15,7 +15,8 @@
 //!   changed nothing;
 //! - [`town`]: the arena, a hub seeded with the demo town's two grids.
 //!
-//! The cases are in `tests/`: privilege, rights, bad_input, exhaustion, crash.
+//! The cases are in `tests/`: privilege, rights, bad_input, exhaustion, seal_and_photo_abuse,
+//! restore, crash.
 
 pub mod honest;
 pub mod photo;
