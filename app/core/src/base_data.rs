@@ -1,7 +1,7 @@
-//! Adding and editing a house (房屋) and a unit (单位/实有单位) on the device.
+//! Adding and editing a house (房屋) and an organisation (单位/实有单位) on the device.
 //!
 //! The checks of the two forms live here once: the UI runs [`HouseDraft::problems`] /
-//! [`UnitDraft::problems`] to show each problem next to its field, and the store runs them
+//! [`OrganisationDraft::problems`] to show each problem next to its field, and the store runs them
 //! again on save together with what only the database knows (the building exists, the
 //! floor is in the building, the room or the credit code is not taken already). A form
 //! with any problem writes nothing.
@@ -25,7 +25,7 @@ pub const FLOORS: std::ops::RangeInclusive<i64> = -5..=200;
 /// Floor area in m² (a parking space to a large shop floor).
 pub const MAX_AREA_M2: f64 = 10_000.0;
 pub const MAX_ADDRESS: usize = 200;
-pub const MAX_UNIT_NAME: usize = 60;
+pub const MAX_ORGANISATION_NAME: usize = 60;
 pub const MAX_PERSON_NAME: usize = 40;
 
 /// One problem of a form: which field, and a code the UI turns into words next to it.
@@ -175,14 +175,14 @@ impl HouseDraft {
     }
 }
 
-/// A unit (organisation) as the add/edit form fills it in.
+/// An organisation (单位) as the add/edit form fills it in.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UnitDraft {
+pub struct OrganisationDraft {
     /// 单位名称.
     pub name: String,
     /// 单位类型.
     pub kind: OrgKind,
-    /// 统一社会信用代码; empty when the unit has none (an unregistered stall).
+    /// 统一社会信用代码; empty when the organisation has none (an unregistered stall).
     pub credit_code: String,
     /// 法人/负责人.
     pub contact_name: String,
@@ -191,9 +191,9 @@ pub struct UnitDraft {
     pub address_text: String,
 }
 
-impl UnitDraft {
-    pub fn new() -> UnitDraft {
-        UnitDraft {
+impl OrganisationDraft {
+    pub fn new() -> OrganisationDraft {
+        OrganisationDraft {
             name: String::new(),
             kind: OrgKind::Shop,
             credit_code: String::new(),
@@ -203,8 +203,8 @@ impl UnitDraft {
         }
     }
 
-    pub fn of(o: &Organisation) -> UnitDraft {
-        UnitDraft {
+    pub fn of(o: &Organisation) -> OrganisationDraft {
+        OrganisationDraft {
             name: o.name.clone(),
             kind: o.kind,
             credit_code: o.licence_no.clone().unwrap_or_default(),
@@ -219,7 +219,7 @@ impl UnitDraft {
         let name = self.name.trim();
         if name.is_empty() {
             out.push(problem("name", "required"));
-        } else if too_long(name, MAX_UNIT_NAME) {
+        } else if too_long(name, MAX_ORGANISATION_NAME) {
             out.push(problem("name", "too-long"));
         }
         let code = self.credit_code.trim();
@@ -242,9 +242,9 @@ impl UnitDraft {
     }
 }
 
-impl Default for UnitDraft {
+impl Default for OrganisationDraft {
     fn default() -> Self {
-        UnitDraft::new()
+        OrganisationDraft::new()
     }
 }
 
@@ -469,7 +469,11 @@ impl Store {
             .optional()?)
     }
 
-    fn unit_checks(&self, d: &UnitDraft, own_id: Option<&str>) -> Result<Vec<FormProblem>> {
+    fn organisation_checks(
+        &self,
+        d: &OrganisationDraft,
+        own_id: Option<&str>,
+    ) -> Result<Vec<FormProblem>> {
         let mut out = d.problems();
         let code = d.credit_code.trim().to_uppercase();
         if !code.is_empty() && !out.iter().any(|p| p.field == "licence_no") {
@@ -485,7 +489,7 @@ impl Store {
         Ok(out)
     }
 
-    fn unit_fields(d: &UnitDraft) -> Fields {
+    fn organisation_fields(d: &OrganisationDraft) -> Fields {
         let mut f = Fields::new();
         f.insert("name".into(), json!(d.name.trim()));
         f.insert("kind".into(), json!(d.kind.as_str()));
@@ -499,11 +503,15 @@ impl Store {
         f
     }
 
-    /// Register a unit in `grid_id` (default: this device's grid).
-    pub fn add_organisation(&mut self, grid_id: Option<&str>, d: &UnitDraft) -> Result<String> {
-        fail_on(self.unit_checks(d, None)?)?;
+    /// Register an organisation in `grid_id` (default: this device's grid).
+    pub fn add_organisation(
+        &mut self,
+        grid_id: Option<&str>,
+        d: &OrganisationDraft,
+    ) -> Result<String> {
+        fail_on(self.organisation_checks(d, None)?)?;
         let grid_id = self.grid_or_home(grid_id)?;
-        let mut f = Self::unit_fields(d);
+        let mut f = Self::organisation_fields(d);
         f.insert("grid_id".into(), json!(grid_id));
         f.insert("risk_tags".into(), json!("[]"));
         let id = uuid::Uuid::now_v7().to_string();
@@ -511,15 +519,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Save an edited unit: only changed fields are recorded; returns their names.
-    pub fn update_organisation(&mut self, id: &str, d: &UnitDraft) -> Result<Vec<String>> {
+    /// Save an edited organisation: only changed fields are recorded; returns their names.
+    pub fn update_organisation(&mut self, id: &str, d: &OrganisationDraft) -> Result<Vec<String>> {
         let cur = self
             .organisation(id)?
             .ok_or_else(|| Error::NotFound(format!("unit {id}")))?;
-        fail_on(self.unit_checks(d, Some(id))?)?;
+        fail_on(self.organisation_checks(d, Some(id))?)?;
         let f = changed(
-            &Self::unit_fields(&UnitDraft::of(&cur)),
-            Self::unit_fields(d),
+            &Self::organisation_fields(&OrganisationDraft::of(&cur)),
+            Self::organisation_fields(d),
         );
         let names: Vec<String> = f.keys().cloned().collect();
         if !f.is_empty() {
@@ -616,15 +624,15 @@ mod tests {
     }
 
     #[test]
-    fn a_unit_needs_a_name_and_valid_code_and_phone() {
-        let ok = UnitDraft {
+    fn an_organisation_needs_a_name_and_valid_code_and_phone() {
+        let ok = OrganisationDraft {
             name: "城河路便利店".into(),
             credit_code: "91440300708461136t".into(),
             contact_phone: "0574-86001234".into(),
-            ..UnitDraft::new()
+            ..OrganisationDraft::new()
         };
         assert!(ok.problems().is_empty());
-        let bad = UnitDraft {
+        let bad = OrganisationDraft {
             name: "".into(),
             credit_code: "91440300708461136X".into(),
             contact_phone: "12345".into(),
@@ -640,7 +648,7 @@ mod tests {
                 "contact_phone: bad"
             ]
         );
-        let short = UnitDraft {
+        let short = OrganisationDraft {
             credit_code: "9144030070846113".into(),
             ..ok
         };

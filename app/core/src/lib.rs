@@ -8,7 +8,7 @@
 //! - the outbox contract: every local change is recorded with its outbox row in the same
 //!   transaction ([`store::Writer::record`]), changes from the centre are applied through
 //!   the same code without one ([`store::Store::apply_remote`]);
-//! - [`base_data`]: adding and editing houses and units, with the forms' checks;
+//! - [`base_data`]: adding and editing houses and organisations, with the forms' checks;
 //! - [`search`]: Chinese search by 1–3 character fragments, ID tails, phones, addresses;
 //! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town;
 //! - [`vault`]: the photo files, encrypted and content-addressed beside the database.
@@ -32,7 +32,7 @@ pub mod store;
 pub mod sync_state;
 pub mod vault;
 
-pub use base_data::{FormProblem, HouseDraft, UnitDraft};
+pub use base_data::{FormProblem, HouseDraft, OrganisationDraft};
 pub use error::{Error, Result};
 pub use store::{
     InitOptions, NewPerson, NewReport, NewTrackSegment, NewVisit, RemoteChange, Store,

@@ -380,7 +380,7 @@ pub fn houses(
     Ok(SearchPage { hits, next })
 }
 
-/// Find organisations (units, shops) by a fragment of their name, then of their address.
+/// Find organisations (单位: shops, companies …) by a fragment of their name, then of their address.
 pub fn organisations(
     conn: &Connection,
     query: &str,

@@ -43,7 +43,7 @@ pub mod id_number {
     }
 }
 
-/// The unified social credit code of a unit (统一社会信用代码, GB 32100-2015): 18
+/// The unified social credit code of an organisation (统一社会信用代码, GB 32100-2015): 18
 /// characters from `0-9 A-Z` without I, O, S, V and Z — registering authority, kind of
 /// body, 6-digit administrative division, 9-character organisation code, and a check
 /// character computed modulo 31.
@@ -121,7 +121,7 @@ pub mod credit_code {
 }
 
 /// Phone numbers as Gridpad accepts them: 7 to 15 digits, dashes allowed (a landline
-/// `0574-86001234` or a mobile `13812345678`). The one check for residents and units, in
+/// `0574-86001234` or a mobile `13812345678`). The one check for residents and organisations, in
 /// the store and in the forms.
 pub mod phone {
     pub fn is_valid(phone: &str) -> bool {

@@ -11,7 +11,7 @@
 //!   mutation to the domain tables; the centre's changes through [`Store::apply_remote`];
 //! - the writes, one file per kind of record: [`people`] (residents), [`reports`] (events
 //!   and task commands), [`field_work`] (visits, diary, patrols, photos, notices);
-//!   houses and units are `crate::base_data` (their forms' checks and field-level diffs);
+//!   houses and organisations are `crate::base_data` (their forms' checks and field-level diffs);
 //! - every read is in [`crate::queries`], with the one set of read types.
 
 mod field_work;

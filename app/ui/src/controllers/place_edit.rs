@@ -7,7 +7,7 @@ use super::Ctx;
 use crate::{AppWindow, HouseEditAdapter, Screen, UnitEditAdapter};
 use gridpad_core::base_data::{parse_area, parse_floor, FormProblem};
 use gridpad_core::model::{credit_code, HouseUse, OrgKind, Tenure};
-use gridpad_core::{Error, HouseDraft, UnitDraft};
+use gridpad_core::{Error, HouseDraft, OrganisationDraft};
 use slint::ComponentHandle;
 use std::rc::Rc;
 
@@ -205,7 +205,7 @@ fn show_unit_problems(a: &UnitEditAdapter, problems: &[FormProblem]) {
     a.set_message_kind(if problems.is_empty() { "" } else { "problems" }.into());
 }
 
-fn fill_unit(a: &UnitEditAdapter, d: &UnitDraft) {
+fn fill_unit(a: &UnitEditAdapter, d: &OrganisationDraft) {
     a.set_name(d.name.as_str().into());
     a.set_kind(d.kind.as_str().into());
     a.set_credit_code(d.credit_code.as_str().into());
@@ -219,7 +219,7 @@ fn fill_unit(a: &UnitEditAdapter, d: &UnitDraft) {
 pub fn new_unit(ctx: &Rc<Ctx>) {
     let Some(ui) = ctx.ui() else { return };
     let a = ui.global::<UnitEditAdapter>();
-    fill_unit(&a, &UnitDraft::new());
+    fill_unit(&a, &OrganisationDraft::new());
     a.set_is_new(true);
     a.set_id("".into());
     ctx.go(Screen::UnitEdit);
@@ -240,7 +240,7 @@ pub fn edit_unit(ctx: &Rc<Ctx>, id: &str) {
                 return;
             };
             let a = ui.global::<UnitEditAdapter>();
-            fill_unit(&a, &UnitDraft::of(&o));
+            fill_unit(&a, &OrganisationDraft::of(&o));
             a.set_is_new(false);
             a.set_id(o.id.as_str().into());
             c.go(Screen::UnitEdit);
@@ -248,8 +248,8 @@ pub fn edit_unit(ctx: &Rc<Ctx>, id: &str) {
     );
 }
 
-fn unit_draft(a: &UnitEditAdapter) -> UnitDraft {
-    UnitDraft {
+fn unit_draft(a: &UnitEditAdapter) -> OrganisationDraft {
+    OrganisationDraft {
         name: a.get_name().trim().to_string(),
         kind: OrgKind::parse(&a.get_kind()).unwrap_or(OrgKind::Other),
         credit_code: a.get_credit_code().trim().to_uppercase(),

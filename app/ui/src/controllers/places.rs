@@ -77,7 +77,7 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
             let lists = match &lvl {
                 Level::Unit(..) => (vec![], 0),
                 Level::Buildings => (q.buildings(0, limit)?, q.building_count()?),
-                Level::Units => (q.units(0, limit)?, q.unit_count()?),
+                Level::Units => (q.organisations(0, limit)?, q.organisation_count()?),
                 Level::Facilities => (q.facilities(0, limit)?, q.facility_count()?),
                 Level::Houses(id, _) => {
                     let v = q.houses_in(id)?;
