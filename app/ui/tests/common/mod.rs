@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use gridpad_core::{RemoteChange, Store};
-use gridpad_testkit::store as kit;
 use gridpad_proto::{Entity, Fields, Hlc, Op};
+use gridpad_testkit::store as kit;
 use gridpad_ui::exec::Mode;
 use gridpad_ui::services::Services;
 use gridpad_ui::{App, AppConfig};
