@@ -18,7 +18,7 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use std::fmt;
 
-/// Longest house number (室) and unit (单元) the form accepts.
+/// Longest house number (室) and stairwell (单元) the form accepts.
 pub const MAX_ROOM: usize = 10;
 /// Floors: five below ground to the tallest residential towers.
 pub const FLOORS: std::ops::RangeInclusive<i64> = -5..=200;
@@ -53,7 +53,7 @@ fn too_long(s: &str, max: usize) -> bool {
     s.chars().count() > max
 }
 
-/// A house number or unit: letters (also 商铺, 东), digits and dashes.
+/// A house number or stairwell (单元): letters (also 商铺, 东), digits and dashes.
 fn number_like(s: &str) -> bool {
     s.chars().all(|c| c.is_alphanumeric() || c == '-')
 }
@@ -97,7 +97,7 @@ pub struct HouseDraft {
     /// courtyard house). Fixed once the house exists.
     pub building_id: Option<String>,
     /// 单元, e.g. `2单元`; may be empty.
-    pub unit_no: String,
+    pub stairwell: String,
     /// 室 — the house number, e.g. `502`.
     pub room: String,
     pub floor: Option<i64>,
@@ -106,7 +106,7 @@ pub struct HouseDraft {
     /// 产权性质.
     pub tenure: Option<Tenure>,
     pub area_m2: Option<f64>,
-    /// Empty: made from the building's address, the unit and the room.
+    /// Empty: made from the building's address, the stairwell and the room.
     pub full_address: String,
 }
 
@@ -115,7 +115,7 @@ impl HouseDraft {
     pub fn new(building_id: Option<String>) -> HouseDraft {
         HouseDraft {
             building_id,
-            unit_no: String::new(),
+            stairwell: String::new(),
             room: String::new(),
             floor: None,
             use_: HouseUse::SelfOccupied,
@@ -129,7 +129,7 @@ impl HouseDraft {
     pub fn of(h: &House) -> HouseDraft {
         HouseDraft {
             building_id: h.building_id.clone(),
-            unit_no: h.unit_no.clone(),
+            stairwell: h.stairwell.clone(),
             room: h.room.clone(),
             floor: h.floor,
             use_: h.use_,
@@ -150,10 +150,10 @@ impl HouseDraft {
         } else if !number_like(room) {
             out.push(problem("room", "bad-chars"));
         }
-        let unit = self.unit_no.trim();
-        if too_long(unit, MAX_ROOM) {
+        let stairwell = self.stairwell.trim();
+        if too_long(stairwell, MAX_ROOM) {
             out.push(problem("unit_no", "too-long"));
-        } else if !number_like(unit) {
+        } else if !number_like(stairwell) {
             out.push(problem("unit_no", "bad-chars"));
         }
         if self.floor.is_some_and(|f| !FLOORS.contains(&f)) {
@@ -295,7 +295,7 @@ impl Store {
                         id: r.get(0)?,
                         grid_id: r.get(1)?,
                         building_id: r.get(2)?,
-                        unit_no: r.get(3)?,
+                        stairwell: r.get(3)?,
                         room: r.get(4)?,
                         floor: r.get(5)?,
                         use_: HouseUse::parse(&use_).unwrap_or(HouseUse::Other),
@@ -359,7 +359,7 @@ impl Store {
             let taken: bool = self.conn().query_row(
                 "SELECT count(*) FROM house
                      WHERE building_id = ? AND unit_no = ? AND room = ? AND id != ?",
-                params![b, d.unit_no.trim(), d.room.trim(), own_id.unwrap_or("")],
+                params![b, d.stairwell.trim(), d.room.trim(), own_id.unwrap_or("")],
                 |r| r.get::<_, i64>(0),
             )? > 0;
             if taken && !out.iter().any(|p| p.field == "room") {
@@ -369,15 +369,15 @@ impl Store {
         Ok((facts, out))
     }
 
-    fn made_address(heading: &str, unit_no: &str, room: &str) -> String {
+    fn made_address(heading: &str, stairwell: &str, room: &str) -> String {
         let room = room.trim();
         let suffix = if room.ends_with('室') { "" } else { "室" };
-        format!("{heading}{}{room}{suffix}", unit_no.trim())
+        format!("{heading}{}{room}{suffix}", stairwell.trim())
     }
 
     fn house_fields(d: &HouseDraft, full_address: String) -> Fields {
         let mut f = Fields::new();
-        f.insert("unit_no".into(), json!(d.unit_no.trim()));
+        f.insert("unit_no".into(), json!(d.stairwell.trim()));
         f.insert("room".into(), json!(d.room.trim()));
         f.insert("floor".into(), json!(d.floor));
         f.insert("use".into(), json!(d.use_.as_str()));
@@ -397,7 +397,7 @@ impl Store {
             None => self.grid_or_home(None)?,
         };
         let addr = match (d.full_address.trim(), &facts) {
-            ("", Some(b)) => Self::made_address(&b.heading, &d.unit_no, &d.room),
+            ("", Some(b)) => Self::made_address(&b.heading, &d.stairwell, &d.room),
             (a, _) => a.to_string(),
         };
         let mut f = Self::house_fields(d, addr);
@@ -410,7 +410,7 @@ impl Store {
 
     /// Save an edited house: only the fields that changed are recorded (and travel to the
     /// centre); returns their names, empty when nothing changed. An address that was made
-    /// from the building keeps following the unit and the room.
+    /// from the building keeps following the stairwell and the room.
     pub fn update_house(&mut self, id: &str, d: &HouseDraft) -> Result<Vec<String>> {
         let cur = self
             .house(id)?
@@ -427,9 +427,9 @@ impl Store {
                 if typed.is_empty()
                     || (typed == cur.full_address
                         && cur.full_address
-                            == Self::made_address(&b.heading, &cur.unit_no, &cur.room)) =>
+                            == Self::made_address(&b.heading, &cur.stairwell, &cur.room)) =>
             {
-                Self::made_address(&b.heading, &d.unit_no, &d.room)
+                Self::made_address(&b.heading, &d.stairwell, &d.room)
             }
             _ if typed.is_empty() => cur.full_address.clone(),
             _ => typed.to_string(),
@@ -544,7 +544,7 @@ mod tests {
     fn house() -> HouseDraft {
         HouseDraft {
             room: "502".into(),
-            unit_no: "2单元".into(),
+            stairwell: "2单元".into(),
             floor: Some(5),
             area_m2: Some(88.5),
             ..HouseDraft::new(Some("b".into()))
@@ -570,7 +570,7 @@ mod tests {
         );
         let d = HouseDraft {
             room: "5/02".into(),
-            unit_no: "一二三四五六七八九十一".into(),
+            stairwell: "一二三四五六七八九十一".into(),
             floor: Some(-6),
             area_m2: Some(f64::NAN),
             ..house()

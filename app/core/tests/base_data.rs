@@ -38,7 +38,7 @@ fn a_new_house_joins_its_building_with_an_address_made_from_it() {
     let before = s.counts().unwrap();
     let id = s
         .add_house(&HouseDraft {
-            unit_no: "3单元".into(),
+            stairwell: "3单元".into(),
             room: "9901".into(),
             floor: Some(floors),
             use_: HouseUse::Rented,
@@ -112,7 +112,7 @@ fn a_bad_house_is_refused_field_by_field_and_writes_nothing() {
         ),
         (
             HouseDraft {
-                unit_no: taken.unit_no.clone(),
+                stairwell: taken.stairwell.clone(),
                 room: taken.room.clone(),
                 ..HouseDraft::new(Some(b.clone()))
             },
@@ -149,7 +149,7 @@ fn a_bad_house_is_refused_field_by_field_and_writes_nothing() {
         .unwrap();
     let mut d = HouseDraft::of(&s.house(&other.id).unwrap().unwrap());
     let was = d.clone();
-    d.unit_no = taken.unit_no.clone();
+    d.stairwell = taken.stairwell.clone();
     d.room = taken.room.clone();
     assert_eq!(
         problems(s.update_house(&other.id, &d).unwrap_err()),

@@ -144,7 +144,7 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     p.invoke_up();
     p.invoke_add();
     let h = app.ui.global::<gridpad_ui::HouseEditAdapter>();
-    h.set_unit_no("2单元".into());
+    h.set_stairwell("2单元".into());
     h.set_floor("40".into());
     h.set_area("0".into());
     h.invoke_save();

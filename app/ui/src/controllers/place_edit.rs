@@ -48,7 +48,7 @@ fn code_of<'a>(problems: &'a [FormProblem], field: &str) -> &'a str {
 // ---- house ------------------------------------------------------------------------------
 
 fn show_house_problems(a: &HouseEditAdapter, problems: &[FormProblem]) {
-    a.set_unit_error(code_of(problems, "unit_no").into());
+    a.set_stairwell_error(code_of(problems, "unit_no").into());
     a.set_room_error(code_of(problems, "room").into());
     a.set_floor_error(code_of(problems, "floor").into());
     a.set_area_error(code_of(problems, "area_m2").into());
@@ -71,7 +71,7 @@ fn show_house_problems(a: &HouseEditAdapter, problems: &[FormProblem]) {
 
 fn fill_house(a: &HouseEditAdapter, d: &HouseDraft) {
     a.set_building_id(d.building_id.clone().unwrap_or_default().into());
-    a.set_unit_no(d.unit_no.as_str().into());
+    a.set_stairwell(d.stairwell.as_str().into());
     a.set_room(d.room.as_str().into());
     a.set_floor(d.floor.map(|f| f.to_string()).unwrap_or_default().into());
     a.set_area(area_text(d.area_m2).into());
@@ -127,7 +127,7 @@ fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<FormProblem>> {
     let building = a.get_building_id().to_string();
     let d = HouseDraft {
         building_id: (!building.is_empty()).then_some(building),
-        unit_no: a.get_unit_no().trim().to_string(),
+        stairwell: a.get_stairwell().trim().to_string(),
         room: a.get_room().trim().to_string(),
         floor,
         use_: HouseUse::parse(&a.get_house_use()).unwrap_or(HouseUse::Other),
