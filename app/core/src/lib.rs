@@ -6,8 +6,9 @@
 //!   of record in `store/` (residents, reports and task commands, field work), every read
 //!   and the one set of read types in [`queries`];
 //! - the outbox contract: every local change is recorded with its outbox row in the same
-//!   transaction ([`store::Writer::record`]), changes from the centre are applied through
-//!   the same code without one ([`store::Store::apply_remote`]);
+//!   transaction ([`store::Writer::record`]); changes from the centre — pages of the
+//!   scopes' logs from the sync pull ([`store::Store::apply_page`], in [`sync_state`]) —
+//!   are applied through the same code ([`apply`]) without one;
 //! - [`base_data`]: adding and editing houses and organisations, with the forms' checks;
 //! - [`search`]: Chinese search by 1–3 character fragments, ID tails, phones, addresses;
 //! - [`demo`]: a deterministic generator of realistic grids, from one grid to a town;

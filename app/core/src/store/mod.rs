@@ -8,7 +8,8 @@
 //! - [`outbox`]: transactions and the outbox contract — every local change goes through
 //!   [`Store::write`] → [`Writer::record`], which in one transaction appends the outbox
 //!   row (dense sequence number, UUIDv7 mutation id, HLC) and applies the very same
-//!   mutation to the domain tables; the centre's changes through [`Store::apply_remote`];
+//!   mutation to the domain tables; the centre's changes arrive as pages of the scopes'
+//!   logs (`Store::apply_page`, `crate::sync_state`) and apply through the same code;
 //! - the writes, one file per kind of record: [`people`] (residents), [`reports`] (events
 //!   and task commands), [`field_work`] (visits, diary, patrols, photos, notices);
 //!   houses and organisations are `crate::base_data` (their forms' checks and field-level diffs);
