@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+#[allow(unused_imports)] // benches/wire.rs shares this module and opens no store by PIN
 pub use gridpad_testkit::store::PIN;
 pub const T0: u64 = 1_795_000_000_000; // 2026-11-18
 
