@@ -8,6 +8,7 @@ use gridpad_testkit::store as kit;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
+#[allow(unused_imports)] // not every test file opens a store by PIN
 pub use kit::{FAST_KDF, PIN};
 
 /// The device of the photo tests.

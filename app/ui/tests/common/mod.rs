@@ -13,6 +13,7 @@ use i_slint_backend_testing::{ElementHandle, ElementQuery, TestingBackend, Testi
 use slint::ComponentHandle;
 use std::path::Path;
 
+#[allow(unused_imports)] // not every test file needs the device id
 pub use kit::{DEVICE, FAST_KDF, PIN};
 
 /// 2026-11-20 10:00 Beijing time.
