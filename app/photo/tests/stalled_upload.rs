@@ -17,7 +17,6 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use common::*;
-use gridhub::blobstore::BlobStore;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::Store;
 use gridpad_photo::exchange::{send_evidence, EvidenceReport};
@@ -143,6 +142,7 @@ fn device(hub: &Hub, dir: &Path) -> (Store, Vec<(String, Vec<u8>)>) {
 /// them acknowledged.
 fn upload_left_at(hub: &Hub, store: &Store, sha: &str, data: &[u8], bytes: usize, acked: usize) {
     let up = hub
+        .hub
         .blobs
         .create_upload(DEVICE, sha, data.len() as u64)
         .unwrap();

@@ -6,7 +6,6 @@
 mod common;
 
 use common::*;
-use gridhub::blobstore::BlobStore;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::Store;
 use gridpad_photo::upload::{ChunkSizer, HubClient, MAX_CHUNK_SIZE};
