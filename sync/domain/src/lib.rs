@@ -24,4 +24,4 @@ pub mod specs;
 
 pub use entity::{Entity, Fields, UnknownEntity};
 pub use scope::{Scope, UnknownScope};
-pub use spec::{check, spec, Change, EntitySpec, Flow, Problem, Problems, Side};
+pub use spec::{check, spec, Change, EntitySpec, FieldProblem, Flow, Problems, Side};

@@ -12,7 +12,7 @@
 //!   cargo test -p gridpad-e2e --test console_browser -- --nocapture
 
 use gridpad_e2e::webdriver::{chromedriver, Browser};
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -122,7 +122,7 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         .as_str()
         .unwrap()
         .to_string();
-    let hub = Hub::start(&hub_dir);
+    let hub = HubProcess::start(&hub_dir);
     let url = hub.url.trim_end_matches('/').to_string();
     run(gridpad(&dev).arg("init"));
     run(gridpad(&dev).args(["enroll", "--hub", &url, "--code", &code]));
@@ -394,7 +394,7 @@ fn the_devices_and_tasks_pages_in_the_browser() {
         run(gridhub_admin(&hub_dir)
             .args(["task", "--grid", &grid, "--title", title, "--hours", "48"]));
     }
-    let hub = Hub::start(&hub_dir);
+    let hub = HubProcess::start(&hub_dir);
     let url = hub.url.trim_end_matches('/').to_string();
     let lost_id = enroll_device(&hub_dir, &url, &lost, &grid, "李网格员", "李网格员的终端");
     let kept_id = enroll_device(&hub_dir, &url, &kept, &grid, "王网格员", "王网格员的终端");

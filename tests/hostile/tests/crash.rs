@@ -85,7 +85,7 @@ fn libc_sigabrt() -> i32 {
 #[test]
 fn an_unknown_crash_point_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(hub::gridhub_bin())
+    let out = std::process::Command::new(process::gridhub_bin())
         .arg("--data-dir")
         .arg(dir.path())
         .args(["admin", "devices"])

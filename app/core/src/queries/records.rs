@@ -4,7 +4,7 @@
 use super::{parse_time, Counts, EventSummary, TaskSummary};
 use crate::error::{Error, Result};
 use crate::model::*;
-use crate::search::{self, HouseHit, OrganisationHit, Page, PersonHit};
+use crate::search::{self, HouseHit, OrganisationHit, PersonHit, SearchPage};
 use crate::store::Store;
 use gridpad_proto::Entity;
 use rusqlite::{params, OptionalExtension};
@@ -97,7 +97,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<PersonHit>> {
+    ) -> Result<SearchPage<PersonHit>> {
         search::people(self.conn(), q, limit, cursor)
     }
 
@@ -106,7 +106,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<HouseHit>> {
+    ) -> Result<SearchPage<HouseHit>> {
         search::houses(self.conn(), q, limit, cursor)
     }
 
@@ -115,7 +115,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<OrganisationHit>> {
+    ) -> Result<SearchPage<OrganisationHit>> {
         search::organisations(self.conn(), q, limit, cursor)
     }
 
