@@ -1,7 +1,7 @@
-//! Adding and editing a house (房屋) and a unit (单位/实有单位) on the device.
+//! Adding and editing a house (房屋) and an organisation (单位/实有单位) on the device.
 //!
 //! The checks of the two forms live here once: the UI runs [`HouseDraft::problems`] /
-//! [`UnitDraft::problems`] to show each problem next to its field, and the store runs them
+//! [`OrganisationDraft::problems`] to show each problem next to its field, and the store runs them
 //! again on save together with what only the database knows (the building exists, the
 //! floor is in the building, the room or the credit code is not taken already). A form
 //! with any problem writes nothing.
@@ -18,14 +18,14 @@ use rusqlite::{params, OptionalExtension};
 use serde_json::{json, Value};
 use std::fmt;
 
-/// Longest house number (室) and unit (单元) the form accepts.
+/// Longest house number (室) and stairwell (单元) the form accepts.
 pub const MAX_ROOM: usize = 10;
 /// Floors: five below ground to the tallest residential towers.
 pub const FLOORS: std::ops::RangeInclusive<i64> = -5..=200;
 /// Floor area in m² (a parking space to a large shop floor).
 pub const MAX_AREA_M2: f64 = 10_000.0;
 pub const MAX_ADDRESS: usize = 200;
-pub const MAX_UNIT_NAME: usize = 60;
+pub const MAX_ORGANISATION_NAME: usize = 60;
 pub const MAX_PERSON_NAME: usize = 40;
 
 /// One problem of a form: which field, and a code the UI turns into words next to it.
@@ -34,32 +34,32 @@ pub const MAX_PERSON_NAME: usize = 40;
 /// (a floor higher than the building), `duplicate` (room or credit code already taken),
 /// `unknown` (no such building), `bad-length` / `bad-check` (credit code), `bad` (phone).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct FormProblem {
     pub field: &'static str,
     pub code: &'static str,
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for FormProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.code)
     }
 }
 
-fn problem(field: &'static str, code: &'static str) -> Problem {
-    Problem { field, code }
+fn problem(field: &'static str, code: &'static str) -> FormProblem {
+    FormProblem { field, code }
 }
 
 fn too_long(s: &str, max: usize) -> bool {
     s.chars().count() > max
 }
 
-/// A house number or unit: letters (also 商铺, 东), digits and dashes.
+/// A house number or stairwell (单元): letters (also 商铺, 东), digits and dashes.
 fn number_like(s: &str) -> bool {
     s.chars().all(|c| c.is_alphanumeric() || c == '-')
 }
 
 /// A floor as typed: empty (not known) or a whole number in [`FLOORS`].
-pub fn parse_floor(text: &str) -> Result<Option<i64>, Problem> {
+pub fn parse_floor(text: &str) -> Result<Option<i64>, FormProblem> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -73,7 +73,7 @@ pub fn parse_floor(text: &str) -> Result<Option<i64>, Problem> {
 }
 
 /// A floor area as typed: empty (not known) or a decimal number of m² (`88`, `88.5`).
-pub fn parse_area(text: &str) -> Result<Option<f64>, Problem> {
+pub fn parse_area(text: &str) -> Result<Option<f64>, FormProblem> {
     let t = text.trim();
     if t.is_empty() {
         return Ok(None);
@@ -97,7 +97,7 @@ pub struct HouseDraft {
     /// courtyard house). Fixed once the house exists.
     pub building_id: Option<String>,
     /// 单元, e.g. `2单元`; may be empty.
-    pub unit_no: String,
+    pub stairwell: String,
     /// 室 — the house number, e.g. `502`.
     pub room: String,
     pub floor: Option<i64>,
@@ -106,7 +106,7 @@ pub struct HouseDraft {
     /// 产权性质.
     pub tenure: Option<Tenure>,
     pub area_m2: Option<f64>,
-    /// Empty: made from the building's address, the unit and the room.
+    /// Empty: made from the building's address, the stairwell and the room.
     pub full_address: String,
 }
 
@@ -115,7 +115,7 @@ impl HouseDraft {
     pub fn new(building_id: Option<String>) -> HouseDraft {
         HouseDraft {
             building_id,
-            unit_no: String::new(),
+            stairwell: String::new(),
             room: String::new(),
             floor: None,
             use_: HouseUse::SelfOccupied,
@@ -129,7 +129,7 @@ impl HouseDraft {
     pub fn of(h: &House) -> HouseDraft {
         HouseDraft {
             building_id: h.building_id.clone(),
-            unit_no: h.unit_no.clone(),
+            stairwell: h.stairwell.clone(),
             room: h.room.clone(),
             floor: h.floor,
             use_: h.use_,
@@ -140,7 +140,7 @@ impl HouseDraft {
     }
 
     /// What is wrong with the form by itself (the store adds what the database knows).
-    pub fn problems(&self) -> Vec<Problem> {
+    pub fn problems(&self) -> Vec<FormProblem> {
         let mut out = vec![];
         let room = self.room.trim();
         if room.is_empty() {
@@ -150,10 +150,10 @@ impl HouseDraft {
         } else if !number_like(room) {
             out.push(problem("room", "bad-chars"));
         }
-        let unit = self.unit_no.trim();
-        if too_long(unit, MAX_ROOM) {
+        let stairwell = self.stairwell.trim();
+        if too_long(stairwell, MAX_ROOM) {
             out.push(problem("unit_no", "too-long"));
-        } else if !number_like(unit) {
+        } else if !number_like(stairwell) {
             out.push(problem("unit_no", "bad-chars"));
         }
         if self.floor.is_some_and(|f| !FLOORS.contains(&f)) {
@@ -175,14 +175,14 @@ impl HouseDraft {
     }
 }
 
-/// A unit (organisation) as the add/edit form fills it in.
+/// An organisation (单位) as the add/edit form fills it in.
 #[derive(Clone, Debug, PartialEq)]
-pub struct UnitDraft {
+pub struct OrganisationDraft {
     /// 单位名称.
     pub name: String,
     /// 单位类型.
     pub kind: OrgKind,
-    /// 统一社会信用代码; empty when the unit has none (an unregistered stall).
+    /// 统一社会信用代码; empty when the organisation has none (an unregistered stall).
     pub credit_code: String,
     /// 法人/负责人.
     pub contact_name: String,
@@ -191,9 +191,9 @@ pub struct UnitDraft {
     pub address_text: String,
 }
 
-impl UnitDraft {
-    pub fn new() -> UnitDraft {
-        UnitDraft {
+impl OrganisationDraft {
+    pub fn new() -> OrganisationDraft {
+        OrganisationDraft {
             name: String::new(),
             kind: OrgKind::Shop,
             credit_code: String::new(),
@@ -203,8 +203,8 @@ impl UnitDraft {
         }
     }
 
-    pub fn of(o: &Organisation) -> UnitDraft {
-        UnitDraft {
+    pub fn of(o: &Organisation) -> OrganisationDraft {
+        OrganisationDraft {
             name: o.name.clone(),
             kind: o.kind,
             credit_code: o.licence_no.clone().unwrap_or_default(),
@@ -214,12 +214,12 @@ impl UnitDraft {
         }
     }
 
-    pub fn problems(&self) -> Vec<Problem> {
+    pub fn problems(&self) -> Vec<FormProblem> {
         let mut out = vec![];
         let name = self.name.trim();
         if name.is_empty() {
             out.push(problem("name", "required"));
-        } else if too_long(name, MAX_UNIT_NAME) {
+        } else if too_long(name, MAX_ORGANISATION_NAME) {
             out.push(problem("name", "too-long"));
         }
         let code = self.credit_code.trim();
@@ -242,9 +242,9 @@ impl UnitDraft {
     }
 }
 
-impl Default for UnitDraft {
+impl Default for OrganisationDraft {
     fn default() -> Self {
-        UnitDraft::new()
+        OrganisationDraft::new()
     }
 }
 
@@ -256,7 +256,7 @@ struct BuildingFacts {
     heading: String,
 }
 
-fn fail_on(problems: Vec<Problem>) -> Result<()> {
+fn fail_on(problems: Vec<FormProblem>) -> Result<()> {
     if problems.is_empty() {
         Ok(())
     } else {
@@ -295,7 +295,7 @@ impl Store {
                         id: r.get(0)?,
                         grid_id: r.get(1)?,
                         building_id: r.get(2)?,
-                        unit_no: r.get(3)?,
+                        stairwell: r.get(3)?,
                         room: r.get(4)?,
                         floor: r.get(5)?,
                         use_: HouseUse::parse(&use_).unwrap_or(HouseUse::Other),
@@ -331,7 +331,7 @@ impl Store {
         &self,
         d: &HouseDraft,
         own_id: Option<&str>,
-    ) -> Result<(Option<BuildingFacts>, Vec<Problem>)> {
+    ) -> Result<(Option<BuildingFacts>, Vec<FormProblem>)> {
         let mut out = d.problems();
         let facts = match &d.building_id {
             Some(b) => {
@@ -359,7 +359,7 @@ impl Store {
             let taken: bool = self.conn().query_row(
                 "SELECT count(*) FROM house
                      WHERE building_id = ? AND unit_no = ? AND room = ? AND id != ?",
-                params![b, d.unit_no.trim(), d.room.trim(), own_id.unwrap_or("")],
+                params![b, d.stairwell.trim(), d.room.trim(), own_id.unwrap_or("")],
                 |r| r.get::<_, i64>(0),
             )? > 0;
             if taken && !out.iter().any(|p| p.field == "room") {
@@ -369,15 +369,15 @@ impl Store {
         Ok((facts, out))
     }
 
-    fn made_address(heading: &str, unit_no: &str, room: &str) -> String {
+    fn made_address(heading: &str, stairwell: &str, room: &str) -> String {
         let room = room.trim();
         let suffix = if room.ends_with('室') { "" } else { "室" };
-        format!("{heading}{}{room}{suffix}", unit_no.trim())
+        format!("{heading}{}{room}{suffix}", stairwell.trim())
     }
 
     fn house_fields(d: &HouseDraft, full_address: String) -> Fields {
         let mut f = Fields::new();
-        f.insert("unit_no".into(), json!(d.unit_no.trim()));
+        f.insert("unit_no".into(), json!(d.stairwell.trim()));
         f.insert("room".into(), json!(d.room.trim()));
         f.insert("floor".into(), json!(d.floor));
         f.insert("use".into(), json!(d.use_.as_str()));
@@ -397,7 +397,7 @@ impl Store {
             None => self.grid_or_home(None)?,
         };
         let addr = match (d.full_address.trim(), &facts) {
-            ("", Some(b)) => Self::made_address(&b.heading, &d.unit_no, &d.room),
+            ("", Some(b)) => Self::made_address(&b.heading, &d.stairwell, &d.room),
             (a, _) => a.to_string(),
         };
         let mut f = Self::house_fields(d, addr);
@@ -410,7 +410,7 @@ impl Store {
 
     /// Save an edited house: only the fields that changed are recorded (and travel to the
     /// centre); returns their names, empty when nothing changed. An address that was made
-    /// from the building keeps following the unit and the room.
+    /// from the building keeps following the stairwell and the room.
     pub fn update_house(&mut self, id: &str, d: &HouseDraft) -> Result<Vec<String>> {
         let cur = self
             .house(id)?
@@ -427,9 +427,9 @@ impl Store {
                 if typed.is_empty()
                     || (typed == cur.full_address
                         && cur.full_address
-                            == Self::made_address(&b.heading, &cur.unit_no, &cur.room)) =>
+                            == Self::made_address(&b.heading, &cur.stairwell, &cur.room)) =>
             {
-                Self::made_address(&b.heading, &d.unit_no, &d.room)
+                Self::made_address(&b.heading, &d.stairwell, &d.room)
             }
             _ if typed.is_empty() => cur.full_address.clone(),
             _ => typed.to_string(),
@@ -469,7 +469,11 @@ impl Store {
             .optional()?)
     }
 
-    fn unit_checks(&self, d: &UnitDraft, own_id: Option<&str>) -> Result<Vec<Problem>> {
+    fn organisation_checks(
+        &self,
+        d: &OrganisationDraft,
+        own_id: Option<&str>,
+    ) -> Result<Vec<FormProblem>> {
         let mut out = d.problems();
         let code = d.credit_code.trim().to_uppercase();
         if !code.is_empty() && !out.iter().any(|p| p.field == "licence_no") {
@@ -485,7 +489,7 @@ impl Store {
         Ok(out)
     }
 
-    fn unit_fields(d: &UnitDraft) -> Fields {
+    fn organisation_fields(d: &OrganisationDraft) -> Fields {
         let mut f = Fields::new();
         f.insert("name".into(), json!(d.name.trim()));
         f.insert("kind".into(), json!(d.kind.as_str()));
@@ -499,11 +503,15 @@ impl Store {
         f
     }
 
-    /// Register a unit in `grid_id` (default: this device's grid).
-    pub fn add_organisation(&mut self, grid_id: Option<&str>, d: &UnitDraft) -> Result<String> {
-        fail_on(self.unit_checks(d, None)?)?;
+    /// Register an organisation in `grid_id` (default: this device's grid).
+    pub fn add_organisation(
+        &mut self,
+        grid_id: Option<&str>,
+        d: &OrganisationDraft,
+    ) -> Result<String> {
+        fail_on(self.organisation_checks(d, None)?)?;
         let grid_id = self.grid_or_home(grid_id)?;
-        let mut f = Self::unit_fields(d);
+        let mut f = Self::organisation_fields(d);
         f.insert("grid_id".into(), json!(grid_id));
         f.insert("risk_tags".into(), json!("[]"));
         let id = uuid::Uuid::now_v7().to_string();
@@ -511,15 +519,15 @@ impl Store {
         Ok(id)
     }
 
-    /// Save an edited unit: only changed fields are recorded; returns their names.
-    pub fn update_organisation(&mut self, id: &str, d: &UnitDraft) -> Result<Vec<String>> {
+    /// Save an edited organisation: only changed fields are recorded; returns their names.
+    pub fn update_organisation(&mut self, id: &str, d: &OrganisationDraft) -> Result<Vec<String>> {
         let cur = self
             .organisation(id)?
             .ok_or_else(|| Error::NotFound(format!("unit {id}")))?;
-        fail_on(self.unit_checks(d, Some(id))?)?;
+        fail_on(self.organisation_checks(d, Some(id))?)?;
         let f = changed(
-            &Self::unit_fields(&UnitDraft::of(&cur)),
-            Self::unit_fields(d),
+            &Self::organisation_fields(&OrganisationDraft::of(&cur)),
+            Self::organisation_fields(d),
         );
         let names: Vec<String> = f.keys().cloned().collect();
         if !f.is_empty() {
@@ -536,14 +544,14 @@ mod tests {
     fn house() -> HouseDraft {
         HouseDraft {
             room: "502".into(),
-            unit_no: "2单元".into(),
+            stairwell: "2单元".into(),
             floor: Some(5),
             area_m2: Some(88.5),
             ..HouseDraft::new(Some("b".into()))
         }
     }
 
-    fn codes(p: Vec<Problem>) -> Vec<String> {
+    fn codes(p: Vec<FormProblem>) -> Vec<String> {
         p.iter().map(|p| p.to_string()).collect()
     }
 
@@ -562,7 +570,7 @@ mod tests {
         );
         let d = HouseDraft {
             room: "5/02".into(),
-            unit_no: "一二三四五六七八九十一".into(),
+            stairwell: "一二三四五六七八九十一".into(),
             floor: Some(-6),
             area_m2: Some(f64::NAN),
             ..house()
@@ -616,15 +624,15 @@ mod tests {
     }
 
     #[test]
-    fn a_unit_needs_a_name_and_valid_code_and_phone() {
-        let ok = UnitDraft {
+    fn an_organisation_needs_a_name_and_valid_code_and_phone() {
+        let ok = OrganisationDraft {
             name: "城河路便利店".into(),
             credit_code: "91440300708461136t".into(),
             contact_phone: "0574-86001234".into(),
-            ..UnitDraft::new()
+            ..OrganisationDraft::new()
         };
         assert!(ok.problems().is_empty());
-        let bad = UnitDraft {
+        let bad = OrganisationDraft {
             name: "".into(),
             credit_code: "91440300708461136X".into(),
             contact_phone: "12345".into(),
@@ -640,7 +648,7 @@ mod tests {
                 "contact_phone: bad"
             ]
         );
-        let short = UnitDraft {
+        let short = OrganisationDraft {
             credit_code: "9144030070846113".into(),
             ..ok
         };

@@ -29,9 +29,9 @@ pub enum Error {
     NotFound(String),
     #[error("invalid input: {0}")]
     Invalid(String),
-    /// A form with problems, each tied to its field (see [`crate::base_data::Problem`]).
+    /// A form with problems, each tied to its field (see [`crate::base_data::FormProblem`]).
     #[error("invalid input: {}", .0.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
-    Form(Vec<crate::base_data::Problem>),
+    Form(Vec<crate::base_data::FormProblem>),
     #[error("not allowed: {0}")]
     NotAllowed(String),
     #[error("database error: {0}")]

@@ -43,7 +43,9 @@ pub struct House {
     pub id: String,
     pub grid_id: String,
     pub building_id: Option<String>,
-    pub unit_no: String,
+    /// 单元, e.g. `2单元` (the stored and synced field is `unit_no`).
+    #[serde(rename = "unit_no")]
+    pub stairwell: String,
     pub room: String,
     pub floor: Option<i64>,
     pub use_: HouseUse,

@@ -140,7 +140,7 @@ pub fn optimize(conn: &Connection) -> Result<()> {
 
 /// One page of results and the cursor for the next, if there may be more.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Page<T> {
+pub struct SearchPage<T> {
     pub hits: Vec<T>,
     pub next: Option<String>,
 }
@@ -247,7 +247,7 @@ pub fn people(
     query: &str,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<Page<PersonHit>> {
+) -> Result<SearchPage<PersonHit>> {
     let q = query.trim();
     let tiers = if is_number_query(q) {
         let up = q.to_uppercase();
@@ -285,7 +285,7 @@ pub fn people(
     } else {
         let s = spaced(q);
         if s.is_empty() {
-            return Ok(Page {
+            return Ok(SearchPage {
                 hits: vec![],
                 next: None,
             });
@@ -339,7 +339,7 @@ pub fn people(
             })
         })?);
     }
-    Ok(Page { hits, next })
+    Ok(SearchPage { hits, next })
 }
 
 /// Find houses by any fragment of their address (幸福, 3栋, 502).
@@ -348,10 +348,10 @@ pub fn houses(
     query: &str,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<Page<HouseHit>> {
+) -> Result<SearchPage<HouseHit>> {
     let s = spaced(query);
     if s.is_empty() {
-        return Ok(Page {
+        return Ok(SearchPage {
             hits: vec![],
             next: None,
         });
@@ -377,20 +377,20 @@ pub fn houses(
             })
         })?);
     }
-    Ok(Page { hits, next })
+    Ok(SearchPage { hits, next })
 }
 
-/// Find organisations (units, shops) by a fragment of their name, then of their address.
+/// Find organisations (单位: shops, companies …) by a fragment of their name, then of their address.
 pub fn organisations(
     conn: &Connection,
     query: &str,
     limit: usize,
     cursor: Option<&str>,
-) -> Result<Page<OrganisationHit>> {
+) -> Result<SearchPage<OrganisationHit>> {
     let q = query.trim();
     let s = spaced(q);
     if s.is_empty() {
-        return Ok(Page {
+        return Ok(SearchPage {
             hits: vec![],
             next: None,
         });
@@ -431,7 +431,7 @@ pub fn organisations(
             })
         })?);
     }
-    Ok(Page { hits, next })
+    Ok(SearchPage { hits, next })
 }
 
 #[cfg(test)]

@@ -340,7 +340,7 @@ pub const SUPERSEDED: &str = "superseded";
 /// full disk or a broken database is an error that fails the page (to be tried again).
 fn apply_or_set_aside(
     tx: &rusqlite::Transaction<'_>,
-    op: &gridpad_proto::wire::Op,
+    op: &gridpad_proto::wire::LogOp,
     fields: &gridpad_proto::Fields,
 ) -> Result<std::result::Result<(), String>> {
     tx.execute_batch("SAVEPOINT pulled_op")?;
@@ -372,7 +372,7 @@ fn apply_or_set_aside(
 fn quarantine(
     tx: &rusqlite::Connection,
     scope: &str,
-    op: &gridpad_proto::wire::Op,
+    op: &gridpad_proto::wire::LogOp,
     fields: &gridpad_proto::Fields,
     reason: &str,
     now: &str,
@@ -412,7 +412,7 @@ fn retry_quarantined(tx: &rusqlite::Transaction<'_>, scope: &str) -> Result<()> 
         ) else {
             continue;
         };
-        let op = gridpad_proto::wire::Op {
+        let op = gridpad_proto::wire::LogOp {
             op_id: op_id as u64,
             entity,
             row_id,

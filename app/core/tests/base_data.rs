@@ -1,12 +1,10 @@
-//! Adding and editing houses and units on a real encrypted store: the forms' checks, what
+//! Adding and editing houses and organisations on a real encrypted store: the forms' checks, what
 //! the outbox records (only changed fields), and the search index following each edit.
 
-mod common;
-
-use common::*;
 use gridpad_core::model::{HouseUse, OrgKind, Tenure};
-use gridpad_core::{Error, HouseDraft, Problem, Store, UnitDraft};
+use gridpad_core::{Error, FormProblem, HouseDraft, OrganisationDraft, Store};
 use gridpad_proto::{Entity, Op};
+use gridpad_testkit::store::*;
 use serde_json::json;
 
 /// A building of the demo grid: (id, floors, grid id, heading "…号3栋").
@@ -23,7 +21,7 @@ fn a_building(s: &Store) -> (String, i64, String, String) {
 
 fn problems(e: Error) -> Vec<String> {
     match e {
-        Error::Form(p) => p.iter().map(Problem::to_string).collect(),
+        Error::Form(p) => p.iter().map(FormProblem::to_string).collect(),
         other => panic!("expected a form error, got {other}"),
     }
 }
@@ -40,7 +38,7 @@ fn a_new_house_joins_its_building_with_an_address_made_from_it() {
     let before = s.counts().unwrap();
     let id = s
         .add_house(&HouseDraft {
-            unit_no: "3单元".into(),
+            stairwell: "3单元".into(),
             room: "9901".into(),
             floor: Some(floors),
             use_: HouseUse::Rented,
@@ -114,7 +112,7 @@ fn a_bad_house_is_refused_field_by_field_and_writes_nothing() {
         ),
         (
             HouseDraft {
-                unit_no: taken.unit_no.clone(),
+                stairwell: taken.stairwell.clone(),
                 room: taken.room.clone(),
                 ..HouseDraft::new(Some(b.clone()))
             },
@@ -151,7 +149,7 @@ fn a_bad_house_is_refused_field_by_field_and_writes_nothing() {
         .unwrap();
     let mut d = HouseDraft::of(&s.house(&other.id).unwrap().unwrap());
     let was = d.clone();
-    d.unit_no = taken.unit_no.clone();
+    d.stairwell = taken.stairwell.clone();
     d.room = taken.room.clone();
     assert_eq!(
         problems(s.update_house(&other.id, &d).unwrap_err()),
@@ -250,13 +248,13 @@ fn a_house_edit_records_only_what_changed_and_the_search_follows() {
 }
 
 #[test]
-fn a_renamed_unit_is_found_by_its_new_name_only() {
+fn a_renamed_organisation_is_found_by_its_new_name_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = demo_store(dir.path(), 300);
     let id = s
         .add_organisation(
             None,
-            &UnitDraft {
+            &OrganisationDraft {
                 name: "城河路老张修车铺".into(),
                 kind: OrgKind::Shop,
                 credit_code: "91440300708461136t".into(),
@@ -281,7 +279,7 @@ fn a_renamed_unit_is_found_by_its_new_name_only() {
             .any(|h| h.id == id)
     };
     assert!(hit(&s, "老张"));
-    let mut d = UnitDraft::of(&s.organisation(&id).unwrap().unwrap());
+    let mut d = OrganisationDraft::of(&s.organisation(&id).unwrap().unwrap());
     d.name = "城河路喆诚汽修".into();
     assert_eq!(s.update_organisation(&id, &d).unwrap(), ["name"]);
     let m = last_outbox(&s);
@@ -298,7 +296,7 @@ fn a_renamed_unit_is_found_by_its_new_name_only() {
 }
 
 #[test]
-fn a_bad_unit_is_refused_and_writes_nothing() {
+fn a_bad_organisation_is_refused_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = demo_store(dir.path(), 300);
     let existing: (String, String) = s
@@ -310,13 +308,13 @@ fn a_bad_unit_is_refused_and_writes_nothing() {
         )
         .unwrap();
     let n = s.outbox_len().unwrap();
-    let units = s.counts().unwrap().organisations;
-    let good = UnitDraft {
+    let organisations = s.counts().unwrap().organisations;
+    let good = OrganisationDraft {
         name: "新开奶茶店".into(),
         credit_code: "914403001922038216".into(),
-        ..UnitDraft::new()
+        ..OrganisationDraft::new()
     };
-    let bad = |f: &dyn Fn(&mut UnitDraft)| {
+    let bad = |f: &dyn Fn(&mut OrganisationDraft)| {
         let mut d = good.clone();
         f(&mut d);
         d
@@ -346,9 +344,9 @@ fn a_bad_unit_is_refused_and_writes_nothing() {
     ] {
         assert_eq!(problems(s.add_organisation(None, &d).unwrap_err()), [want]);
     }
-    // Editing a unit into a bad code: refused, the unit unchanged.
+    // Editing an organisation into a bad code: refused, the organisation unchanged.
     let before = s.organisation(&existing.0).unwrap().unwrap();
-    let mut d = UnitDraft::of(&before);
+    let mut d = OrganisationDraft::of(&before);
     d.name = "改了名字".into();
     d.credit_code = "91440300708461136X".into();
     assert_eq!(
@@ -357,8 +355,8 @@ fn a_bad_unit_is_refused_and_writes_nothing() {
     );
     assert_eq!(s.organisation(&existing.0).unwrap().unwrap(), before);
     assert_eq!(s.outbox_len().unwrap(), n);
-    assert_eq!(s.counts().unwrap().organisations, units);
-    // The same code on the same unit is no duplicate of itself.
-    let d = UnitDraft::of(&before);
+    assert_eq!(s.counts().unwrap().organisations, organisations);
+    // The same code on the same organisation is no duplicate of itself.
+    let d = OrganisationDraft::of(&before);
     assert!(s.update_organisation(&existing.0, &d).unwrap().is_empty());
 }

@@ -1,12 +1,10 @@
 //! Stopping a patrol is one transaction: its track segments and its totals are written
 //! together or not at all, on real encrypted SQLite files.
 
-mod common;
-
 use chrono::{DateTime, TimeZone, Utc};
-use common::*;
 use gridpad_core::{Error, NewTrackSegment, Store};
 use gridpad_proto::{Entity, Op};
+use gridpad_testkit::store::*;
 
 fn t(s: i64) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap() + chrono::Duration::seconds(s)

@@ -3,9 +3,8 @@
 //! `conflicts` show what the sync screen shows (with the record's title and the hub's
 //! detail), and the uploader and the photo picker see the same photo.
 
-mod common;
-use common::*;
 use gridpad_core::queries::{ConflictItem, PhotoItem, RejectedItem};
+use gridpad_testkit::store::*;
 
 #[test]
 fn the_cli_and_the_sync_screen_read_refusals_and_conflicts_as_one_type() {

@@ -3,7 +3,7 @@
 //! unchanged, so every report made after the backup reaches the restored hub. What it no
 //! longer keeps it says, instead of pretending.
 
-mod common;
+use gridpad_testkit::store as kit;
 
 use gridpad_core::resend::Resend;
 use gridpad_proto::wire::{Status, Verdict};
@@ -30,9 +30,9 @@ fn acknowledge(s: &mut gridpad_core::Store) -> u64 {
 #[test]
 fn acknowledged_reports_are_sent_again_to_a_hub_that_lost_them() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::demo_store(dir.path(), 20);
+    let mut s = kit::demo_store(dir.path(), 20);
     for i in 0..3 {
-        s.report_event(common::report(&format!("楼道堆物 {i}")))
+        s.report_event(kit::report(&format!("楼道堆物 {i}")))
             .unwrap();
     }
     let before: Vec<_> = s.pending_mutations(1 << 20).unwrap();
@@ -42,7 +42,7 @@ fn acknowledged_reports_are_sent_again_to_a_hub_that_lost_them() {
     assert_eq!(s.kept_for_resend().unwrap(), 3);
 
     // A report made after the hub's backup was taken, not yet sent.
-    s.report_event(common::report("备份后的上报")).unwrap();
+    s.report_event(kit::report("备份后的上报")).unwrap();
     // A hub that is not behind changes nothing.
     assert_eq!(s.resend_from(last + 1).unwrap(), Resend::NotBehind);
 
@@ -71,15 +71,15 @@ fn acknowledged_reports_are_sent_again_to_a_hub_that_lost_them() {
 #[test]
 fn what_the_device_no_longer_keeps_is_named_and_the_rest_goes_again() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::demo_store(dir.path(), 20);
+    let mut s = kit::demo_store(dir.path(), 20);
     let start = chrono::Utc::now();
     s.set_clock(move || start);
-    s.report_event(common::report("很久以前")).unwrap();
+    s.report_event(kit::report("很久以前")).unwrap();
     let first = acknowledge(&mut s);
     // Forty days later the first one has been pruned when the next is acknowledged.
     let later = start + chrono::Duration::days(40);
     s.set_clock(move || later);
-    s.report_event(common::report("四十天后")).unwrap();
+    s.report_event(kit::report("四十天后")).unwrap();
     let second = acknowledge(&mut s);
     assert_eq!(s.kept_for_resend().unwrap(), 1);
     assert_eq!(

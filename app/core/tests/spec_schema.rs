@@ -2,7 +2,7 @@
 //! specified field is a column of the entity's table, and a row the specification accepts
 //! is a row the store can apply (so what the hub lets through, every device can take).
 
-mod common;
+use gridpad_testkit::store as kit;
 
 use gridpad_core::demo::{self, DemoSpec};
 use gridpad_domain::spec::{spec, FieldSpec, Kind};
@@ -24,7 +24,7 @@ fn columns(s: &gridpad_core::Store, table: &str) -> Vec<String> {
 #[test]
 fn every_specified_field_is_a_column_of_its_table() {
     let dir = tempfile::tempdir().unwrap();
-    let s = common::new_store(dir.path());
+    let s = kit::new_store(dir.path());
     for e in Entity::ALL {
         let sp = spec(e);
         let cols = columns(&s, sp.table);
@@ -65,7 +65,7 @@ fn extreme(f: &FieldSpec, demo: &Fields) -> Value {
 #[test]
 fn rows_the_specification_accepts_apply_on_the_device_at_their_bounds() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::new_store(dir.path());
+    let mut s = kit::new_store(dir.path());
     let mut firsts: Vec<RemoteChange> = vec![];
     demo::generate(
         DemoSpec {
@@ -118,7 +118,7 @@ fn rows_the_specification_accepts_apply_on_the_device_at_their_bounds() {
 #[test]
 fn a_row_the_specification_refuses_is_refused_by_the_store_with_its_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::demo_store(dir.path(), 300);
+    let mut s = kit::demo_store(dir.path(), 300);
     let grid = s.kv("grid_id").unwrap().unwrap();
     let bad = RemoteChange {
         entity: Entity::Person,

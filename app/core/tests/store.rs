@@ -1,14 +1,12 @@
 //! The device store, end to end on real encrypted SQLite files.
 
-mod common;
-
-use common::*;
 use gridpad_core::model::{
     DeadlineColour, EventStatus, PersonTag, Position, Relation, ResidenceType, Sex, TaskCommand,
     TaskStatus,
 };
 use gridpad_core::{db, keyring, Error, NewPerson, RemoteChange, Store};
 use gridpad_proto::{Entity, Fields, Hlc, Op};
+use gridpad_testkit::store::*;
 use serde_json::json;
 
 fn fields(v: serde_json::Value) -> Fields {
@@ -213,7 +211,7 @@ fn residents_are_found_by_id_number_tail_and_phone() {
 }
 
 #[test]
-fn houses_by_address_and_units_by_name() {
+fn houses_by_address_and_organisations_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let s = demo_store(dir.path(), 1_500);
     let addr: String = s

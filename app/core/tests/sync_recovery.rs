@@ -3,9 +3,9 @@
 //! no longer stops a grid's sync for good. A row set aside because what it refers to had not
 //! arrived yet is applied when it has.
 
-mod common;
+use gridpad_testkit::store as kit;
 
-use gridpad_proto::wire::{Op, OpKind, Page};
+use gridpad_proto::wire::{LogOp, OpKind, Page};
 use gridpad_proto::{Entity, Fields, Hlc};
 use serde_json::json;
 
@@ -13,11 +13,11 @@ fn fields(v: serde_json::Value) -> Fields {
     v.as_object().unwrap().clone().into_iter().collect()
 }
 
-fn op(id: u64, entity: Entity, row: &str, f: Fields) -> Op {
+fn op(id: u64, entity: Entity, row: &str, f: Fields) -> LogOp {
     let hlc = Hlc::new(1_800_000_000_000 + id, 0, "hub");
     let kind = OpKind::Put;
-    Op {
-        hash: Op::content_hash("grid:x", entity, row, &kind, &f, &hlc),
+    LogOp {
+        hash: LogOp::content_hash("grid:x", entity, row, &kind, &f, &hlc),
         op_id: id,
         entity,
         row_id: row.into(),
@@ -30,7 +30,7 @@ fn op(id: u64, entity: Entity, row: &str, f: Fields) -> Op {
 #[test]
 fn a_row_the_device_cannot_take_is_set_aside_and_the_rest_of_the_page_applies() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = common::demo_store(dir.path(), 300);
+    let mut s = kit::demo_store(dir.path(), 300);
     let grid = s.kv("grid_id").unwrap().unwrap();
     let scope = format!("grid:{grid}");
     s.set_scopes(std::slice::from_ref(&scope)).unwrap();

@@ -22,7 +22,7 @@ pub use gridpad_core::vault;
 pub use gridpad_sync::evidence as exchange;
 pub use gridpad_sync::evidence::upload;
 
-use gridpad_core::evidence::SealRow;
+use gridpad_core::seals_and_uploads::SealRow;
 use gridpad_core::Store;
 use gridpad_evidence::seal::{self, SealInput, SealedRecord};
 pub use intake::{IntakeError, PhotoPolicy, Processed};

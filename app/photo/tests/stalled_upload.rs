@@ -17,11 +17,11 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use common::*;
-use gridhub::blobstore::BlobStore;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::Store;
 use gridpad_photo::exchange::{send_evidence, EvidenceReport};
 use gridpad_photo::Vault;
+use gridpad_testkit::loopback::LoopbackHub;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,71 +32,50 @@ const PHOTO_LEN: usize = 300 * 1024;
 /// Far beyond what a bounded step needs (a few seconds of back-off).
 const HANG: Duration = Duration::from_secs(100);
 
-/// gridhub in this process. Requests naming `stuck` (an upload id) are counted; with
-/// `fail_patches`, every chunk sent to it is answered 500.
+/// gridhub in this process (the kit's). Requests naming `stuck` (an upload id) are counted;
+/// with `fail_patches`, every chunk sent to it is answered 500.
 struct Hub {
-    addr: std::net::SocketAddr,
-    hub: Arc<gridhub::Hub>,
-    blobs: Arc<dyn BlobStore>,
-    grid: String,
+    hub: LoopbackHub,
     stuck: Arc<Mutex<Option<String>>>,
     stuck_requests: Arc<AtomicU64>,
-    _rt: tokio::runtime::Runtime,
 }
 
 fn start_hub(dir: &Path, fail_patches: bool) -> Hub {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = gridhub::sqlite::SqliteStore::open(dir).unwrap();
-    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(db)));
-    let blobs: Arc<dyn BlobStore> = gridhub::evidence::open_blobs(dir).unwrap();
-    hub.attach_blobs(blobs.clone());
-    let seeded = hub
-        .seed_demo(
-            &gridhub::authz::Principal::cli(),
-            DemoSpec {
-                persons: 50,
-                seed: 7,
-            },
-        )
-        .unwrap();
     let stuck: Arc<Mutex<Option<String>>> = Arc::default();
     let stuck_requests = Arc::new(AtomicU64::new(0));
     let (s, n) = (stuck.clone(), stuck_requests.clone());
-    let app = gridhub::http::router(hub.clone()).layer(axum::middleware::from_fn(
-        move |req: Request, next: Next| {
-            let (s, n) = (s.clone(), n.clone());
-            async move {
-                let id = s.lock().unwrap().clone();
-                let names_stuck = id.is_some_and(|id| req.uri().path().ends_with(&id));
-                if names_stuck {
-                    n.fetch_add(1, Ordering::Relaxed);
-                    if fail_patches && req.method() == axum::http::Method::PATCH {
-                        return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "disk error")
-                            .into_response();
+    let count_and_fail = move |router: axum::Router| {
+        router.layer(axum::middleware::from_fn(
+            move |req: Request, next: Next| {
+                let (s, n) = (s.clone(), n.clone());
+                async move {
+                    let id = s.lock().unwrap().clone();
+                    let names_stuck = id.is_some_and(|id| req.uri().path().ends_with(&id));
+                    if names_stuck {
+                        n.fetch_add(1, Ordering::Relaxed);
+                        if fail_patches && req.method() == axum::http::Method::PATCH {
+                            return (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "disk error")
+                                .into_response();
+                        }
                     }
+                    let r: Response = next.run(req).await;
+                    r
                 }
-                let r: Response = next.run(req).await;
-                r
-            }
+            },
+        ))
+    };
+    let hub = LoopbackHub::start_with(
+        dir,
+        DemoSpec {
+            persons: 50,
+            seed: 7,
         },
-    ));
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
+        count_and_fail,
+    );
     Hub {
-        addr,
         hub,
-        blobs,
-        grid: seeded.home_grid_id,
         stuck,
         stuck_requests,
-        _rt: rt,
     }
 }
 
@@ -116,18 +95,7 @@ fn photo_bytes(seed: u64) -> Vec<u8> {
 /// the order the device uploads them, with their bytes.
 fn device(hub: &Hub, dir: &Path) -> (Store, Vec<(String, Vec<u8>)>) {
     let mut store = demo_store(dir);
-    let code = hub
-        .hub
-        .issue_code(
-            &gridhub::authz::Principal::cli(),
-            "网格员",
-            "测试终端",
-            std::slice::from_ref(&hub.grid),
-            1,
-        )
-        .unwrap();
-    let url = format!("http://{}", hub.addr);
-    gridpad_sync::device::enroll(&mut store, &url, &code, "测试终端").unwrap();
+    hub.hub.enroll(&mut store);
     let vault = Vault::open(dir, store.photo_key()).unwrap();
     let mut photos = vec![];
     for seed in [1, 2] {
@@ -174,10 +142,11 @@ fn device(hub: &Hub, dir: &Path) -> (Store, Vec<(String, Vec<u8>)>) {
 /// them acknowledged.
 fn upload_left_at(hub: &Hub, store: &Store, sha: &str, data: &[u8], bytes: usize, acked: usize) {
     let up = hub
+        .hub
         .blobs
         .create_upload(DEVICE, sha, data.len() as u64)
         .unwrap();
-    hub.blobs.append(&up.id, 0, &data[..bytes]).unwrap();
+    hub.hub.blobs.append(&up.id, 0, &data[..bytes]).unwrap();
     store.set_photo_upload(sha, &up.id, acked as i64).unwrap();
     *hub.stuck.lock().unwrap() = Some(up.id);
 }
@@ -198,7 +167,7 @@ fn evidence_step(dir: &Path) -> Option<Result<EvidenceReport, String>> {
 }
 
 fn delivered(hub: &Hub, sha: &str) -> bool {
-    hub.blobs.delivered(DEVICE, sha).unwrap()
+    hub.hub.blobs.delivered(DEVICE, sha).unwrap()
 }
 
 #[test]

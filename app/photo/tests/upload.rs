@@ -6,100 +6,55 @@
 mod common;
 
 use common::*;
-use gridhub::blobstore::BlobStore;
 use gridpad_core::demo::DemoSpec;
-use gridpad_core::{InitOptions, Store};
+use gridpad_core::Store;
 use gridpad_photo::upload::{ChunkSizer, HubClient, MAX_CHUNK_SIZE};
 use gridpad_photo::Vault;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use gridpad_testkit::loopback::LoopbackHub;
+use gridpad_testkit::proxy::CuttingProxy;
+use gridpad_testkit::store as kit;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 const DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d0f0";
 const OTHER_DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d0f1";
 const PHOTO_LEN: usize = 5 * 1024 * 1024;
 
-/// gridhub in this process: its router on a loopback port, its database and photo store
-/// in `dir`, the demo town the devices' demo data comes from.
-struct Hub {
-    addr: std::net::SocketAddr,
-    hub: Arc<gridhub::Hub>,
-    store: Arc<dyn BlobStore>,
-    blob_dir: std::path::PathBuf,
-    grid: String,
-    _rt: tokio::runtime::Runtime,
+/// gridhub in this process (the kit's), with the demo town the devices' demo data comes
+/// from.
+fn start_hub(dir: &Path) -> LoopbackHub {
+    LoopbackHub::start(
+        dir,
+        DemoSpec {
+            persons: 50,
+            seed: 7,
+        },
+    )
 }
 
-impl Hub {
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn blob_path(&self, sha: &str) -> std::path::PathBuf {
-        self.blob_dir.join("blobs").join(&sha[..2]).join(sha)
-    }
-
-    /// The offset of the upload in progress of [`DEVICE`], 0 without one.
-    fn upload_offset(&self) -> u64 {
-        self.store
-            .uploads_of(DEVICE)
-            .ok()
-            .and_then(|u| u.first().map(|u| u.offset))
-            .unwrap_or(0)
-    }
+/// Where the hub keeps the photo `sha`.
+fn blob_path(hub: &LoopbackHub, sha: &str) -> std::path::PathBuf {
+    hub.dir
+        .join("evidence")
+        .join("blobs")
+        .join(&sha[..2])
+        .join(sha)
 }
 
-fn start_hub(dir: &Path) -> Hub {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let db = gridhub::sqlite::SqliteStore::open(dir).unwrap();
-    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(db)));
-    let store: Arc<dyn BlobStore> = gridhub::evidence::open_blobs(dir).unwrap();
-    hub.attach_blobs(store.clone());
-    let seeded = hub
-        .seed_demo(
-            &gridhub::authz::Principal::cli(),
-            DemoSpec {
-                persons: 50,
-                seed: 7,
-            },
-        )
-        .unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let app = gridhub::http::router(hub.clone());
-    rt.spawn(async move { axum::serve(listener, app).await.unwrap() });
-    Hub {
-        addr,
-        hub,
-        store,
-        blob_dir: dir.join("evidence"),
-        grid: seeded.home_grid_id,
-        _rt: rt,
-    }
+/// The offset of the upload in progress of [`DEVICE`], 0 without one.
+fn upload_offset(hub: &LoopbackHub) -> u64 {
+    hub.blobs
+        .uploads_of(DEVICE)
+        .ok()
+        .and_then(|u| u.first().map(|u| u.offset))
+        .unwrap_or(0)
 }
 
 /// Enroll `store` at `hub` with a one-time code for the demo grid; returns a session token.
-fn enroll(hub: &Hub, store: &mut Store) -> String {
-    let code = hub
-        .hub
-        .issue_code(
-            &gridhub::authz::Principal::cli(),
-            "网格员",
-            "测试终端",
-            std::slice::from_ref(&hub.grid),
-            1,
-        )
-        .unwrap();
-    gridpad_sync::device::enroll(store, &hub.url(), &code, "测试终端").unwrap();
+fn enroll(hub: &LoopbackHub, store: &mut Store) -> String {
+    hub.enroll(store);
     let mut session = gridpad_sync::device::Session::open(store).unwrap().unwrap();
     session.login().unwrap()
 }
@@ -118,122 +73,24 @@ fn push(store: &mut Store) {
     panic!("the exchange did not settle");
 }
 
-/// A TCP proxy standing for a bad link: it forwards device→hub bytes and, every
-/// `cut_every` bytes (varied ±25 %), closes both sides of the connection carrying them.
-/// The part of its last read beyond the cut point is lost on the "link".
-struct Proxy {
-    addr: std::net::SocketAddr,
-    /// Device→hub bytes read from the device (what crossed the link).
-    up: Arc<AtomicU64>,
-    cuts: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn start_proxy(target: std::net::SocketAddr, cut_every: u64, delay_per_read: Duration) -> Proxy {
+/// The kit's proxy standing for a bad link: device→hub cut every `cut_every` bytes (varied
+/// ±25 %), each read delayed by `delay_per_read`.
+fn start_proxy(target: SocketAddr, cut_every: u64, delay_per_read: Duration) -> CuttingProxy {
     start_proxy_with(target, cut_every, delay_per_read, u64::MAX)
 }
 
 /// Like [`start_proxy`]; also cuts each connection after `down_cut` hub→device bytes.
 fn start_proxy_with(
-    target: std::net::SocketAddr,
+    target: SocketAddr,
     cut_every: u64,
     delay_per_read: Duration,
     down_cut: u64,
-) -> Proxy {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let up = Arc::new(AtomicU64::new(0));
-    let cuts = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(AtomicBool::new(false));
-    let budget = Arc::new(Mutex::new((cut_every, 12345u64)));
-    let (up2, cuts2, stop2) = (up.clone(), cuts.clone(), stop.clone());
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            if stop2.load(Ordering::Relaxed) {
-                break;
-            }
-            let Ok(client) = conn else { continue };
-            let Ok(server) = TcpStream::connect(target) else {
-                continue;
-            };
-            let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            // hub → device: free, or cut after `down_cut` bytes on this connection.
-            let cuts_down = cuts2.clone();
-            std::thread::spawn(move || {
-                let (mut s, mut c) = (s2, c2);
-                let mut buf = [0u8; 16 * 1024];
-                let mut left = down_cut;
-                while let Ok(n) = s.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    if n as u64 >= left {
-                        let _ = c.write_all(&buf[..left as usize]);
-                        cuts_down.fetch_add(1, Ordering::Relaxed);
-                        let _ = s.shutdown(Shutdown::Both);
-                        break;
-                    }
-                    left -= n as u64;
-                    if c.write_all(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                let _ = c.shutdown(Shutdown::Both);
-            });
-            // device → hub: counted and cut.
-            let (up, cuts, budget) = (up2.clone(), cuts2.clone(), budget.clone());
-            std::thread::spawn(move || {
-                let (mut c, mut s) = (client, server);
-                let mut buf = [0u8; 4 * 1024];
-                loop {
-                    let n = match c.read(&mut buf) {
-                        Ok(0) | Err(_) => break,
-                        Ok(n) => n,
-                    };
-                    up.fetch_add(n as u64, Ordering::Relaxed);
-                    if !delay_per_read.is_zero() {
-                        std::thread::sleep(delay_per_read);
-                    }
-                    let mut b = budget.lock().unwrap();
-                    if (n as u64) < b.0 {
-                        b.0 -= n as u64;
-                        drop(b);
-                        if s.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                    // Cut: forward up to the cut point, then close both sides.
-                    let keep = b.0 as usize;
-                    b.1 =
-                        b.1.wrapping_mul(6364136223846793005)
-                            .wrapping_add(1442695040888963407);
-                    let jitter = (b.1 >> 33) % (cut_every / 2);
-                    b.0 = cut_every * 3 / 4 + jitter;
-                    drop(b);
-                    let _ = s.write_all(&buf[..keep]);
-                    cuts.fetch_add(1, Ordering::Relaxed);
-                    let _ = s.shutdown(Shutdown::Both);
-                    let _ = c.shutdown(Shutdown::Both);
-                    break;
-                }
-                let _ = s.shutdown(Shutdown::Write);
-            });
-        }
-    });
-    Proxy {
-        addr,
-        up,
-        cuts,
-        stop,
-    }
+) -> CuttingProxy {
+    let proxy = CuttingProxy::start(target);
+    proxy.arm(cut_every);
+    proxy.delay_each_read(delay_per_read);
+    proxy.cut_down_after(down_cut);
+    proxy
 }
 
 /// An HTTP client carrying a device's session token.
@@ -250,7 +107,7 @@ fn http_with(token: &str) -> reqwest::blocking::ClientBuilder {
     })
 }
 
-fn client(proxy: &Proxy, token: &str) -> HubClient {
+fn client(proxy: &CuttingProxy, token: &str) -> HubClient {
     let http = http_with(token).pool_max_idle_per_host(1).build().unwrap();
     let mut c = HubClient::new(http, &format!("http://{}", proxy.addr));
     c.retry_delay = Duration::from_millis(5);
@@ -274,7 +131,7 @@ fn photo_bytes() -> Vec<u8> {
 /// A device data directory enrolled at `hub`, with one registered 5 MB photo used by a
 /// report the hub has received (photos no record uses stay on the device). Returns the
 /// photo's hash, its bytes, the report's id and a session token.
-fn device_with_photo(hub: &Hub, dir: &Path) -> (String, Vec<u8>, String, String) {
+fn device_with_photo(hub: &LoopbackHub, dir: &Path) -> (String, Vec<u8>, String, String) {
     let mut store = demo_store(dir);
     let token = enroll(hub, &mut store);
     let vault = Vault::open(dir, store.photo_key()).unwrap();
@@ -323,10 +180,10 @@ fn five_megabytes_through_a_cutting_link() {
     let elapsed = t.elapsed();
 
     // Arrived intact, content-addressed.
-    let stored = std::fs::read(hub.blob_path(&sha)).unwrap();
+    let stored = std::fs::read(blob_path(&hub, &sha)).unwrap();
     assert_eq!(stored.len(), data.len());
     assert!(stored == data, "the hub's copy differs");
-    assert!(hub.store.delivered(DEVICE, &sha).unwrap());
+    assert!(hub.blobs.delivered(DEVICE, &sha).unwrap());
     assert_eq!(store.photo_upload(&sha).unwrap().unwrap().state, "uploaded");
 
     let cuts = proxy.cuts.load(Ordering::Relaxed);
@@ -372,15 +229,7 @@ fn five_megabytes_through_a_cutting_link() {
     // photo (the centre dispatches the report to the grid as a task), then resumed across
     // cuts.
     let dl_dir = tmp.path().join("other");
-    let mut dl_store = Store::init(
-        &dl_dir,
-        PIN,
-        InitOptions {
-            device_id: Some(OTHER_DEVICE.into()),
-            kdf_iterations: FAST_KDF,
-        },
-    )
-    .unwrap();
+    let mut dl_store = kit::new_store_as(&dl_dir, OTHER_DEVICE);
     let other_token = enroll(&hub, &mut dl_store);
     let dl_vault = Vault::open(&dl_dir, dl_store.photo_key()).unwrap();
     let err = client(&proxy, &other_token)
@@ -447,7 +296,7 @@ fn uploader_killed_mid_way_resumes() {
     // Kill it once the hub holds 40 % of the photo.
     let t = Instant::now();
     loop {
-        let o = hub.upload_offset();
+        let o = upload_offset(&hub);
         if o >= (PHOTO_LEN as u64) * 2 / 5 {
             break;
         }
@@ -464,10 +313,10 @@ fn uploader_killed_mid_way_resumes() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     // The proxy still forwards what the dead process had sent; wait until the hub is still.
-    let mut at_kill = hub.upload_offset();
+    let mut at_kill = upload_offset(&hub);
     loop {
         std::thread::sleep(Duration::from_millis(300));
-        let o = hub.upload_offset();
+        let o = upload_offset(&hub);
         if o == at_kill {
             break;
         }
@@ -502,6 +351,6 @@ fn uploader_killed_mid_way_resumes() {
     assert_eq!(st.uploaded, 1);
     // Resumed from where the hub got to: nothing before `at_kill` was sent again.
     assert_eq!(st.sent, remaining);
-    let stored = std::fs::read(hub.blob_path(&sha)).unwrap();
+    let stored = std::fs::read(blob_path(&hub, &sha)).unwrap();
     assert!(stored == data);
 }

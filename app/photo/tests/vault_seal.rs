@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use gridpad_evidence::seal::{public_key, Verdict};
+use gridpad_evidence::seal::{public_key, ChainVerdict};
 use gridpad_evidence::verify_chain;
 use gridpad_photo::vault::{self, Vault, VaultError, SEGMENT};
 
@@ -132,7 +132,7 @@ fn reports_are_sealed_into_a_verifiable_chain() {
     assert_eq!(body.record_id, ids[1].0);
     let pk = public_key(&store.device_keypair().unwrap());
     let (v, missing) = verify_chain(store.device_id(), &pk, &recs);
-    assert!(v.iter().all(|v| *v == Verdict::Ok), "{v:?}");
+    assert!(v.iter().all(|v| *v == ChainVerdict::Ok), "{v:?}");
     assert!(missing.is_empty());
 
     // The seal survives a reopen, and the next one links to it.

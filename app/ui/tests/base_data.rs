@@ -1,11 +1,11 @@
-//! Adding and editing houses and units through the real screens (Slint testing backend,
+//! Adding and editing houses and organisations through the real screens (Slint testing backend,
 //! software renderer), checked on the screen and in the encrypted store.
 
 mod common;
 use common::*;
 use gridpad_core::model::{HouseUse, Tenure};
 use gridpad_proto::{Entity, Op};
-use gridpad_ui::{HouseEditAdapter, Nav, PlacesAdapter, Screen, UnitEditAdapter};
+use gridpad_ui::{HouseEditAdapter, Nav, OrganisationEditAdapter, PlacesAdapter, Screen};
 use i_slint_backend_testing::{AccessibleRole, ElementQuery};
 use slint::platform::{Key, PointerEventButton, WindowEvent};
 use slint::{ComponentHandle, Model};
@@ -195,41 +195,44 @@ fn add_a_house_to_a_building_then_edit_it_from_the_household() {
     );
 }
 
-/// Logged in, on the detail of the first unit in the list.
-fn open_a_unit(app: &gridpad_ui::App) -> gridpad_core::model::Organisation {
+/// Logged in, on the detail of the first organisation in the list.
+fn open_an_organisation(app: &gridpad_ui::App) -> gridpad_core::model::Organisation {
     log_in(app, PIN, "Unlock");
     tap(app, "Base data");
     tap(app, "Units");
     let p = app.ui.global::<PlacesAdapter>();
     assert_eq!(p.get_level(), "units");
     let first = p.get_rows().row_data(0).unwrap();
-    let unit = app
+    let organisation = app
         .with_store(|s| s.organisation(&first.id).unwrap().unwrap())
         .unwrap();
     tap(app, &first.title);
     assert_eq!(p.get_level(), "unit");
-    unit
+    organisation
 }
 
 #[test]
-fn rename_a_unit_from_its_detail() {
+fn rename_an_organisation_from_its_detail() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 300);
     let app = open_app_sized(dir.path(), "en", 2400);
-    let unit = open_a_unit(&app);
+    let organisation = open_an_organisation(&app);
     // The detail: the credit code in full, the contact's phone masked.
-    assert!(shows(&app, unit.licence_no.as_deref().unwrap()));
-    let phone = unit.contact_phone.clone().unwrap();
+    assert!(shows(&app, organisation.licence_no.as_deref().unwrap()));
+    let phone = organisation.contact_phone.clone().unwrap();
     assert!(shows(&app, &gridpad_core::model::masked_phone(&phone)));
     assert!(!shows(&app, &phone));
     let before = outbox_len(&app);
 
     tap(&app, "Edit unit");
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::UnitEdit);
+    assert_eq!(
+        app.ui.global::<Nav>().get_current(),
+        Screen::OrganisationEdit
+    );
     targets_are_big(&app);
-    let u = app.ui.global::<UnitEditAdapter>();
-    assert_eq!(u.get_name(), unit.name.as_str());
+    let u = app.ui.global::<OrganisationEditAdapter>();
+    assert_eq!(u.get_name(), organisation.name.as_str());
     assert!(shows(&app, "✓ Check character correct"));
     type_into(&app, "Unit name *", "城河路喆诚汽修");
     tap(&app, "Save");
@@ -241,15 +244,17 @@ fn rename_a_unit_from_its_detail() {
     let (now, m, by_new, by_old) = app
         .with_store(|s| {
             (
-                s.organisation(&unit.id).unwrap().unwrap(),
+                s.organisation(&organisation.id).unwrap().unwrap(),
                 s.outbox(10_000).unwrap().pop().unwrap().mutation,
                 s.search_organisations("喆诚汽修", 10, None).unwrap().hits,
-                s.search_organisations(&unit.name, 10, None).unwrap().hits,
+                s.search_organisations(&organisation.name, 10, None)
+                    .unwrap()
+                    .hits,
             )
         })
         .unwrap();
     assert_eq!(now.name, "城河路喆诚汽修");
-    assert_eq!(now.licence_no, unit.licence_no);
+    assert_eq!(now.licence_no, organisation.licence_no);
     assert_eq!(outbox_len(&app), before + 1);
     assert_eq!((m.entity, m.op), (Entity::Organisation, Op::Update));
     assert_eq!(
@@ -257,11 +262,11 @@ fn rename_a_unit_from_its_detail() {
         serde_json::json!({"name": "城河路喆诚汽修"})
     );
     assert!(
-        by_new.iter().any(|h| h.id == unit.id),
+        by_new.iter().any(|h| h.id == organisation.id),
         "found by the new name"
     );
     assert!(
-        !by_old.iter().any(|h| h.id == unit.id),
+        !by_old.iter().any(|h| h.id == organisation.id),
         "not found by the old name"
     );
     // Up (the header's back arrow): the list shows the new name too.
@@ -276,10 +281,10 @@ fn an_invalid_credit_code_is_marked_and_nothing_is_written() {
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 300);
     let app = open_app_sized(dir.path(), "en", 2400);
-    let unit = open_a_unit(&app);
+    let organisation = open_an_organisation(&app);
     let before = outbox_len(&app);
     tap(&app, "Edit unit");
-    let code = unit.licence_no.clone().unwrap();
+    let code = organisation.licence_no.clone().unwrap();
     // The last character changed: a typo the check character catches as it is typed.
     let last = code.chars().last().unwrap();
     let typo = format!("{}{}", &code[..17], if last == '0' { '1' } else { '0' });
@@ -287,17 +292,22 @@ fn an_invalid_credit_code_is_marked_and_nothing_is_written() {
     type_into(&app, "Unified social credit code (18 characters)", &typo);
     assert!(shows(&app, "✗ Check character wrong — a typo?"));
     tap(&app, "Save");
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::UnitEdit);
     assert_eq!(
-        app.ui.global::<UnitEditAdapter>().get_credit_error(),
+        app.ui.global::<Nav>().get_current(),
+        Screen::OrganisationEdit
+    );
+    assert_eq!(
+        app.ui
+            .global::<OrganisationEditAdapter>()
+            .get_credit_error(),
         "bad-check"
     );
     assert!(shows(&app, "Not saved: correct the marked fields."));
     assert_eq!(outbox_len(&app), before, "nothing written");
     assert_eq!(
-        app.with_store(|s| s.organisation(&unit.id).unwrap().unwrap())
+        app.with_store(|s| s.organisation(&organisation.id).unwrap().unwrap())
             .unwrap(),
-        unit,
+        organisation,
         "the unit is as it was"
     );
     // Letters a credit code never has.
@@ -312,15 +322,15 @@ fn an_invalid_credit_code_is_marked_and_nothing_is_written() {
         "Letters I, O, S, V, Z and signs are not used in a credit code."
     ));
     assert_eq!(outbox_len(&app), before);
-    // Cancel leaves the unit unchanged.
+    // Cancel leaves the organisation unchanged.
     tap(&app, "Cancel");
     assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Places);
-    assert!(shows(&app, &unit.name));
+    assert!(shows(&app, &organisation.name));
     assert_eq!(outbox_len(&app), before);
 }
 
 #[test]
-fn add_a_unit_from_the_units_list() {
+fn add_an_organisation_from_the_organisations_list() {
     init_backend();
     let dir = tempfile::tempdir().unwrap();
     demo_store(dir.path(), 300);
@@ -331,7 +341,10 @@ fn add_a_unit_from_the_units_list() {
     let p = app.ui.global::<PlacesAdapter>();
     let total = p.get_total();
     tap(&app, "新增单位");
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::UnitEdit);
+    assert_eq!(
+        app.ui.global::<Nav>().get_current(),
+        Screen::OrganisationEdit
+    );
     tap(&app, "保存");
     assert!(
         shows(&app, "请输入单位名称。"),

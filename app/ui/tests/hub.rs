@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::NewReport;
+use gridpad_testkit::loopback::LoopbackHub;
 use gridpad_ui::exec::Mode;
 use gridpad_ui::hubsync::HubSync;
 use gridpad_ui::services::Services;
@@ -20,36 +21,25 @@ struct TestHub {
     hub: Arc<gridhub::Hub>,
     url: String,
     home_grid: String,
-    _rt: tokio::runtime::Runtime,
+    loopback: LoopbackHub,
     _dir: tempfile::TempDir,
 }
 
+/// The kit's gridhub on loopback, with a demo town of 300 residents.
 fn start_hub() -> TestHub {
     let dir = tempfile::tempdir().unwrap();
-    let store = gridhub::sqlite::SqliteStore::open(dir.path()).unwrap();
-    let hub = Arc::new(gridhub::Hub::with_system_clock(Arc::new(store)));
-    hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
-    let summary = hub
-        .seed_demo(
-            &gridhub::authz::Principal::cli(),
-            DemoSpec {
-                persons: 300,
-                seed: 7,
-            },
-        )
-        .unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let listener = rt
-        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let h = hub.clone();
-    rt.spawn(async move { axum::serve(listener, gridhub::http::router(h)).await });
+    let loopback = LoopbackHub::start(
+        dir.path(),
+        DemoSpec {
+            persons: 300,
+            seed: 7,
+        },
+    );
     TestHub {
-        hub,
-        url: format!("http://{addr}"),
-        home_grid: summary.home_grid_id,
-        _rt: rt,
+        hub: loopback.hub.clone(),
+        url: loopback.url(),
+        home_grid: loopback.grid.clone(),
+        loopback,
         _dir: dir,
     }
 }
@@ -75,16 +65,7 @@ fn app_with_hub_sync(dir: &std::path::Path) -> App {
 
 /// Enroll on the first-run screen with a code the centre issued for 张网格员.
 fn enroll(app: &App, hub: &TestHub) {
-    let code = hub
-        .hub
-        .issue_code(
-            &gridhub::authz::Principal::cli(),
-            "张网格员",
-            "测试终端",
-            std::slice::from_ref(&hub.home_grid),
-            1,
-        )
-        .unwrap();
+    let code = hub.loopback.issue_code("张网格员", "测试终端");
     let a = app.ui.global::<EnrollAdapter>();
     a.set_hub(hub.url.clone().into());
     a.set_code(code.into());

@@ -125,7 +125,7 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     shot(&app, "task-detail", file_lang);
     app.ctx.reset_to(Screen::Home);
 
-    // Base data: buildings → a building's houses → a house's residents; units; facilities.
+    // Base data: buildings → a building's houses → a house's residents; organisations; facilities.
     app.ctx.go(Screen::Places);
     let p = app.ui.global::<gridpad_ui::PlacesAdapter>();
     p.invoke_show("buildings".into());
@@ -144,7 +144,7 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     p.invoke_up();
     p.invoke_add();
     let h = app.ui.global::<gridpad_ui::HouseEditAdapter>();
-    h.set_unit_no("2单元".into());
+    h.set_stairwell("2单元".into());
     h.set_floor("40".into());
     h.set_area("0".into());
     h.invoke_save();
@@ -152,13 +152,16 @@ fn all_screens(lang: &str, file_lang: &str, unlock: &str) {
     app.ctx.back();
     p.invoke_show("units".into());
     shot(&app, "places-units", file_lang);
-    // A unit's detail, its form, and a credit code with a typo.
+    // An organisation's detail, its form, and a credit code with a typo.
     p.invoke_open(first(&p));
     shot(&app, "unit-detail", file_lang);
     p.invoke_edit();
-    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::UnitEdit);
+    assert_eq!(
+        app.ui.global::<Nav>().get_current(),
+        Screen::OrganisationEdit
+    );
     shot(&app, "unit-edit", file_lang);
-    let u = app.ui.global::<gridpad_ui::UnitEditAdapter>();
+    let u = app.ui.global::<gridpad_ui::OrganisationEditAdapter>();
     u.set_credit_code("914403001922038217".into());
     u.invoke_credit_edited("914403001922038217".into());
     u.invoke_save();

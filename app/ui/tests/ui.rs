@@ -520,7 +520,7 @@ fn browse_from_a_building_to_its_houses_and_residents() {
     app.ctx.back();
     assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Places);
     assert_eq!(p.get_level(), "residents");
-    // Up twice: the houses, then the buildings; units and facilities from the store.
+    // Up twice: the houses, then the buildings; organisations and facilities from the store.
     p.invoke_up();
     assert_eq!(p.get_level(), "houses");
     p.invoke_up();
@@ -533,7 +533,7 @@ fn browse_from_a_building_to_its_houses_and_residents() {
     assert!(n > 0);
     tap(&app, "Units");
     let n = app
-        .with_store(|s| s.queries().unit_count().unwrap())
+        .with_store(|s| s.queries().organisation_count().unwrap())
         .unwrap();
     assert_eq!(p.get_total() as i64, n);
 }

@@ -127,7 +127,7 @@ impl HttpTransport {
             return wire::decode(&bytes)
                 .map_err(|e| TransportError::Server(format!("unreadable answer: {e}")));
         }
-        let detail = serde_json::from_slice::<Problem>(&bytes)
+        let detail = serde_json::from_slice::<ProblemDetails>(&bytes)
             .ok()
             .and_then(|p| p.detail.or(Some(p.title)))
             .unwrap_or_else(|| status.to_string());
@@ -267,7 +267,7 @@ impl TokenClient {
             return Ok(r);
         }
         let bytes = r.bytes().unwrap_or_default();
-        let detail = serde_json::from_slice::<Problem>(&bytes)
+        let detail = serde_json::from_slice::<ProblemDetails>(&bytes)
             .ok()
             .and_then(|p| p.detail.or(Some(p.title)))
             .unwrap_or_else(|| status.to_string());

@@ -51,7 +51,7 @@ pub fn retrying<T, E>(
 
 /// Why a photo's turn ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub enum TurnDecision {
     /// Go on with this photo.
     Continue,
     /// Its turn is over for this round: the next photo.
@@ -73,12 +73,12 @@ pub struct Turn {
 
 impl Turn {
     /// An answer that did not move the hub's offset.
-    pub fn stalled(&mut self, why: &'static str) -> Verdict {
+    pub fn stalled(&mut self, why: &'static str) -> TurnDecision {
         self.stalls += 1;
         if self.stalls >= MAX_STALLS {
-            Verdict::Defer(why)
+            TurnDecision::Defer(why)
         } else {
-            Verdict::Continue
+            TurnDecision::Continue
         }
     }
 
@@ -88,12 +88,12 @@ impl Turn {
     }
 
     /// The upload starts again from zero.
-    pub fn restart(&mut self) -> Verdict {
+    pub fn restart(&mut self) -> TurnDecision {
         self.restarts += 1;
         if self.restarts > MAX_RESTARTS {
-            Verdict::Defer("the hub keeps losing the upload")
+            TurnDecision::Defer("the hub keeps losing the upload")
         } else {
-            Verdict::Continue
+            TurnDecision::Continue
         }
     }
 }
@@ -114,14 +114,14 @@ mod tests {
     #[test]
     fn a_turn_ends_after_three_stalls_or_a_third_restart() {
         let mut t = Turn::default();
-        assert_eq!(t.stalled("x"), Verdict::Continue);
+        assert_eq!(t.stalled("x"), TurnDecision::Continue);
         t.progressed();
-        assert_eq!(t.stalled("x"), Verdict::Continue);
-        assert_eq!(t.stalled("x"), Verdict::Continue);
-        assert_eq!(t.stalled("x"), Verdict::Defer("x"));
+        assert_eq!(t.stalled("x"), TurnDecision::Continue);
+        assert_eq!(t.stalled("x"), TurnDecision::Continue);
+        assert_eq!(t.stalled("x"), TurnDecision::Defer("x"));
         let mut t = Turn::default();
-        assert_eq!(t.restart(), Verdict::Continue);
-        assert_eq!(t.restart(), Verdict::Continue);
-        assert!(matches!(t.restart(), Verdict::Defer(_)));
+        assert_eq!(t.restart(), TurnDecision::Continue);
+        assert_eq!(t.restart(), TurnDecision::Continue);
+        assert!(matches!(t.restart(), TurnDecision::Defer(_)));
     }
 }

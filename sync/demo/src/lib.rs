@@ -799,7 +799,7 @@ pub fn generate<E>(
             )?;
             sum.buildings += 1;
             'floors: for floor in 1..=floors {
-                for unit in 1..=2 {
+                for stairwell in 1..=2 {
                     for room in 1..=2 {
                         if hh_left == 0 {
                             break 'floors;
@@ -808,7 +808,7 @@ pub fn generate<E>(
                         let house_id = ids.next();
                         let room_no = format!("{floor}{room:02}");
                         let full_address =
-                            format!("{address_text}{building_name}{unit}单元{room_no}室");
+                            format!("{address_text}{building_name}{stairwell}单元{room_no}室");
                         total_hh_left -= 1;
                         let r: f64 = rng.random();
                         let r = if total_hh_left == 0 { 0.0 } else { r }; // the last house takes the rest
@@ -826,7 +826,7 @@ pub fn generate<E>(
                             Entity::House,
                             &house_id,
                             obj(json!({
-                                "building_id": building_id, "grid_id": grid_id, "unit_no": format!("{unit}单元"),
+                                "building_id": building_id, "grid_id": grid_id, "unit_no": format!("{stairwell}单元"),
                                 "room": room_no, "floor": floor, "use": use_, "area_m2": (rng.random_range(45.0..140.0f64) * 10.0).round() / 10.0,
                                 "full_address": full_address,
                             })),

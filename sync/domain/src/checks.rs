@@ -43,7 +43,7 @@ pub mod id_number {
     }
 }
 
-/// The unified social credit code of a unit (统一社会信用代码, GB 32100-2015): 18
+/// The unified social credit code of an organisation (统一社会信用代码, GB 32100-2015): 18
 /// characters from `0-9 A-Z` without I, O, S, V and Z — registering authority, kind of
 /// body, 6-digit administrative division, 9-character organisation code, and a check
 /// character computed modulo 31.
@@ -56,7 +56,7 @@ pub mod credit_code {
 
     /// What is wrong with a code, as a form shows it next to the field.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-    pub enum Problem {
+    pub enum CreditCodeProblem {
         /// Not 18 characters.
         Length,
         /// A character outside the code's alphabet (I, O, S, V, Z, lower-case is accepted),
@@ -66,12 +66,12 @@ pub mod credit_code {
         Check,
     }
 
-    impl Problem {
+    impl CreditCodeProblem {
         pub fn code(self) -> &'static str {
             match self {
-                Problem::Length => "bad-length",
-                Problem::Characters => "bad-chars",
-                Problem::Check => "bad-check",
+                CreditCodeProblem::Length => "bad-length",
+                CreditCodeProblem::Characters => "bad-chars",
+                CreditCodeProblem::Check => "bad-check",
             }
         }
     }
@@ -98,20 +98,20 @@ pub mod credit_code {
 
     /// Why `code` is not a valid credit code, or `Ok` (lower case is accepted; store it
     /// upper-cased).
-    pub fn check(code: &str) -> Result<(), Problem> {
+    pub fn check(code: &str) -> Result<(), CreditCodeProblem> {
         if code.chars().count() != 18 {
-            return Err(Problem::Length);
+            return Err(CreditCodeProblem::Length);
         }
         if !code.chars().all(|c| value(c).is_some())
             || !code[2..8].bytes().all(|b| b.is_ascii_digit())
         {
-            return Err(Problem::Characters);
+            return Err(CreditCodeProblem::Characters);
         }
-        let expected = check_char(&code[..17]).ok_or(Problem::Characters)?;
+        let expected = check_char(&code[..17]).ok_or(CreditCodeProblem::Characters)?;
         if code[17..].eq_ignore_ascii_case(&expected.to_string()) {
             Ok(())
         } else {
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         }
     }
 
@@ -121,7 +121,7 @@ pub mod credit_code {
 }
 
 /// Phone numbers as Gridpad accepts them: 7 to 15 digits, dashes allowed (a landline
-/// `0574-86001234` or a mobile `13812345678`). The one check for residents and units, in
+/// `0574-86001234` or a mobile `13812345678`). The one check for residents and organisations, in
 /// the store and in the forms.
 pub mod phone {
     pub fn is_valid(phone: &str) -> bool {
@@ -175,43 +175,43 @@ mod tests {
             );
         }
         assert!(credit_code::is_valid("91440300708461136t"), "lower case");
-        use credit_code::Problem;
+        use credit_code::CreditCodeProblem;
         // One character changed: the check character no longer matches.
         assert_eq!(
             credit_code::check("914403001922038217"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         assert_eq!(
             credit_code::check("914403001922038316"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         // Two neighbouring characters swapped.
         assert_eq!(
             credit_code::check("914403001922083216"),
-            Err(Problem::Check)
+            Err(CreditCodeProblem::Check)
         );
         assert_eq!(
             credit_code::check("91440300192203821"),
-            Err(Problem::Length)
+            Err(CreditCodeProblem::Length)
         );
-        assert_eq!(credit_code::check(""), Err(Problem::Length));
+        assert_eq!(credit_code::check(""), Err(CreditCodeProblem::Length));
         // I, O, S, V, Z are not in the alphabet; the division code is digits.
         assert_eq!(
             credit_code::check("9144030019220382I6"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         assert_eq!(
             credit_code::check("91A40300192203821O"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         // Full-width digits and Chinese characters are refused, not mangled.
         assert_eq!(
             credit_code::check("91440300１922038216"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
         assert_eq!(
             credit_code::check("91440300一922038216"),
-            Err(Problem::Characters)
+            Err(CreditCodeProblem::Characters)
         );
     }
 

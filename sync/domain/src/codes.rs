@@ -43,7 +43,7 @@ text_enum!(
 text_enum!(
     /// Who holds the property rights of a house (产权性质): 私产, 公产 (直管/自管公房),
     /// 集体, 单位产, 其他.
-    Tenure { Private => "private", Public => "public", Collective => "collective", WorkUnit => "work_unit", Other => "other" }
+    Tenure { Private => "private", Public => "public", Collective => "collective", Organisation => "work_unit", Other => "other" }
 );
 text_enum!(Sex { Male => "male", Female => "female", Unknown => "unknown" });
 text_enum!(

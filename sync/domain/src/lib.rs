@@ -26,4 +26,4 @@ pub mod worktime;
 
 pub use entity::{Entity, Fields, UnknownEntity};
 pub use scope::{Scope, UnknownScope};
-pub use spec::{check, spec, Change, EntitySpec, Flow, Problem, Problems, Side};
+pub use spec::{check, spec, Change, EntitySpec, FieldProblem, Flow, Problems, Side};

@@ -240,13 +240,13 @@ pub enum Change<'a> {
 /// What is wrong with one field, in a form a screen can translate (`code`) and a log or
 /// a dead letter can show (`Display`).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
+pub struct FieldProblem {
     pub field: String,
     pub code: &'static str,
     pub detail: String,
 }
 
-impl fmt::Display for Problem {
+impl fmt::Display for FieldProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.field, self.detail)
     }
@@ -256,7 +256,7 @@ impl fmt::Display for Problem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problems {
     pub entity: Entity,
-    pub list: Vec<Problem>,
+    pub list: Vec<FieldProblem>,
 }
 
 impl fmt::Display for Problems {
@@ -287,8 +287,8 @@ fn shown(v: &Value) -> String {
     format!("{out:?}")
 }
 
-fn problem(field: &str, code: &'static str, detail: impl Into<String>) -> Problem {
-    Problem {
+fn problem(field: &str, code: &'static str, detail: impl Into<String>) -> FieldProblem {
+    FieldProblem {
         field: field.to_string(),
         code,
         detail: detail.into(),
@@ -313,7 +313,7 @@ pub fn is_record_id(s: &str) -> bool {
 
 impl Kind {
     /// Why `v` (not null) is not a value of this kind.
-    pub fn check(&self, field: &str, v: &Value) -> Result<(), Problem> {
+    pub fn check(&self, field: &str, v: &Value) -> Result<(), FieldProblem> {
         let bad = |code, detail: String| Err(problem(field, code, detail));
         match *self {
             Kind::Text(max) | Kind::Name(max) => {

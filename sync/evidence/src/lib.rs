@@ -10,5 +10,5 @@ pub mod blob;
 pub mod seal;
 
 pub use seal::{
-    seal, verify_chain, ChainState, ChainVerifier, SealInput, SealedRecord, SeqRange, Verdict,
+    seal, verify_chain, ChainState, ChainVerdict, ChainVerifier, SealInput, SealedRecord, SeqRange,
 };

@@ -9,7 +9,7 @@
 //!
 //! Because each body names its predecessor's hash, the seals of one device form a hash
 //! chain. [`ChainVerifier`] (used by gridhub, incrementally, with the state it keeps per
-//! device) checks each arriving record and reports [`Verdict`]s: a bad signature, an altered
+//! device) checks each arriving record and reports [`ChainVerdict`]s: a bad signature, an altered
 //! body, a gap (records missing before it), a reorder (it arrived after a later one), a
 //! broken link (its `prev` is not the hash of the record before it), a duplicate or a fork.
 
@@ -224,7 +224,7 @@ pub fn public_key(key: &Ed25519KeyPair) -> Vec<u8> {
 /// What the verifier says of one record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "verdict", rename_all = "snake_case")]
-pub enum Verdict {
+pub enum ChainVerdict {
     /// Signature, body and link all check out.
     Ok,
     /// The signature does not verify with the device's key (forged, or the hash changed).
@@ -246,11 +246,14 @@ pub enum Verdict {
     Fork,
 }
 
-impl Verdict {
+impl ChainVerdict {
     /// Whether the record itself is authentic (signed by the device, body intact). Gaps
     /// and reorders are about the chain around it, not about this record.
     pub fn authentic(&self) -> bool {
-        !matches!(self, Verdict::BadSignature | Verdict::Altered { .. })
+        !matches!(
+            self,
+            ChainVerdict::BadSignature | ChainVerdict::Altered { .. }
+        )
     }
 }
 
@@ -351,23 +354,23 @@ impl ChainVerifier {
     }
 
     /// Check one record and, when it is authentic, remember it.
-    pub fn check(&mut self, rec: &SealedRecord) -> Verdict {
+    pub fn check(&mut self, rec: &SealedRecord) -> ChainVerdict {
         let digest = ring::digest::digest(&ring::digest::SHA256, rec.body.as_bytes());
         let signed = hex::decode(&rec.hash).unwrap_or_default();
         let signature = hex::decode(&rec.signature).unwrap_or_default();
         // The signature covers the claimed hash; the body must hash to it.
         if self.key.verify(&message(&signed), &signature).is_err() {
-            return Verdict::BadSignature;
+            return ChainVerdict::BadSignature;
         }
         if digest.as_ref() != signed.as_slice() {
-            return Verdict::Altered {
+            return ChainVerdict::Altered {
                 reason: "the body does not hash to the signed hash".into(),
             };
         }
         let body = match rec.parse_body() {
             Ok(b) => b,
             Err(e) => {
-                return Verdict::Altered {
+                return ChainVerdict::Altered {
                     reason: e.to_string(),
                 }
             }
@@ -384,16 +387,16 @@ impl ChainVerifier {
             None
         };
         if let Some(what) = mismatch {
-            return Verdict::Altered {
+            return ChainVerdict::Altered {
                 reason: format!("the envelope's {what} disagrees with the signed body"),
             };
         }
         let seq = body.seq;
         if let Some(known) = self.state.links.get(&seq) {
             return if known.hash == rec.hash {
-                Verdict::Duplicate
+                ChainVerdict::Duplicate
             } else {
-                Verdict::Fork
+                ChainVerdict::Fork
             };
         }
         let max = self.state.max_seq();
@@ -413,7 +416,7 @@ impl ChainVerifier {
         );
         if let Some(exp) = &expected_prev {
             if *exp != body.prev {
-                return Verdict::BrokenLink {
+                return ChainVerdict::BrokenLink {
                     expected: exp.clone(),
                     found: body.prev,
                 };
@@ -421,16 +424,16 @@ impl ChainVerifier {
         }
         if let Some(next_prev) = successor_prev {
             if next_prev != rec.hash {
-                return Verdict::BrokenLink {
+                return ChainVerdict::BrokenLink {
                     expected: next_prev,
                     found: rec.hash.clone(),
                 };
             }
         }
         match expected_prev {
-            _ if seq < max => Verdict::Reorder,
-            Some(_) => Verdict::Ok,
-            None => Verdict::Gap {
+            _ if seq < max => ChainVerdict::Reorder,
+            Some(_) => ChainVerdict::Ok,
+            None => ChainVerdict::Gap {
                 from: self.state.hole_start_before(seq),
                 to: seq - 1,
             },
@@ -444,7 +447,7 @@ pub fn verify_chain(
     device: &str,
     public_key: &[u8],
     records: &[SealedRecord],
-) -> (Vec<Verdict>, Vec<SeqRange>) {
+) -> (Vec<ChainVerdict>, Vec<SeqRange>) {
     let mut v = ChainVerifier::new(device, public_key, ChainState::default());
     let verdicts = records.iter().map(|r| v.check(r)).collect();
     (verdicts, v.state().missing())
@@ -471,7 +474,7 @@ pub struct SealsRequest {
 pub struct SealVerdict {
     pub seq: u64,
     pub record_id: String,
-    pub verdict: Verdict,
+    pub verdict: ChainVerdict,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

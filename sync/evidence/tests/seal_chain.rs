@@ -2,7 +2,7 @@
 //! caught; an intact chain verifies in any arrival order.
 
 use gridpad_evidence::seal::MAX_SEAL_SEQ;
-use gridpad_evidence::seal::{self, canonical_json, Verdict, GENESIS};
+use gridpad_evidence::seal::{self, canonical_json, ChainVerdict, GENESIS};
 use gridpad_evidence::{verify_chain, ChainVerifier, SealInput, SealedRecord, SeqRange};
 use ring::rand::SystemRandom;
 use ring::signature::Ed25519KeyPair;
@@ -44,7 +44,7 @@ fn intact_chain_verifies() {
     assert_eq!(recs[0].prev, GENESIS);
     assert_eq!(recs[1].prev, recs[0].hash);
     let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &recs);
-    assert!(v.iter().all(|v| *v == Verdict::Ok), "{v:?}");
+    assert!(v.iter().all(|v| *v == ChainVerdict::Ok), "{v:?}");
     assert!(missing.is_empty());
 }
 
@@ -54,10 +54,10 @@ fn removed_record_is_a_gap() {
     let mut recs = chain(&k, 5);
     recs.remove(2); // seq 3
     let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &recs);
-    assert_eq!(v[0], Verdict::Ok);
-    assert_eq!(v[1], Verdict::Ok);
-    assert_eq!(v[2], Verdict::Gap { from: 3, to: 3 });
-    assert_eq!(v[3], Verdict::Ok);
+    assert_eq!(v[0], ChainVerdict::Ok);
+    assert_eq!(v[1], ChainVerdict::Ok);
+    assert_eq!(v[2], ChainVerdict::Gap { from: 3, to: 3 });
+    assert_eq!(v[3], ChainVerdict::Ok);
     assert_eq!(missing, vec![SeqRange { from: 3, to: 3 }]);
 }
 
@@ -71,11 +71,11 @@ fn reordered_records_are_flagged_and_links_still_checked() {
     assert_eq!(
         v,
         vec![
-            Verdict::Ok,
-            Verdict::Ok,
-            Verdict::Gap { from: 3, to: 3 },
-            Verdict::Reorder,
-            Verdict::Ok
+            ChainVerdict::Ok,
+            ChainVerdict::Ok,
+            ChainVerdict::Gap { from: 3, to: 3 },
+            ChainVerdict::Reorder,
+            ChainVerdict::Ok
         ]
     );
     assert!(missing.is_empty());
@@ -91,7 +91,7 @@ fn altered_body_or_envelope_is_caught() {
     let mut bad = recs.clone();
     bad[1].body = bad[1].body.replace("井盖缺失 2", "井盖缺失 9");
     let (v, _) = verify_chain("dev-1", &pk, &bad);
-    assert!(matches!(v[1], Verdict::Altered { .. }), "{v:?}");
+    assert!(matches!(v[1], ChainVerdict::Altered { .. }), "{v:?}");
 
     // A photo swapped: body altered and re-hashed, but the signature is over the old hash.
     let mut bad = recs.clone();
@@ -100,17 +100,17 @@ fn altered_body_or_envelope_is_caught() {
         .replace(&recs[1].parse_body().unwrap().photos[0], &"ab".repeat(32));
     bad[1].hash = seal::sha256_hex(bad[1].body.as_bytes());
     let (v, _) = verify_chain("dev-1", &pk, &bad);
-    assert_eq!(v[1], Verdict::BadSignature);
+    assert_eq!(v[1], ChainVerdict::BadSignature);
 
     // The envelope claims another record than the signed body.
     let mut bad = recs.clone();
     bad[2].record_id = "ev-other".into();
     let (v, _) = verify_chain("dev-1", &pk, &bad);
-    assert!(matches!(v[2], Verdict::Altered { .. }), "{v:?}");
+    assert!(matches!(v[2], ChainVerdict::Altered { .. }), "{v:?}");
 
     // Another device's key.
     let (v, _) = verify_chain("dev-1", &seal::public_key(&key()), &recs);
-    assert!(v.iter().all(|v| *v == Verdict::BadSignature));
+    assert!(v.iter().all(|v| *v == ChainVerdict::BadSignature));
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn broken_link_fork_and_duplicate() {
         &pk,
         &[recs[0].clone(), recs[1].clone(), stray.clone()],
     );
-    assert!(matches!(v[2], Verdict::BrokenLink { .. }), "{v:?}");
+    assert!(matches!(v[2], ChainVerdict::BrokenLink { .. }), "{v:?}");
 
     // Late predecessor whose successor does not point at it.
     let (v, _) = verify_chain(
@@ -133,8 +133,8 @@ fn broken_link_fork_and_duplicate() {
         &pk,
         &[recs[0].clone(), stray.clone(), recs[1].clone()],
     );
-    assert_eq!(v[1], Verdict::Gap { from: 2, to: 2 });
-    assert!(matches!(v[2], Verdict::BrokenLink { .. }), "{v:?}");
+    assert_eq!(v[1], ChainVerdict::Gap { from: 2, to: 2 });
+    assert!(matches!(v[2], ChainVerdict::BrokenLink { .. }), "{v:?}");
 
     let (v, _) = verify_chain(
         "dev-1",
@@ -147,8 +147,8 @@ fn broken_link_fork_and_duplicate() {
             recs[2].clone(),
         ],
     );
-    assert_eq!(v[3], Verdict::Fork);
-    assert_eq!(v[4], Verdict::Duplicate);
+    assert_eq!(v[3], ChainVerdict::Fork);
+    assert_eq!(v[4], ChainVerdict::Duplicate);
 }
 
 #[test]
@@ -157,12 +157,12 @@ fn verifier_state_carries_over_between_batches() {
     let pk = seal::public_key(&k);
     let recs = chain(&k, 4);
     let mut v = ChainVerifier::new("dev-1", &pk, Default::default());
-    assert_eq!(v.check(&recs[0]), Verdict::Ok);
-    assert_eq!(v.check(&recs[1]), Verdict::Ok);
+    assert_eq!(v.check(&recs[0]), ChainVerdict::Ok);
+    assert_eq!(v.check(&recs[1]), ChainVerdict::Ok);
     let state = serde_json::to_string(v.state()).unwrap();
     let mut v = ChainVerifier::new("dev-1", &pk, serde_json::from_str(&state).unwrap());
-    assert_eq!(v.check(&recs[2]), Verdict::Ok);
-    assert_eq!(v.check(&recs[3]), Verdict::Ok);
+    assert_eq!(v.check(&recs[2]), ChainVerdict::Ok);
+    assert_eq!(v.check(&recs[3]), ChainVerdict::Ok);
 }
 
 #[test]
@@ -203,10 +203,10 @@ fn a_seal_numbered_near_the_bound_is_one_range_and_beyond_it_is_refused() {
     assert_eq!(far.seq, MAX_SEAL_SEQ);
     let first = chain(&k, 1);
     let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &[first[0].clone(), far]);
-    assert_eq!(v[0], Verdict::Ok);
+    assert_eq!(v[0], ChainVerdict::Ok);
     assert_eq!(
         v[1],
-        Verdict::Gap {
+        ChainVerdict::Gap {
             from: 2,
             to: MAX_SEAL_SEQ - 1
         }
@@ -229,6 +229,6 @@ fn a_seal_numbered_near_the_bound_is_one_range_and_beyond_it_is_refused() {
     )
     .unwrap();
     let (v, missing) = verify_chain("dev-1", &seal::public_key(&k), &[beyond]);
-    assert!(matches!(v[0], Verdict::Altered { .. }), "{v:?}");
+    assert!(matches!(v[0], ChainVerdict::Altered { .. }), "{v:?}");
     assert!(missing.is_empty());
 }

@@ -300,6 +300,20 @@ impl Hub {
         self.visible_rows(who, Entity::Task, limit)
     }
 
+    /// One task `who` may see (one of another area is as if it did not exist).
+    pub fn task_for(&self, who: &Principal, id: &str) -> HubResult<Row> {
+        who.require(Action::TasksRead)?;
+        self.row(Entity::Task, id)?
+            .filter(|r| !r.deleted)
+            .filter(|r| {
+                r.fields
+                    .get("grid_id")
+                    .and_then(Value::as_str)
+                    .is_some_and(|g| who.sees_grid(g))
+            })
+            .ok_or_else(|| HubError::NotFound(format!("task {id:.40}")))
+    }
+
     fn visible_rows(&self, who: &Principal, entity: Entity, limit: usize) -> HubResult<Vec<Row>> {
         let (rows, routed) = with_tx(self.store(), |tx| {
             let rows = tx.rows(entity, 100_000)?;

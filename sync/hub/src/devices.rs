@@ -32,6 +32,26 @@ pub struct DeviceHealth {
     pub lost_seqs: Vec<(u64, u64)>,
 }
 
+/// A one-time enrollment code as issued: shown once, never stored (the hub keeps its hash).
+#[derive(Clone, Debug)]
+pub struct IssuedCode {
+    pub code: String,
+    pub expires_ms: u64,
+    /// The holder's name, as the device will show it.
+    pub user: String,
+    /// The grids' ids.
+    pub grids: Vec<String>,
+}
+
+/// Whom an enrollment code is for.
+#[derive(Clone, Copy, Debug)]
+pub enum Holder<'a> {
+    /// A named holder working `grids` (ids or codes).
+    Named { user: &'a str, grids: &'a [String] },
+    /// A field staff account (by username): the grids of the person's node.
+    Account(&'a str),
+}
+
 impl Hub {
     /// Issue a one-time enrollment code for a device of `user` working `grids`.
     pub fn issue_code(
@@ -43,6 +63,24 @@ impl Hub {
         ttl_days: u64,
     ) -> HubResult<String> {
         self.issue_code_with(who, user, label, grids, ttl_days, None)
+            .map(|c| c.code)
+    }
+
+    /// Issue a one-time enrollment code for `holder`, with its expiry (the console shows
+    /// both once, beside the code's QR image).
+    pub fn enrollment_code(
+        &self,
+        who: &Principal,
+        holder: Holder<'_>,
+        label: &str,
+        ttl_days: u64,
+    ) -> HubResult<IssuedCode> {
+        match holder {
+            Holder::Named { user, grids } => {
+                self.issue_code_with(who, user, label, grids, ttl_days, None)
+            }
+            Holder::Account(username) => self.account_code(who, username, label, ttl_days),
+        }
     }
 
     fn issue_code_with(
@@ -53,7 +91,7 @@ impl Hub {
         grids: &[String],
         ttl_days: u64,
         account_id: Option<String>,
-    ) -> HubResult<String> {
+    ) -> HubResult<IssuedCode> {
         who.require(Action::CodesIssue)?;
         if user.trim().is_empty() || user.chars().count() > 64 || label.chars().count() > 64 {
             return Err(HubError::BadRequest(
@@ -100,10 +138,14 @@ impl Hub {
                 json!({"grids": rec.grids, "label": rec.label, "expires_ms": rec.expires_ms}),
             )
         })?;
-        Ok(code)
+        Ok(IssuedCode {
+            code,
+            expires_ms: rec.expires_ms,
+            user: rec.user,
+            grids: rec.grids,
+        })
     }
 
-    /// The newest events `who` may see, at most `limit`.
     /// A one-time enrollment code for a field staff account: the device is enrolled for the
     /// person (its reports follow them to a replacement device), for the grids of the
     /// person's node.
@@ -114,6 +156,17 @@ impl Hub {
         label: &str,
         ttl_days: u64,
     ) -> HubResult<String> {
+        self.account_code(who, username, label, ttl_days)
+            .map(|c| c.code)
+    }
+
+    fn account_code(
+        &self,
+        who: &Principal,
+        username: &str,
+        label: &str,
+        ttl_days: u64,
+    ) -> HubResult<IssuedCode> {
         who.require(Action::CodesIssue)?;
         let account = with_tx(self.store(), |tx| tx.account_by_username(username))?
             .filter(|a| who.sees_node(&a.node_id))

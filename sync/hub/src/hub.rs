@@ -1,7 +1,7 @@
 //! The hub: its storage, its clock and its randomness. What it does lives in one module per
 //! concern: [`crate::auth`] (enrollment, sessions, principals), [`crate::exchange`] (the
 //! sync exchange: push verdicts, pulled pages), [`crate::merge`] (the one per-field merge),
-//! [`crate::centre`] (the command centre's actions), [`crate::evidence`] (photos, seals).
+//! [`crate::centre`] (the command centre's actions), [`crate::seals_and_photo_access`] (photos, seals).
 //! Time is injected, so a simulation can run the hub deterministically in-process.
 
 use gridhub_store::{with_tx, HubStore, HubTx, StoreError};

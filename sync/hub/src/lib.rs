@@ -5,7 +5,7 @@
 //! - [`exchange`]: the sync exchange (push verdicts, pulled pages), [`merge`] its one
 //!   per-field merge, [`scopes`] who reads what;
 //! - [`centre`]: the command centre's actions (import, lifecycle, tasks, notices, devices);
-//! - [`evidence`]: photos (who may read them, completeness) and sealed records;
+//! - [`seals_and_photo_access`]: photos (who may read them, completeness) and sealed records;
 //!   [`blobstore`]: where photos are kept;
 //! - [`bundles`]: signed update bundles published for the fleet;
 //! - [`crash`]: named crash points (`GRIDHUB_CRASH_AT`) for the crash tests;
@@ -33,7 +33,6 @@ pub mod deadlines;
 pub mod departments;
 pub mod devices;
 pub mod error;
-pub mod evidence;
 pub mod exchange;
 pub mod http;
 pub mod hub;
@@ -42,6 +41,7 @@ pub mod metrics;
 pub mod org;
 pub mod photos;
 pub mod scopes;
+pub mod seals_and_photo_access;
 pub mod service;
 pub mod storage;
 pub mod supervise;

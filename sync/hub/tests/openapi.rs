@@ -38,7 +38,7 @@ fn every_described_route_answers_on_a_real_server() {
     let store =
         gridhub::storage::open(common::test_database(dir.path()).as_deref(), dir.path()).unwrap();
     let hub = gridhub::Hub::with_system_clock(store);
-    hub.attach_blobs(gridhub::evidence::open_blobs(dir.path()).unwrap());
+    hub.attach_blobs(gridhub::seals_and_photo_access::open_blobs(dir.path()).unwrap());
     let hub = Arc::new(hub);
     let admin = hub.issue_admin_token(1).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();

@@ -168,7 +168,7 @@ pub enum OpKind {
 
 /// One entry of a scope's change log.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Op {
+pub struct LogOp {
     pub op_id: u64,
     pub entity: Entity,
     pub row_id: String,
@@ -180,7 +180,7 @@ pub struct Op {
     pub hash: u32,
 }
 
-impl Op {
+impl LogOp {
     /// The content hash of an op (independent of its position in the log).
     pub fn content_hash(
         scope: &str,
@@ -205,7 +205,7 @@ impl Op {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Page {
     pub scope: String,
-    pub ops: Vec<Op>,
+    pub ops: Vec<LogOp>,
     /// The cursor after this page.
     pub next_after_op: u64,
     /// Checksum and count of the scope's log up to `next_after_op`.
@@ -267,7 +267,7 @@ pub const MAX_SEQ: u64 = (1 << 53) - 1;
 
 /// A refusal with a reason, as a problem body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
+pub struct ProblemDetails {
     pub status: u16,
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -346,7 +346,7 @@ mod serde_bytes_compat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Op as MutOp;
+    use crate::Op;
 
     #[test]
     fn requests_round_trip_through_the_codec() {
@@ -360,7 +360,7 @@ mod tests {
                 hlc: Hlc::new(5, 0, "d"),
                 entity: Entity::Event,
                 row_id: "e1".into(),
-                op: MutOp::Insert,
+                op: Op::Insert,
                 fields: [("description".to_string(), serde_json::json!("楼道堆物"))].into(),
             }],
             cursors: vec![Cursor {
@@ -397,9 +397,9 @@ mod tests {
     fn op_hash_depends_on_content_only() {
         let f: Fields = [("name".to_string(), serde_json::json!("张喆"))].into();
         let h = Hlc::new(1, 0, "hub");
-        let a = Op::content_hash("grid:g", Entity::Person, "p1", &OpKind::Put, &f, &h);
-        let b = Op::content_hash("grid:g", Entity::Person, "p1", &OpKind::Put, &f, &h);
-        let c = Op::content_hash("grid:g", Entity::Person, "p2", &OpKind::Put, &f, &h);
+        let a = LogOp::content_hash("grid:g", Entity::Person, "p1", &OpKind::Put, &f, &h);
+        let b = LogOp::content_hash("grid:g", Entity::Person, "p1", &OpKind::Put, &f, &h);
+        let c = LogOp::content_hash("grid:g", Entity::Person, "p2", &OpKind::Put, &f, &h);
         assert_eq!(a, b);
         assert_ne!(a, c);
     }

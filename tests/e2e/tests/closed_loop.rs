@@ -3,28 +3,18 @@
 //! the task and completes it with feedback → the hub verifies and closes → the device
 //! shows the event closed, with the whole timeline.
 
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 
 #[test]
 fn an_offline_report_goes_round_the_closed_loop_and_comes_back_closed() {
     let hub_dir = tempfile::tempdir().unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let code = run_json(gridhub_admin(hub_dir.path()).args([
-        "issue-code",
-        "--user",
-        "张网格员",
-        "--grid",
-        &grid,
-        "--json",
-    ]));
-    let code = code["code"].as_str().unwrap().to_string();
+    let code = issue_code(hub_dir.path(), "张网格员", &grid);
 
-    let hub = Hub::start(hub_dir.path());
-    run(gridpad(dev_dir.path()).arg("init"));
-    run(gridpad(dev_dir.path()).args(["enroll", "--hub", &hub.url, "--code", &code]));
+    let hub = HubProcess::start(hub_dir.path());
+    init_and_enroll(dev_dir.path(), &hub.url, &code);
     let first = run_json(gridpad(dev_dir.path()).args(["sync", "--once", "--json"]));
     assert!(
         first["pulled_ops"].as_u64().unwrap() > 300,
@@ -74,7 +64,7 @@ fn an_offline_report_goes_round_the_closed_loop_and_comes_back_closed() {
 
     // Signal is back (same address: the device knows one hub URL).
     let port = url_port(&hub_url_of(&dev_dir));
-    let hub = Hub::start_on(hub_dir.path(), &format!("127.0.0.1:{port}"));
+    let hub = HubProcess::start_on(hub_dir.path(), &format!("127.0.0.1:{port}"));
     let s = run_json(gridpad(dev_dir.path()).args(["sync", "--once", "--json"]));
     assert_eq!(s["acked"], 1);
     assert_eq!(s["outbox"], 0);

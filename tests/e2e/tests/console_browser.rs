@@ -12,7 +12,7 @@
 //!   cargo test -p gridpad-e2e --test console_browser -- --nocapture
 
 use gridpad_e2e::webdriver::{chromedriver, Browser};
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -122,7 +122,7 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         .as_str()
         .unwrap()
         .to_string();
-    let hub = Hub::start(&hub_dir);
+    let hub = HubProcess::start(&hub_dir);
     let url = hub.url.trim_end_matches('/').to_string();
     run(gridpad(&dev).arg("init"));
     run(gridpad(&dev).args(["enroll", "--hub", &url, "--code", &code]));
@@ -326,4 +326,214 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     assert!(b.text().contains("审计链完整"));
     let audit_url = format!("{url}/audit");
     both_languages(&b, "audit", &|b| b.goto(&audit_url));
+}
+
+fn enroll_device(
+    hub_dir: &Path,
+    url: &str,
+    dev: &Path,
+    grid: &str,
+    user: &str,
+    label: &str,
+) -> String {
+    let code = run_json(gridhub_admin(hub_dir).args([
+        "issue-code",
+        "--user",
+        user,
+        "--grid",
+        grid,
+        "--label",
+        label,
+        "--json",
+    ]))["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(gridpad(dev).arg("init"));
+    run(gridpad(dev).args(["enroll", "--hub", url, "--code", &code]));
+    run(gridpad(dev).args(["sync", "--once"]));
+    run_json(gridpad(dev).args(["status", "--json"]))["device_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn device_status_in(b: &Browser, id: &str) -> String {
+    b.js(&format!(
+        "var r = document.querySelector(\"tr[data-device='{id}']\"); return r ? r.dataset.status : ''"
+    ))
+    .as_str()
+    .unwrap_or_default()
+    .to_string()
+}
+
+/// The fleet manager's devices page (health, lock, the wipe confirmation, an enrollment
+/// code with its QR image) and the dispatcher's tasks page (a task made in the browser
+/// reaches the grid's device, whose feedback shows on the task's page), photographed in
+/// both languages.
+#[test]
+fn the_devices_and_tasks_pages_in_the_browser() {
+    let Some(driver) = chromedriver() else {
+        if std::env::var_os("GRIDPAD_REQUIRE_BROWSER").is_some() {
+            panic!("chromedriver is not installed (apt-get install chromium chromium-driver) and GRIDPAD_REQUIRE_BROWSER is set");
+        }
+        eprintln!("SKIPPED: no chromedriver (apt-get install chromium chromium-driver); set GRIDPAD_REQUIRE_BROWSER=1 to fail instead");
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let hub_dir = tmp.path().join("hub");
+    let (lost, kept) = (tmp.path().join("lost"), tmp.path().join("kept"));
+    let seeded =
+        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
+    let grid_id = seeded["home_grid_id"].as_str().unwrap().to_string();
+    account(&hub_dir, "zhaobao", "dispatcher", "330211001");
+    account(&hub_dir, "zhaobao.fleet", "fleet_manager", "330211001");
+    for title in ["清理招宝山路 12 号楼道堆物", "核查东门社区独居老人走访情况"]
+    {
+        run(gridhub_admin(&hub_dir)
+            .args(["task", "--grid", &grid, "--title", title, "--hours", "48"]));
+    }
+    let hub = HubProcess::start(&hub_dir);
+    let url = hub.url.trim_end_matches('/').to_string();
+    let lost_id = enroll_device(&hub_dir, &url, &lost, &grid, "李网格员", "李网格员的终端");
+    let kept_id = enroll_device(&hub_dir, &url, &kept, &grid, "王网格员", "王网格员的终端");
+
+    // The fleet manager's start page is the devices page.
+    let b = Browser::start(&driver);
+    sign_in(&b, &url, "zhaobao.fleet");
+    let devices_url = format!("{url}/devices");
+    let rows = |b: &Browser| {
+        b.wait_for("the devices", WAIT, |b| {
+            b.js("return document.querySelectorAll('tr[data-device]').length") == 2
+        })
+    };
+    rows(&b);
+    assert!(b.url().ends_with("/devices"), "{}", b.url());
+    let text = b.text();
+    assert!(text.contains("李网格员") && text.contains("刚刚"), "{text}");
+    both_languages(&b, "devices", &|b| {
+        b.goto(&devices_url);
+        rows(b)
+    });
+
+    // Lock the lost device: its next sync is refused.
+    b.click(&format!(
+        "tr[data-device='{lost_id}'] form[data-act='lock'] button"
+    ));
+    b.wait_for("locked", WAIT, |b| {
+        device_status_in(b, &lost_id) == "locked"
+    });
+    assert!(b.text().contains("已锁定：终端下次连接中心时停止同步"));
+    let out = gridpad(&lost).args(["sync", "--once"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("locked"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Wipe asks first and says what it does; cancelled, nothing changes.
+    let (u2, lost2) = (url.clone(), lost_id.clone());
+    let wipe = move |b: &Browser| {
+        b.goto(&format!("{u2}/devices"));
+        b.click(&format!(
+            "tr[data-device='{lost2}'] form[data-act='wipe'] button"
+        ));
+        b.wait_for("the wipe confirmation", WAIT, |b| {
+            b.js("return document.getElementById('confirm-wipe') !== null") == true
+        });
+    };
+    wipe(&b);
+    assert!(b.text().contains("加密擦除"));
+    both_languages(&b, "device-wipe", &wipe);
+    b.click("#wipe-cancel");
+    rows(&b);
+    assert_eq!(device_status_in(&b, &lost_id), "locked");
+
+    // An enrollment code for a new device: text, QR image, expiry; in no URL.
+    let enroll = |b: &Browser| {
+        b.goto(&format!("{url}/devices"));
+        b.type_into("#e-holder", "赵网格员");
+        b.js(&format!(
+            "document.getElementById('e-grid').value = '{grid_id}'; return null"
+        ));
+        b.type_into("#e-label", "备用终端");
+        b.click("#enroll-submit");
+        b.wait_for("the code", WAIT, |b| {
+            b.js("return document.getElementById('code-text') !== null") == true
+        });
+    };
+    enroll(&b);
+    let code = b
+        .js("return document.getElementById('code-text').textContent")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!b.url().contains(&code));
+    assert_eq!(
+        b.js("var s = document.querySelector('svg.qr'); return s ? Math.round(s.getBoundingClientRect().width) : 0"),
+        220,
+        "the QR image is drawn"
+    );
+    both_languages(&b, "device-enroll", &enroll);
+    // The code shown enrolls a device.
+    let third = tmp.path().join("third");
+    run(gridpad(&third).arg("init"));
+    run(gridpad(&third).args(["enroll", "--hub", &url, "--code", &code]));
+
+    // The dispatcher: the tasks page, a task for the grid.
+    sign_out(&b);
+    sign_in(&b, &url, "zhaobao");
+    b.click("#nav-tasks");
+    b.wait_for("the tasks page", WAIT, |b| b.url().ends_with("/tasks"));
+    assert!(b.text().contains("清理招宝山路 12 号楼道堆物"));
+    b.js("document.getElementById('new-task').open = true; return null");
+    b.js(&format!(
+        "document.getElementById('t-grid').value = '{grid_id}'; return null"
+    ));
+    b.type_into("#t-title", "排查招宝山路 5 号消防通道堵塞");
+    b.type_into("#t-body", "清点堆放物品，拍照上报，必要时联系物业清理。");
+    b.type_into("#t-hours", "12");
+    b.click("#task-create");
+    b.wait_for("the task's page", WAIT, |b| {
+        b.js("var e = document.getElementById('task-status'); return e ? e.dataset.status : ''")
+            == "assigned"
+    });
+    let task_url = b.url();
+    let task = task_url.rsplit('/').next().unwrap().to_string();
+    assert!(b.text().contains("任务已下发"));
+
+    // The grid's (unlocked) device receives it and reports back.
+    run(gridpad(&kept).args(["sync", "--once"]));
+    run(gridpad(&kept).args(["task", &task, "accept"]));
+    run(gridpad(&kept).args([
+        "task",
+        &task,
+        "complete",
+        "--note",
+        "通道已清理，堆物已由物业移走",
+    ]));
+    run(gridpad(&kept).args(["sync", "--once"]));
+    b.goto(&task_url);
+    assert_eq!(
+        b.js("return document.getElementById('task-status').dataset.status"),
+        "completed"
+    );
+    assert!(b.text().contains("通道已清理，堆物已由物业移走"));
+    both_languages(&b, "task", &|b| b.goto(&task_url));
+    let tasks_url = format!("{url}/tasks");
+    b.goto(&tasks_url);
+    assert_eq!(
+        b.js("return document.querySelectorAll('tr[data-task]').length"),
+        3
+    );
+    // The list with the new task's form open.
+    let open_list = |b: &Browser| {
+        b.goto(&tasks_url);
+        b.js("document.getElementById('new-task').open = true; return null");
+    };
+    open_list(&b);
+    both_languages(&b, "tasks", &open_list);
+    let _ = kept_id;
 }

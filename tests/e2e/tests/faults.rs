@@ -5,78 +5,10 @@
 //! CI runs 15 rounds; the documented soak (≥100 kills):
 //!   GRIDPAD_FAULT_ROUNDS=150 cargo test --release -p gridpad-e2e --test faults -- --nocapture
 
-use gridpad_e2e::*;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use gridpad_testkit::process::*;
+use gridpad_testkit::proxy::FaultProxy;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-/// Forwards 127.0.0.1:<port> → the hub; each connection is cut after a pseudo-random
-/// number of bytes (in either direction) or passes whole, with small delays.
-struct FaultProxy {
-    port: u16,
-    cuts: Arc<AtomicU64>,
-}
-
-fn next(seed: &AtomicU64) -> u64 {
-    let mut x = seed.fetch_add(0x9e37_79b9_7f4a_7c15, Ordering::SeqCst);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^ (x >> 29)
-}
-
-impl FaultProxy {
-    fn start(target: u16) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let cuts = Arc::new(AtomicU64::new(0));
-        let rng = Arc::new(AtomicU64::new(42));
-        let c = cuts.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                    continue;
-                };
-                let r = next(&rng);
-                // 40 % of connections are cut somewhere in the first 20 KB.
-                let budget = if r % 10 < 4 { Some(r % 20_000) } else { None };
-                let left = Arc::new(AtomicU64::new(budget.unwrap_or(u64::MAX)));
-                if budget.is_some() {
-                    c.fetch_add(1, Ordering::SeqCst);
-                }
-                let delay = Duration::from_millis(r % 7);
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
-                ] {
-                    let left = left.clone();
-                    std::thread::spawn(move || {
-                        let mut buf = [0u8; 4096];
-                        loop {
-                            let n = match from.read(&mut buf) {
-                                Ok(0) | Err(_) => break,
-                                Ok(n) => n,
-                            };
-                            std::thread::sleep(delay);
-                            let allowed = left.fetch_sub(
-                                n.min(left.load(Ordering::SeqCst) as usize) as u64,
-                                Ordering::SeqCst,
-                            );
-                            let send = (allowed as usize).min(n);
-                            if to.write_all(&buf[..send]).is_err() || send < n {
-                                break;
-                            }
-                        }
-                        let _ = from.shutdown(Shutdown::Both);
-                        let _ = to.shutdown(Shutdown::Both);
-                    });
-                }
-            }
-        });
-        FaultProxy { port, cuts }
-    }
-}
 
 #[test]
 fn cut_connections_and_killed_devices_lose_nothing_and_duplicate_nothing() {
@@ -86,19 +18,10 @@ fn cut_connections_and_killed_devices_lose_nothing_and_duplicate_nothing() {
         .unwrap_or(15);
     let hub_dir = tempfile::tempdir().unwrap();
     let dev_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "600", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 600);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let code = run_json(gridhub_admin(hub_dir.path()).args([
-        "issue-code",
-        "--user",
-        "巡查员",
-        "--grid",
-        &grid,
-        "--json",
-    ]));
-    let code = code["code"].as_str().unwrap().to_string();
-    let hub = Hub::start(hub_dir.path());
+    let code = issue_code(hub_dir.path(), "巡查员", &grid);
+    let hub = HubProcess::start(hub_dir.path());
     let proxy = FaultProxy::start(hub.port());
     let url = format!("http://127.0.0.1:{}", proxy.port);
     run(gridpad(dev_dir.path()).arg("init"));

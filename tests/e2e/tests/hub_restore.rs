@@ -3,7 +3,7 @@
 //! (gridpad_core::resend) and, told by the hub that it is ahead, sends them again. Every
 //! report reaches the centre, none twice, through the real binaries.
 
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 use std::path::Path;
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -23,7 +23,7 @@ fn report(dev: &Path, desc: &str) {
     run(gridpad(dev).args(["report", "--category", "0401", "--description", desc]));
 }
 
-fn descriptions(hub: &Hub) -> Vec<String> {
+fn descriptions(hub: &HubProcess) -> Vec<String> {
     let events = run_json(hub.admin().args(["events", "--json"]));
     let mut d: Vec<String> = events
         .as_array()
@@ -38,28 +38,13 @@ fn descriptions(hub: &Hub) -> Vec<String> {
 #[test]
 fn reports_delivered_after_the_backup_reach_a_restored_hub_again() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "200", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 200);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let code = run_json(gridhub_admin(hub_dir.path()).args([
-        "issue-code",
-        "--user",
-        "网格员",
-        "--grid",
-        &grid,
-        "--json",
-    ]));
-    let hub = Hub::start(hub_dir.path());
+    let code = issue_code(hub_dir.path(), "网格员", &grid);
+    let hub = HubProcess::start(hub_dir.path());
     let listen = format!("127.0.0.1:{}", hub.port());
     let dev = tempfile::tempdir().unwrap();
-    run(gridpad(dev.path()).arg("init"));
-    run(gridpad(dev.path()).args([
-        "enroll",
-        "--hub",
-        &hub.url,
-        "--code",
-        code["code"].as_str().unwrap(),
-    ]));
+    init_and_enroll(dev.path(), &hub.url, &code);
     run(gridpad(dev.path()).args(["sync", "--once"]));
     report(dev.path(), "备份前的上报");
     run(gridpad(dev.path()).args(["sync", "--once"]));
@@ -69,7 +54,7 @@ fn reports_delivered_after_the_backup_reach_a_restored_hub_again() {
     let backup = tempfile::tempdir().unwrap();
     copy_dir(hub_dir.path(), backup.path());
 
-    let hub = Hub::start_on(hub_dir.path(), &listen);
+    let hub = HubProcess::start_on(hub_dir.path(), &listen);
     report(dev.path(), "备份后的上报一");
     report(dev.path(), "备份后的上报二");
     run(gridpad(dev.path()).args(["sync", "--once"]));
@@ -79,7 +64,7 @@ fn reports_delivered_after_the_backup_reach_a_restored_hub_again() {
     drop(hub);
     std::fs::remove_dir_all(hub_dir.path()).unwrap();
     copy_dir(backup.path(), hub_dir.path());
-    let hub = Hub::start_on(hub_dir.path(), &listen);
+    let hub = HubProcess::start_on(hub_dir.path(), &listen);
     assert_eq!(descriptions(&hub), vec!["备份前的上报".to_string()]);
 
     // The next report makes the device push; the hub says it is behind, the device sends

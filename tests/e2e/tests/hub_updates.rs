@@ -7,7 +7,7 @@
 //! token) into the agent's inbox; the agent trusts only the CA it is given and never sends
 //! a token over plain HTTP to another machine.
 
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -54,7 +54,7 @@ fn signed_bundle_with(dir: &Path, version: &str, arch: &str, extra: &str) -> Pat
 
 /// One raw HTTP/1.1 request; returns (status, headers, body).
 fn http(
-    hub: &Hub,
+    hub: &HubProcess,
     method: &str,
     path: &str,
     headers: &[String],
@@ -86,27 +86,12 @@ fn a_published_bundle_reaches_an_enrolled_device_and_is_installed() {
     let w = work.path();
     // The hub and an enrolled device (its hub token is in its encrypted store).
     let hub_dir = w.join("hub");
-    let seeded =
-        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(&hub_dir, 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start(&hub_dir);
+    let hub = HubProcess::start(&hub_dir);
     let dev = w.join("device");
-    let code = run_json(gridhub_admin(&hub_dir).args([
-        "issue-code",
-        "--user",
-        "网格员",
-        "--grid",
-        &grid,
-        "--json",
-    ]));
-    run(gridpad(&dev).arg("init"));
-    run(gridpad(&dev).args([
-        "enroll",
-        "--hub",
-        &hub.url,
-        "--code",
-        code["code"].as_str().unwrap(),
-    ]));
+    let code = issue_code(&hub_dir, "网格员", &grid);
+    init_and_enroll(&dev, &hub.url, &code);
     run(gridpad(&dev).args(["sync", "--once"]));
     let token = gridpad_core::Store::open(&dev, "246810")
         .unwrap()
@@ -347,30 +332,15 @@ fn update_checks_use_the_device_transport_and_never_send_a_token_over_plain_http
     let w = work.path();
     let (ca, cert, key) = pki(w);
     let hub_dir = w.join("hub");
-    let seeded =
-        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(&hub_dir, 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start_tls(&hub_dir, &cert, &key);
+    let hub = HubProcess::start_tls(&hub_dir, &cert, &key);
     let url = format!("https://localhost:{}", hub.port());
     let dev = w.join("device");
-    let code = run_json(gridhub_admin(&hub_dir).args([
-        "issue-code",
-        "--user",
-        "网格员",
-        "--grid",
-        &grid,
-        "--json",
-    ]));
+    let code = issue_code(&hub_dir, "网格员", &grid);
     run(gridpad(&dev).arg("init"));
     run(gridpad(&dev)
-        .args([
-            "enroll",
-            "--hub",
-            &url,
-            "--code",
-            code["code"].as_str().unwrap(),
-            "--hub-ca",
-        ])
+        .args(["enroll", "--hub", &url, "--code", &code, "--hub-ca"])
         .arg(&ca));
     run(gridpad(&dev).args(["sync", "--once"]));
 

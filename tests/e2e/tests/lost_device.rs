@@ -1,25 +1,16 @@
 //! A lost device: the centre marks it locked or wiped; the device obeys on its next
 //! contact. After a wipe its data directory holds nothing readable.
 
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 
-fn enrolled(hub: &Hub, hub_dir: &std::path::Path, dev: &std::path::Path, grid: &str) -> String {
-    let code = run_json(gridhub_admin(hub_dir).args([
-        "issue-code",
-        "--user",
-        "网格员",
-        "--grid",
-        grid,
-        "--json",
-    ]));
-    run(gridpad(dev).arg("init"));
-    run(gridpad(dev).args([
-        "enroll",
-        "--hub",
-        &hub.url,
-        "--code",
-        code["code"].as_str().unwrap(),
-    ]));
+fn enrolled(
+    hub: &HubProcess,
+    hub_dir: &std::path::Path,
+    dev: &std::path::Path,
+    grid: &str,
+) -> String {
+    let code = issue_code(hub_dir, "网格员", grid);
+    init_and_enroll(dev, &hub.url, &code);
     run(gridpad(dev).args(["sync", "--once"]));
     run_json(gridpad(dev).args(["status", "--json"]))["device_id"]
         .as_str()
@@ -30,10 +21,9 @@ fn enrolled(hub: &Hub, hub_dir: &std::path::Path, dev: &std::path::Path, grid: &
 #[test]
 fn a_wiped_device_destroys_its_key_and_data_on_next_contact() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start(hub_dir.path());
+    let hub = HubProcess::start(hub_dir.path());
     let dev = tempfile::tempdir().unwrap();
     let id = enrolled(&hub, hub_dir.path(), dev.path(), &grid);
     run(gridpad(dev.path()).args([
@@ -75,10 +65,9 @@ fn a_wiped_device_destroys_its_key_and_data_on_next_contact() {
 #[test]
 fn a_locked_device_stops_syncing_and_says_why() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start(hub_dir.path());
+    let hub = HubProcess::start(hub_dir.path());
     let dev = tempfile::tempdir().unwrap();
     let id = enrolled(&hub, hub_dir.path(), dev.path(), &grid);
     run(hub
@@ -110,10 +99,9 @@ fn a_locked_device_stops_syncing_and_says_why() {
 #[test]
 fn a_device_offline_too_long_locks_itself_until_it_reaches_the_hub() {
     let hub_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start(hub_dir.path());
+    let hub = HubProcess::start(hub_dir.path());
     let dev = tempfile::tempdir().unwrap();
     enrolled(&hub, hub_dir.path(), dev.path(), &grid);
     let config = dev.path().join("gridpad.toml");

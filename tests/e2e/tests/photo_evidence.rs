@@ -8,130 +8,12 @@
 //! Figures (printed with `--nocapture`):
 //!   cargo test -p gridpad-e2e --test photo_evidence -- --nocapture --test-threads 1
 
-use gridpad_e2e::*;
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use gridpad_testkit::process::*;
+use gridpad_testkit::proxy::CuttingProxy;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-/// Forwards to the hub. Modes: pass-through; `offline` (connections refused at once);
-/// `cut_every` > 0: device→hub bytes are counted and the connection carrying them is cut
-/// after 75–125 % of `cut_every` bytes since the previous cut; `delay` slows each 4 KB.
-struct Proxy {
-    port: u16,
-    up: Arc<AtomicU64>,
-    cuts: Arc<AtomicU64>,
-    offline: Arc<AtomicBool>,
-    cut_every: Arc<AtomicU64>,
-    delay_us: Arc<AtomicU64>,
-    /// Bytes left before the next cut, and the jitter generator's state.
-    budget: Arc<Mutex<(u64, u64)>>,
-}
-
-impl Proxy {
-    fn start(target: u16) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let p = Proxy {
-            port,
-            up: Arc::new(AtomicU64::new(0)),
-            cuts: Arc::new(AtomicU64::new(0)),
-            offline: Arc::new(AtomicBool::new(false)),
-            cut_every: Arc::new(AtomicU64::new(0)),
-            delay_us: Arc::new(AtomicU64::new(0)),
-            budget: Arc::new(Mutex::new((u64::MAX, 12345u64))),
-        };
-        let (up, cuts, offline, cut_every, delay) = (
-            p.up.clone(),
-            p.cuts.clone(),
-            p.offline.clone(),
-            p.cut_every.clone(),
-            p.delay_us.clone(),
-        );
-        let budget = p.budget.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming().flatten() {
-                if offline.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                    continue;
-                };
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                std::thread::spawn(move || {
-                    let (mut s, mut c) = (s2, c2);
-                    let mut buf = [0u8; 16 * 1024];
-                    while let Ok(n) = s.read(&mut buf) {
-                        if n == 0 || c.write_all(&buf[..n]).is_err() {
-                            break;
-                        }
-                    }
-                    let _ = c.shutdown(Shutdown::Both);
-                });
-                let (up, cuts, cut_every, delay, budget) = (
-                    up.clone(),
-                    cuts.clone(),
-                    cut_every.clone(),
-                    delay.clone(),
-                    budget.clone(),
-                );
-                std::thread::spawn(move || {
-                    let (mut c, mut s) = (client, server);
-                    let mut buf = [0u8; 4 * 1024];
-                    loop {
-                        let n = match c.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => n,
-                        };
-                        up.fetch_add(n as u64, Ordering::SeqCst);
-                        let d = delay.load(Ordering::Relaxed);
-                        if d > 0 {
-                            std::thread::sleep(Duration::from_micros(d));
-                        }
-                        let every = cut_every.load(Ordering::SeqCst);
-                        let mut b = budget.lock().unwrap();
-                        if every == 0 || (n as u64) < b.0 {
-                            if every > 0 {
-                                b.0 -= n as u64;
-                            }
-                            drop(b);
-                            if s.write_all(&buf[..n]).is_err() {
-                                break;
-                            }
-                            continue;
-                        }
-                        let keep = b.0 as usize;
-                        b.1 =
-                            b.1.wrapping_mul(6364136223846793005)
-                                .wrapping_add(1442695040888963407);
-                        b.0 = every * 3 / 4 + (b.1 >> 33) % (every / 2);
-                        drop(b);
-                        let _ = s.write_all(&buf[..keep]);
-                        cuts.fetch_add(1, Ordering::SeqCst);
-                        let _ = s.shutdown(Shutdown::Both);
-                        let _ = c.shutdown(Shutdown::Both);
-                        break;
-                    }
-                    let _ = s.shutdown(Shutdown::Write);
-                });
-            }
-        });
-        p
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn arm(&self, cut_every: u64) {
-        self.budget.lock().unwrap().0 = cut_every;
-        self.cut_every.store(cut_every, Ordering::SeqCst);
-    }
-}
 
 /// A deterministic noisy camera picture (gradients, checks and per-pixel noise, so the
 /// JPEG stays large), encoded as a high-quality JPEG.
@@ -162,8 +44,8 @@ fn camera_jpeg(w: u32, h: u32, seed: u32) -> Vec<u8> {
 /// evidence photo stays ~5 MB), and a device enrolled through `proxy`.
 struct World {
     _tmp: tempfile::TempDir,
-    hub: Hub,
-    proxy: Proxy,
+    hub: HubProcess,
+    proxy: CuttingProxy,
     dev: PathBuf,
     grid: String,
 }
@@ -172,8 +54,7 @@ fn world() -> World {
     let tmp = tempfile::tempdir().unwrap();
     let hub_dir = tmp.path().join("hub");
     let dev = tmp.path().join("device");
-    let seeded =
-        run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(&hub_dir, 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
     // The centre's photo policy for 0401: full resolution, high quality.
     let policy = tmp.path().join("policy.jsonl");
@@ -195,11 +76,10 @@ fn world() -> World {
     )
     .unwrap();
     run(gridhub_admin(&hub_dir).arg("import").arg(&policy));
-    let code = issue_code(&hub_dir, &grid);
-    let hub = Hub::start(&hub_dir);
-    let proxy = Proxy::start(hub.port());
-    run(gridpad(&dev).arg("init"));
-    run(gridpad(&dev).args(["enroll", "--hub", &proxy.url(), "--code", &code]));
+    let code = issue_code(&hub_dir, "李网格员", &grid);
+    let hub = HubProcess::start(&hub_dir);
+    let proxy = CuttingProxy::start(([127, 0, 0, 1], hub.port()).into());
+    init_and_enroll(&dev, &proxy.url(), &code);
     run(gridpad(&dev).args(["sync", "--once"]));
     World {
         _tmp: tmp,
@@ -208,18 +88,6 @@ fn world() -> World {
         dev,
         grid,
     }
-}
-
-fn issue_code(hub_dir: &Path, grid: &str) -> String {
-    let code = run_json(gridhub_admin(hub_dir).args([
-        "issue-code",
-        "--user",
-        "李网格员",
-        "--grid",
-        grid,
-        "--json",
-    ]));
-    code["code"].as_str().unwrap().to_string()
 }
 
 fn report_with_photo(w: &World, desc: &str, photo: &Path) -> (String, String) {
@@ -483,9 +351,8 @@ fn a_photo_is_readable_only_through_a_record_the_device_may_read() {
     // A second device of the same grid knows the hash, but no record it may read names
     // the photo: the hub answers 404 (existence not revealed).
     let other = tmp.path().join("other");
-    let code = issue_code(&w.hub.dir, &w.grid);
-    run(gridpad(&other).arg("init"));
-    run(gridpad(&other).args(["enroll", "--hub", &w.hub.url, "--code", &code]));
+    let code = issue_code(&w.hub.dir, "李网格员", &w.grid);
+    init_and_enroll(&other, &w.hub.url, &code);
     run(gridpad(&other).args(["sync", "--once"]));
     let refused = gridpad(&other)
         .args(["fetch-photo", &sha])

@@ -2,7 +2,7 @@
 //! one trusted from then on; a hub whose certificate that CA did not sign is refused with a
 //! message that says so; plain HTTP is refused anywhere but on this machine.
 
-use gridpad_e2e::*;
+use gridpad_testkit::process::*;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use std::path::{Path, PathBuf};
 
@@ -36,37 +36,22 @@ fn pki(dir: &Path, name: &str) -> Pki {
     p
 }
 
-fn issue_code(hub_dir: &Path, grid: &str) -> String {
-    run_json(gridhub_admin(hub_dir).args([
-        "issue-code",
-        "--user",
-        "网格员",
-        "--grid",
-        grid,
-        "--json",
-    ]))["code"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 #[test]
 fn a_device_syncs_over_https_trusting_only_the_city_ca() {
     let certs = tempfile::tempdir().unwrap();
     let city = pki(certs.path(), "city");
     let other = pki(certs.path(), "other");
     let hub_dir = tempfile::tempdir().unwrap();
-    let seeded =
-        run_json(gridhub_admin(hub_dir.path()).args(["seed-demo", "--persons", "300", "--json"]));
+    let seeded = seed_demo(hub_dir.path(), 300);
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    let hub = Hub::start_tls(hub_dir.path(), &city.cert, &city.key);
+    let hub = HubProcess::start_tls(hub_dir.path(), &city.cert, &city.key);
     assert!(hub.url.starts_with("https://"), "{}", hub.url);
     let url = format!("https://localhost:{}", hub.port());
 
     // Trusting another authority: refused, and the message names the certificate.
     let dev = tempfile::tempdir().unwrap();
     run(gridpad(dev.path()).arg("init"));
-    let code = issue_code(hub_dir.path(), &grid);
+    let code = issue_code(hub_dir.path(), "网格员", &grid);
     let out = gridpad(dev.path())
         .args(["enroll", "--hub", &url, "--code", &code, "--hub-ca"])
         .arg(&other.ca)

@@ -4,7 +4,7 @@
 
 use crate::state::Snapshot;
 use crate::wire::{now_ms, Device, Http};
-use gridpad_core::{InitOptions, Store};
+use gridpad_core::Store;
 use gridpad_domain::spec::{spec, Flow, ScopeRule};
 use gridpad_proto::wire::{EnrollResponse, SyncRequest, SyncResponse, PROTOCOL};
 use gridpad_proto::Entity;
@@ -21,15 +21,7 @@ impl Honest {
     pub fn enrolled(http: &Http, code: &str) -> Honest {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut dev = Device::new(http);
-        let mut store = Store::init(
-            dir.path(),
-            "246810",
-            InitOptions {
-                device_id: Some(dev.id.clone()),
-                kdf_iterations: 1_000,
-            },
-        )
-        .expect("device store");
+        let mut store = gridpad_testkit::store::new_store_with(dir.path(), &dev.id, 1_000);
         let r: EnrollResponse = dev.enroll(code).cbor();
         dev.grids = r.grids.clone();
         dev.login();

@@ -2,17 +2,17 @@
 //! residents) and a small one (a few) where the attacker and the honest device work.
 
 use crate::honest::Honest;
-use crate::hub::{admin, run, run_json, HubProc};
 use crate::state::{snapshot, Snapshot};
 use crate::wire::{Answer, Device, Http};
 use gridpad_proto::Entity;
+use gridpad_testkit::process::{gridhub_admin, issue_code, run, run_json, HubProcess};
 use serde_json::Value;
 
 /// Residents of the demo town: 501 households, so a second grid with one household.
 const PERSONS: &str = "1503";
 
 pub struct Town {
-    pub hub: HubProc,
+    pub hub: HubProcess,
     pub http: Http,
     /// A token of the hub's administrator (HTTP admin API).
     pub admin_token: String,
@@ -32,7 +32,7 @@ impl Town {
     pub fn new_env(env: &[(&str, &str)]) -> Town {
         let dir = tempfile::tempdir().expect("temp dir");
         let s = run_json(
-            admin(dir.path())
+            gridhub_admin(dir.path())
                 .args(["seed-demo", "--persons", PERSONS, "--seed", "12"])
                 .arg("--json"),
         );
@@ -53,10 +53,10 @@ impl Town {
                 })
             })
             .expect("a second grid with people");
-        let admin_token = run(admin(dir.path()).args(["api-token", "--days", "1"]))
+        let admin_token = run(gridhub_admin(dir.path()).args(["api-token", "--days", "1"]))
             .trim()
             .to_string();
-        let hub = HubProc::start_env(dir.path(), "127.0.0.1:0", env);
+        let hub = HubProcess::start_env(dir.path(), "127.0.0.1:0", env);
         Town {
             http: Http::new(&hub.url),
             hub,
@@ -71,21 +71,13 @@ impl Town {
     pub fn restart(&mut self, env: &[(&str, &str)]) {
         let addr = self.hub.addr();
         self.hub.kill();
-        self.hub = HubProc::start_env(self.dir.path(), &addr, env);
+        self.hub = HubProcess::start_env(self.dir.path(), &addr, env);
         assert_eq!(self.hub.addr(), addr);
     }
 
     /// A one-time enrollment code for a device of `grid`.
     pub fn code(&self, grid: &str) -> String {
-        let v = run_json(self.hub.admin().args([
-            "issue-code",
-            "--user",
-            "网格员",
-            "--grid",
-            grid,
-            "--json",
-        ]));
-        v["code"].as_str().expect("code").to_string()
+        issue_code(&self.hub.dir, "网格员", grid)
     }
 
     /// A crafted device enrolled in `grid`, logged in.

@@ -3,7 +3,7 @@
 //! identity of its own, sequence numbers and clocks it chooses itself.
 
 use gridpad_proto::wire::{self, *};
-use gridpad_proto::{Entity, Fields, Hlc, HlcClock, Mutation, Op as MutOp};
+use gridpad_proto::{Entity, Fields, Hlc, HlcClock, Mutation, Op};
 use ring::rand::SystemRandom;
 use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::de::DeserializeOwned;
@@ -62,7 +62,7 @@ impl Answer {
     }
 
     /// A refusal with one of `statuses`, answered with a problem document that says why.
-    pub fn refused(&self, statuses: &[u16]) -> Problem {
+    pub fn refused(&self, statuses: &[u16]) -> ProblemDetails {
         assert!(
             statuses.contains(&self.status),
             "expected one of {statuses:?}, got {} {}",
@@ -73,7 +73,7 @@ impl Answer {
     }
 
     /// The problem document of a refusal (RFC 9457), with a reason.
-    pub fn problem(&self) -> Problem {
+    pub fn problem(&self) -> ProblemDetails {
         assert!(
             (400..500).contains(&self.status),
             "a refusal is a 4xx, got {} {}",
@@ -87,7 +87,7 @@ impl Answer {
             self.content_type,
             self.text()
         );
-        let p: Problem = serde_json::from_slice(&self.body)
+        let p: ProblemDetails = serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("problem document ({e}): {}", self.text()));
         assert_eq!(p.status, self.status);
         assert!(
@@ -373,7 +373,7 @@ impl Device {
     }
 
     /// The next mutation of this device (sequence number and clock of its own).
-    pub fn m(&mut self, entity: Entity, row_id: &str, op: MutOp, f: Value) -> Mutation {
+    pub fn m(&mut self, entity: Entity, row_id: &str, op: Op, f: Value) -> Mutation {
         self.issued += 1;
         Mutation {
             seq: self.acked + self.issued,
@@ -456,7 +456,7 @@ impl Device {
     }
 
     /// Push one mutation; its verdict.
-    pub fn push_one(&mut self, entity: Entity, row_id: &str, op: MutOp, f: Value) -> Verdict {
+    pub fn push_one(&mut self, entity: Entity, row_id: &str, op: Op, f: Value) -> Verdict {
         let m = self.m(entity, row_id, op, f);
         let seq = m.seq;
         let r = self.push(vec![m]);
@@ -470,7 +470,7 @@ impl Device {
     pub fn pull_all(
         &mut self,
         extra: &[String],
-    ) -> (Vec<(String, gridpad_proto::wire::Op)>, Vec<String>) {
+    ) -> (Vec<(String, gridpad_proto::wire::LogOp)>, Vec<String>) {
         let mut out = vec![];
         let mut scopes = vec![];
         for _ in 0..1_000 {

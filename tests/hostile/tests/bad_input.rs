@@ -553,12 +553,12 @@ fn huge_numbers_in_the_exchange_are_bounded() {
     s.assert_data_unchanged(&before, "huge numbers in the exchange");
     // What the device said about itself is kept bounded and without control characters
     // (an administrator's terminal shows it).
-    let list = hub::run(town.hub.admin().arg("devices"));
+    let list = process::run(town.hub.admin().arg("devices"));
     assert!(
         !list.contains('\u{1b}') && !list.contains('\u{7}'),
         "{list:.300}"
     );
-    let devices = hub::run_json(town.hub.admin().args(["devices", "--json"]));
+    let devices = process::run_json(town.hub.admin().args(["devices", "--json"]));
     let mine = devices
         .as_array()
         .unwrap()

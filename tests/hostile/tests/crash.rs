@@ -93,7 +93,7 @@ fn libc_sigabrt() -> i32 {
 #[test]
 fn an_unknown_crash_point_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(hub::gridhub_bin())
+    let out = std::process::Command::new(process::gridhub_bin())
         .arg("--data-dir")
         .arg(dir.path())
         .args(["admin", "devices"])
@@ -561,7 +561,7 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
                    "created_at": at(now - 7_200_000), "deadline_at": at(now - 3_600_000)}});
     let file = town.dir.path().join("task.jsonl");
     std::fs::write(&file, format!("{line}\n")).unwrap();
-    gridpad_hostile::hub::run(town.hub.admin().arg("import").arg(&file));
+    gridpad_testkit::process::run(town.hub.admin().arg("import").arg(&file));
     let supervise = |town: &Town, point: Option<&str>| {
         let mut c = town.hub.admin();
         c.args(["supervise", "--json"]);
@@ -576,7 +576,7 @@ fn a_supervision_killed_between_its_marks_and_its_reminders_reminds_once() {
         String::from_utf8_lossy(&out.stderr).contains("crash point supervise.after_mark reached")
     );
     let lines = |town: &Town| {
-        gridpad_hostile::hub::run_json(town.hub.admin().args([
+        gridpad_testkit::process::run_json(town.hub.admin().args([
             "audit",
             "--action",
             "task.supervise",

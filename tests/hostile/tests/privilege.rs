@@ -280,7 +280,7 @@ fn forged_expired_overlong_and_misused_tokens_are_refused() {
     let town = Town::new();
     let mut dev = town.device(&town.small);
     let honest_before = town.state();
-    let expired = hub::run(town.hub.admin().args(["api-token", "--days", "0"]))
+    let expired = process::run(town.hub.admin().args(["api-token", "--days", "0"]))
         .trim()
         .to_string();
     std::thread::sleep(std::time::Duration::from_millis(20));

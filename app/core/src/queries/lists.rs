@@ -296,7 +296,7 @@ fn place_item(r: &rusqlite::Row<'_>) -> rusqlite::Result<PlaceItem> {
     })
 }
 
-/// Base-data browsing: buildings → houses → residents; units; facilities. Pages by
+/// Base-data browsing: buildings → houses → residents; organisations; facilities. Pages by
 /// `offset`/`limit` (a grid holds hundreds of these, not 100,000).
 impl Queries<'_> {
     pub fn buildings(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
@@ -339,8 +339,8 @@ impl Queries<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Units (organisations): shops, companies, schools …
-    pub fn units(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
+    /// Organisations (单位): shops, companies, schools …
+    pub fn organisations(&self, offset: usize, limit: usize) -> Result<Vec<PlaceItem>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, name, address_text, 0, kind, '' FROM organisation
              ORDER BY kind, name, rid LIMIT ? OFFSET ?",
@@ -349,7 +349,7 @@ impl Queries<'_> {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    pub fn unit_count(&self) -> Result<i64> {
+    pub fn organisation_count(&self) -> Result<i64> {
         Ok(self
             .conn
             .query_row("SELECT count(*) FROM organisation", [], |r| r.get(0))?)

@@ -8,8 +8,8 @@
 //! - [`sync`]: what sync leaves for the user to see — its health, what waits, refused
 //!   changes (also [`Store::dead_letters`]), conflict notices (also
 //!   [`Store::conflict_notices`]);
-//! - houses and units: `crate::base_data` (read as their forms edit them); seals and
-//!   photo upload state: `crate::evidence`.
+//! - houses and organisations: `crate::base_data` (read as their forms edit them); seals and
+//!   photo upload state: `crate::seals_and_uploads`.
 //!
 //! Nothing here writes, except the `…_for_tests` helpers that file a dead letter or a
 //! conflict as sync would.
@@ -199,16 +199,16 @@ pub struct Stats {
     pub visits_since: i64,
 }
 
-/// One line of a base-data list (buildings, houses, units, facilities): what it is, where,
+/// One line of a base-data list (buildings, houses, organisations, facilities): what it is, where,
 /// and a count or a state code the UI turns into words.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PlaceItem {
     pub id: String,
     pub title: String,
     pub subtitle: String,
-    /// Houses in a building, residents in a house; 0 for units and facilities.
+    /// Houses in a building, residents in a house; 0 for organisations and facilities.
     pub count: i64,
-    /// A code: a house's use, a unit's kind, a facility's kind.
+    /// A code: a house's use, an organisation's kind, a facility's kind.
     pub kind: String,
     /// A facility's state (`normal`, `damaged` …); empty otherwise.
     pub state: String,

@@ -4,7 +4,7 @@
 use super::{parse_time, Counts, EventSummary, TaskSummary};
 use crate::error::{Error, Result};
 use crate::model::*;
-use crate::search::{self, HouseHit, OrganisationHit, Page, PersonHit};
+use crate::search::{self, HouseHit, OrganisationHit, PersonHit, SearchPage};
 use crate::store::Store;
 use gridpad_domain::worktime::{DeadlineUnit, WorkCalendar};
 use gridpad_proto::Entity;
@@ -98,7 +98,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<PersonHit>> {
+    ) -> Result<SearchPage<PersonHit>> {
         search::people(self.conn(), q, limit, cursor)
     }
 
@@ -107,7 +107,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<HouseHit>> {
+    ) -> Result<SearchPage<HouseHit>> {
         search::houses(self.conn(), q, limit, cursor)
     }
 
@@ -116,7 +116,7 @@ impl Store {
         q: &str,
         limit: usize,
         cursor: Option<&str>,
-    ) -> Result<Page<OrganisationHit>> {
+    ) -> Result<SearchPage<OrganisationHit>> {
         search::organisations(self.conn(), q, limit, cursor)
     }
 

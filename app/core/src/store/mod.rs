@@ -8,10 +8,11 @@
 //! - [`outbox`]: transactions and the outbox contract — every local change goes through
 //!   [`Store::write`] → [`Writer::record`], which in one transaction appends the outbox
 //!   row (dense sequence number, UUIDv7 mutation id, HLC) and applies the very same
-//!   mutation to the domain tables; the centre's changes through [`Store::apply_remote`];
+//!   mutation to the domain tables; the centre's changes arrive as pages of the scopes'
+//!   logs (`Store::apply_page`, `crate::sync_state`) and apply through the same code;
 //! - the writes, one file per kind of record: [`people`] (residents), [`reports`] (events
 //!   and task commands), [`field_work`] (visits, diary, patrols, photos, notices);
-//!   houses and units are `crate::base_data` (their forms' checks and field-level diffs);
+//!   houses and organisations are `crate::base_data` (their forms' checks and field-level diffs);
 //! - every read is in [`crate::queries`], with the one set of read types.
 
 mod field_work;

@@ -1,6 +1,8 @@
 //! Transactions and the outbox contract: every local change is recorded by
-//! [`Writer::record`] with its outbox row in the same transaction; the centre's changes
-//! are applied by the same code without one ([`Store::apply_remote`]).
+//! [`Writer::record`] with its outbox row in the same transaction. The centre's changes
+//! go through the same code (`crate::apply`) without one: pages of the scopes' logs from
+//! the sync pull in `Store::apply_page` (`crate::sync_state`), a batch of
+//! [`RemoteChange`]s (the demo town) in [`Store::apply_remote`].
 
 use super::{new_id, rfc3339, RemoteChange, Store};
 use crate::apply::{self, Origin};
@@ -61,7 +63,8 @@ impl Store {
         Ok(out)
     }
 
-    /// Apply a batch of the centre's changes in one transaction (sync pull, demo data).
+    /// Apply a batch of the centre's changes in one transaction (the demo town, tests; the
+    /// sync pull applies pages: `Store::apply_page`).
     pub fn apply_remote(&mut self, changes: &[RemoteChange]) -> Result<()> {
         let now_ms = (self.now)().timestamp_millis().max(0) as u64;
         let tx = self.conn.transaction()?;

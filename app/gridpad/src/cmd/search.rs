@@ -8,7 +8,9 @@ use clap::ValueEnum;
 enum Kind {
     People,
     Houses,
-    Units,
+    /// Organisations (单位); `--kind units` on the command line.
+    #[value(name = "units")]
+    Organisations,
 }
 
 #[derive(clap::Args)]
@@ -57,7 +59,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
             }
             print_next(p.next.as_deref(), p.hits.is_empty());
         }
-        Kind::Units => {
+        Kind::Organisations => {
             let p = store.search_organisations(query, limit, page)?;
             if a.json {
                 return print_json(&p);

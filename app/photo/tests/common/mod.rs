@@ -1,50 +1,35 @@
 #![allow(dead_code)]
 
-use gridpad_core::demo::{self, DemoSpec};
-use gridpad_core::{InitOptions, NewReport, Store};
+//! The photo tests' fixtures: pictures made by hand (JPEG/PNG, EXIF orientation, lying
+//! headers) and the device these tests use, from the test kit.
+
+use gridpad_core::{NewReport, Store};
+use gridpad_testkit::store as kit;
 use image::{Rgb, RgbImage};
 use std::path::Path;
 
-pub const PIN: &str = "246810";
-pub const FAST_KDF: u32 = 2_000;
+#[allow(unused_imports)] // not every test file opens a store by PIN
+pub use kit::{FAST_KDF, PIN};
+
+/// The device of the photo tests.
+const DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d0f0";
 
 pub fn new_store(dir: &Path) -> Store {
-    Store::init(
-        dir,
-        PIN,
-        InitOptions {
-            device_id: Some("0190a4b2-7c3d-7e00-8000-00000000d0f0".into()),
-            kdf_iterations: FAST_KDF,
-        },
-    )
-    .expect("init store")
+    kit::new_store_as(dir, DEVICE)
 }
 
+/// A store holding the demo town of 50 residents (seed 7, the hub's in these tests).
 pub fn demo_store(dir: &Path) -> Store {
     let mut s = new_store(dir);
-    demo::load(
-        &mut s,
-        DemoSpec {
-            persons: 50,
-            seed: 7,
-        },
-    )
-    .expect("demo data");
+    kit::load_demo(&mut s, 50, 7);
     s
 }
 
+/// The kit's report of a blocked fire escape, with these photos.
 pub fn report(desc: &str, photos: Vec<String>) -> NewReport {
     NewReport {
-        category_code: "0201".into(),
-        description: desc.into(),
-        address_text: "幸福社区城河路18号3栋楼道".into(),
-        fields: serde_json::json!({"blocked_by": "杂物"})
-            .as_object()
-            .unwrap()
-            .clone(),
-        reporter: "网格员测试".into(),
         photos,
-        ..Default::default()
+        ..kit::report(desc)
     }
 }
 

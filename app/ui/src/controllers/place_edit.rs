@@ -1,13 +1,13 @@
-//! Add or edit a house (from a building's house list / the household) and a unit (from
-//! the units list / the unit's detail). The forms' checks are the store's own
+//! Add or edit a house (from a building's house list / the household) and an organisation
+//! (from the organisations list / the organisation's detail). The forms' checks are the store's own
 //! (`gridpad_core::base_data`): run here to mark each field before anything is written,
 //! and again by the store on save. After a save the list or detail shows the record
 //! as the store now holds it.
 use super::Ctx;
-use crate::{AppWindow, HouseEditAdapter, Screen, UnitEditAdapter};
-use gridpad_core::base_data::{parse_area, parse_floor, Problem};
+use crate::{AppWindow, HouseEditAdapter, OrganisationEditAdapter, Screen};
+use gridpad_core::base_data::{parse_area, parse_floor, FormProblem};
 use gridpad_core::model::{credit_code, HouseUse, OrgKind, Tenure};
-use gridpad_core::{Error, HouseDraft, UnitDraft};
+use gridpad_core::{Error, HouseDraft, OrganisationDraft};
 use slint::ComponentHandle;
 use std::rc::Rc;
 
@@ -18,9 +18,9 @@ pub fn credit_state(code: &str) -> &'static str {
     match credit_code::check(code) {
         Ok(()) => "ok",
         Err(_) if code.is_empty() => "",
-        Err(credit_code::Problem::Length) if code.chars().count() < 18 => {
+        Err(credit_code::CreditCodeProblem::Length) if code.chars().count() < 18 => {
             match credit_code::check(&format!("{code:0<18}")) {
-                Err(credit_code::Problem::Characters) => "bad-chars",
+                Err(credit_code::CreditCodeProblem::Characters) => "bad-chars",
                 _ => "",
             }
         }
@@ -37,7 +37,7 @@ pub fn area_text(a: Option<f64>) -> String {
     .unwrap_or_default()
 }
 
-fn code_of<'a>(problems: &'a [Problem], field: &str) -> &'a str {
+fn code_of<'a>(problems: &'a [FormProblem], field: &str) -> &'a str {
     problems
         .iter()
         .find(|p| p.field == field)
@@ -47,8 +47,8 @@ fn code_of<'a>(problems: &'a [Problem], field: &str) -> &'a str {
 
 // ---- house ------------------------------------------------------------------------------
 
-fn show_house_problems(a: &HouseEditAdapter, problems: &[Problem]) {
-    a.set_unit_error(code_of(problems, "unit_no").into());
+fn show_house_problems(a: &HouseEditAdapter, problems: &[FormProblem]) {
+    a.set_stairwell_error(code_of(problems, "unit_no").into());
     a.set_room_error(code_of(problems, "room").into());
     a.set_floor_error(code_of(problems, "floor").into());
     a.set_area_error(code_of(problems, "area_m2").into());
@@ -71,7 +71,7 @@ fn show_house_problems(a: &HouseEditAdapter, problems: &[Problem]) {
 
 fn fill_house(a: &HouseEditAdapter, d: &HouseDraft) {
     a.set_building_id(d.building_id.clone().unwrap_or_default().into());
-    a.set_unit_no(d.unit_no.as_str().into());
+    a.set_stairwell(d.stairwell.as_str().into());
     a.set_room(d.room.as_str().into());
     a.set_floor(d.floor.map(|f| f.to_string()).unwrap_or_default().into());
     a.set_area(area_text(d.area_m2).into());
@@ -114,7 +114,7 @@ pub fn edit_house(ctx: &Rc<Ctx>, id: &str, where_: &str) {
 }
 
 /// The draft the form holds, or the problems of what was typed.
-fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<Problem>> {
+fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<FormProblem>> {
     let mut problems = vec![];
     let floor = parse_floor(&a.get_floor()).unwrap_or_else(|p| {
         problems.push(p);
@@ -127,7 +127,7 @@ fn house_draft(a: &HouseEditAdapter) -> Result<HouseDraft, Vec<Problem>> {
     let building = a.get_building_id().to_string();
     let d = HouseDraft {
         building_id: (!building.is_empty()).then_some(building),
-        unit_no: a.get_unit_no().trim().to_string(),
+        stairwell: a.get_stairwell().trim().to_string(),
         room: a.get_room().trim().to_string(),
         floor,
         use_: HouseUse::parse(&a.get_house_use()).unwrap_or(HouseUse::Other),
@@ -180,7 +180,7 @@ fn save_house(c: &Rc<Ctx>) {
 
 /// What a form's save came to. Saved: sync soon if anything changed, leave the form, no
 /// problems to show. Refused: the problems by their fields. Failed: the store's message.
-fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<Problem>, String> {
+fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<FormProblem>, String> {
     match r {
         Ok(changed) => {
             if !changed.is_empty() {
@@ -194,9 +194,9 @@ fn saved(c: &Rc<Ctx>, r: Result<Vec<String>, Error>) -> Result<Vec<Problem>, Str
     }
 }
 
-// ---- unit -------------------------------------------------------------------------------
+// ---- organisation -----------------------------------------------------------------------
 
-fn show_unit_problems(a: &UnitEditAdapter, problems: &[Problem]) {
+fn show_organisation_problems(a: &OrganisationEditAdapter, problems: &[FormProblem]) {
     a.set_name_error(code_of(problems, "name").into());
     a.set_credit_error(code_of(problems, "licence_no").into());
     a.set_contact_error(code_of(problems, "contact_name").into());
@@ -205,7 +205,7 @@ fn show_unit_problems(a: &UnitEditAdapter, problems: &[Problem]) {
     a.set_message_kind(if problems.is_empty() { "" } else { "problems" }.into());
 }
 
-fn fill_unit(a: &UnitEditAdapter, d: &UnitDraft) {
+fn fill_organisation(a: &OrganisationEditAdapter, d: &OrganisationDraft) {
     a.set_name(d.name.as_str().into());
     a.set_kind(d.kind.as_str().into());
     a.set_credit_code(d.credit_code.as_str().into());
@@ -213,19 +213,19 @@ fn fill_unit(a: &UnitEditAdapter, d: &UnitDraft) {
     a.set_contact_name(d.contact_name.as_str().into());
     a.set_contact_phone(d.contact_phone.as_str().into());
     a.set_address(d.address_text.as_str().into());
-    show_unit_problems(a, &[]);
+    show_organisation_problems(a, &[]);
 }
 
-pub fn new_unit(ctx: &Rc<Ctx>) {
+pub fn new_organisation(ctx: &Rc<Ctx>) {
     let Some(ui) = ctx.ui() else { return };
-    let a = ui.global::<UnitEditAdapter>();
-    fill_unit(&a, &UnitDraft::new());
+    let a = ui.global::<OrganisationEditAdapter>();
+    fill_organisation(&a, &OrganisationDraft::new());
     a.set_is_new(true);
     a.set_id("".into());
-    ctx.go(Screen::UnitEdit);
+    ctx.go(Screen::OrganisationEdit);
 }
 
-pub fn edit_unit(ctx: &Rc<Ctx>, id: &str) {
+pub fn edit_organisation(ctx: &Rc<Ctx>, id: &str) {
     let Some(ui) = ctx.ui() else { return };
     let weak = ui.as_weak();
     let id = id.to_string();
@@ -239,17 +239,17 @@ pub fn edit_unit(ctx: &Rc<Ctx>, id: &str) {
             let (Some(ui), Ok(o)) = (weak.upgrade(), r) else {
                 return;
             };
-            let a = ui.global::<UnitEditAdapter>();
-            fill_unit(&a, &UnitDraft::of(&o));
+            let a = ui.global::<OrganisationEditAdapter>();
+            fill_organisation(&a, &OrganisationDraft::of(&o));
             a.set_is_new(false);
             a.set_id(o.id.as_str().into());
-            c.go(Screen::UnitEdit);
+            c.go(Screen::OrganisationEdit);
         },
     );
 }
 
-fn unit_draft(a: &UnitEditAdapter) -> UnitDraft {
-    UnitDraft {
+fn organisation_draft(a: &OrganisationEditAdapter) -> OrganisationDraft {
+    OrganisationDraft {
         name: a.get_name().trim().to_string(),
         kind: OrgKind::parse(&a.get_kind()).unwrap_or(OrgKind::Other),
         credit_code: a.get_credit_code().trim().to_uppercase(),
@@ -259,13 +259,13 @@ fn unit_draft(a: &UnitEditAdapter) -> UnitDraft {
     }
 }
 
-fn save_unit(c: &Rc<Ctx>) {
+fn save_organisation(c: &Rc<Ctx>) {
     let Some(ui) = c.ui() else { return };
-    let a = ui.global::<UnitEditAdapter>();
-    let d = unit_draft(&a);
+    let a = ui.global::<OrganisationEditAdapter>();
+    let d = organisation_draft(&a);
     let problems = d.problems();
     if !problems.is_empty() {
-        show_unit_problems(&a, &problems);
+        show_organisation_problems(&a, &problems);
         return;
     }
     let (is_new, id) = (a.get_is_new(), a.get_id().to_string());
@@ -281,9 +281,9 @@ fn save_unit(c: &Rc<Ctx>) {
         },
         move |r| {
             let Some(ui) = weak.upgrade() else { return };
-            let a = ui.global::<UnitEditAdapter>();
+            let a = ui.global::<OrganisationEditAdapter>();
             match saved(&c2, r) {
-                Ok(problems) => show_unit_problems(&a, &problems),
+                Ok(problems) => show_organisation_problems(&a, &problems),
                 Err(message) => {
                     a.set_message_kind("other".into());
                     a.set_message_text(message.into());
@@ -299,15 +299,15 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
     h.on_save(move || save_house(&c));
     let c = ctx.clone();
     h.on_cancel(move || c.back());
-    let u = ui.global::<UnitEditAdapter>();
+    let u = ui.global::<OrganisationEditAdapter>();
     let c = ctx.clone();
-    u.on_save(move || save_unit(&c));
+    u.on_save(move || save_organisation(&c));
     let c = ctx.clone();
     u.on_cancel(move || c.back());
     let c = ctx.clone();
     u.on_credit_edited(move |t| {
         if let Some(ui) = c.ui() {
-            let a = ui.global::<UnitEditAdapter>();
+            let a = ui.global::<OrganisationEditAdapter>();
             a.set_credit_state(credit_state(&t).into());
             // A new attempt: the old verdict under the field goes.
             a.set_credit_error("".into());

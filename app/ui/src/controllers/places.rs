@@ -1,9 +1,9 @@
-//! Base data: buildings → houses → residents, units → unit, facilities. Lists come from
-//! the store's read-only queries a page at a time; a resident opens the resident screen.
-//! A building's houses and the units list add; the household and a unit's detail edit
-//! (`place_edit`).
+//! Base data: buildings → houses → residents, organisations (单位) → an organisation,
+//! facilities. Lists come from the store's read-only queries a page at a time; a resident
+//! opens the resident screen. A building's houses and the organisations list add; the
+//! household and an organisation's detail edit (`place_edit`).
 use super::Ctx;
-use crate::{AppWindow, HouseInfo, PlaceRow, PlacesAdapter, Screen, UnitInfo};
+use crate::{AppWindow, HouseInfo, OrganisationInfo, PlaceRow, PlacesAdapter, Screen};
 use gridpad_core::model::masked_phone;
 use gridpad_core::queries::PlaceItem;
 use slint::{ComponentHandle, ModelRc, VecModel};
@@ -20,9 +20,10 @@ enum Level {
     Houses(String, String),
     /// A house's residents: (house id, heading).
     Residents(String, String),
-    Units,
-    /// A unit's detail: (unit id, name).
-    Unit(String, String),
+    /// Organisations (单位); the level's name is "units".
+    Organisations,
+    /// An organisation's detail: (organisation id, name); level "unit".
+    Organisation(String, String),
     Facilities,
 }
 
@@ -32,8 +33,8 @@ impl Level {
             Level::Buildings => "buildings",
             Level::Houses(..) => "houses",
             Level::Residents(..) => "residents",
-            Level::Units => "units",
-            Level::Unit(..) => "unit",
+            Level::Organisations => "units",
+            Level::Organisation(..) => "unit",
             Level::Facilities => "facilities",
         }
     }
@@ -69,15 +70,15 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
                 Level::Residents(id, _) => s.house(id)?,
                 _ => None,
             };
-            let unit = match &lvl {
-                Level::Unit(id, _) => s.organisation(id)?,
+            let organisation = match &lvl {
+                Level::Organisation(id, _) => s.organisation(id)?,
                 _ => None,
             };
             let q = s.queries();
             let lists = match &lvl {
-                Level::Unit(..) => (vec![], 0),
+                Level::Organisation(..) => (vec![], 0),
                 Level::Buildings => (q.buildings(0, limit)?, q.building_count()?),
-                Level::Units => (q.units(0, limit)?, q.unit_count()?),
+                Level::Organisations => (q.organisations(0, limit)?, q.organisation_count()?),
                 Level::Facilities => (q.facilities(0, limit)?, q.facility_count()?),
                 Level::Houses(id, _) => {
                     let v = q.houses_in(id)?;
@@ -108,16 +109,18 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
                     (v, n)
                 }
             };
-            Ok((lists, house, unit))
+            Ok((lists, house, organisation))
         },
         move |r| {
-            let (Some(ui), Ok(((items, total), house, unit))) = (weak.upgrade(), r) else {
+            let (Some(ui), Ok(((items, total), house, organisation))) = (weak.upgrade(), r) else {
                 return;
             };
             let rows: Vec<PlaceRow> = items.into_iter().map(row).collect();
             let a = ui.global::<PlacesAdapter>();
             let mut heading = match &level {
-                Level::Houses(_, h) | Level::Residents(_, h) | Level::Unit(_, h) => h.clone(),
+                Level::Houses(_, h) | Level::Residents(_, h) | Level::Organisation(_, h) => {
+                    h.clone()
+                }
                 _ => String::new(),
             };
             if let Some(h) = house {
@@ -131,9 +134,9 @@ fn load(ui: &AppWindow, ctx: &Rc<Ctx>, st: &Rc<RefCell<State>>, limit: usize) {
                     area: super::place_edit::area_text(h.area_m2).into(),
                 });
             }
-            if let Some(u) = unit {
+            if let Some(u) = organisation {
                 heading = u.name.clone();
-                a.set_unit(UnitInfo {
+                a.set_organisation(OrganisationInfo {
                     id: u.id.into(),
                     name: u.name.into(),
                     kind: u.kind.as_str().into(),
@@ -177,7 +180,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
     let (c, s2) = (ctx.clone(), st.clone());
     a.on_show(move |top| {
         let level = match top.as_str() {
-            "units" => Level::Units,
+            "units" => Level::Organisations,
             "facilities" => Level::Facilities,
             _ => Level::Buildings,
         };
@@ -208,7 +211,9 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 super::residents::open(&c, &id);
                 return;
             }
-            Some(Level::Units) => Level::Unit(id.to_string(), picked.title.to_string()),
+            Some(Level::Organisations) => {
+                Level::Organisation(id.to_string(), picked.title.to_string())
+            }
             _ => return, // facilities have no level below (yet)
         };
         c.touch();
@@ -236,7 +241,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
             Some(Level::Houses(building, heading)) => {
                 super::place_edit::new_house(&c, &building, &heading)
             }
-            Some(Level::Units) => super::place_edit::new_unit(&c),
+            Some(Level::Organisations) => super::place_edit::new_organisation(&c),
             _ => {}
         }
     });
@@ -254,7 +259,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
             Some(Level::Residents(house, _)) => {
                 super::place_edit::edit_house(&c, &house, building.as_deref().unwrap_or_default())
             }
-            Some(Level::Unit(unit, _)) => super::place_edit::edit_unit(&c, &unit),
+            Some(Level::Organisation(id, _)) => super::place_edit::edit_organisation(&c, &id),
             _ => {}
         }
     });

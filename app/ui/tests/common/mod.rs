@@ -3,9 +3,9 @@
 //! backend (software renderer, mock time), inline store jobs, fake services.
 
 use chrono::{DateTime, TimeZone, Utc};
-use gridpad_core::demo::{self, DemoSpec};
-use gridpad_core::{InitOptions, RemoteChange, Store};
+use gridpad_core::{RemoteChange, Store};
 use gridpad_proto::{Entity, Fields, Hlc, Op};
+use gridpad_testkit::store as kit;
 use gridpad_ui::exec::Mode;
 use gridpad_ui::services::Services;
 use gridpad_ui::{App, AppConfig};
@@ -13,9 +13,8 @@ use i_slint_backend_testing::{ElementHandle, ElementQuery, TestingBackend, Testi
 use slint::ComponentHandle;
 use std::path::Path;
 
-pub const PIN: &str = "246810";
-pub const FAST_KDF: u32 = 2_000;
-pub const DEVICE: &str = "0190a4b2-7c3d-7e00-8000-00000000d001";
+#[allow(unused_imports)] // not every test file needs the device id
+pub use kit::{DEVICE, FAST_KDF, PIN};
 
 /// 2026-11-20 10:00 Beijing time.
 pub fn now() -> DateTime<Utc> {
@@ -32,19 +31,12 @@ pub fn init_backend() {
     .expect("platform already set on this thread");
 }
 
+/// The kit's device store with the demo town (seed 42) loaded at [`now`].
 pub fn demo_store(dir: &Path, persons: usize) {
-    let mut s = Store::init(
-        dir,
-        PIN,
-        InitOptions {
-            device_id: Some(DEVICE.into()),
-            kdf_iterations: FAST_KDF,
-        },
-    )
-    .unwrap();
+    let mut s = kit::new_store(dir);
     let n = now();
     s.set_clock(move || n);
-    demo::load(&mut s, DemoSpec { persons, seed: 42 }).unwrap();
+    kit::load_demo(&mut s, persons, 42);
 }
 
 pub fn fields(v: serde_json::Value) -> Fields {

@@ -8,10 +8,10 @@ pub mod upload;
 
 use crate::device::Session;
 use crate::retry::retrying;
-use gridpad_core::evidence::SealRow;
+use gridpad_core::seals_and_uploads::SealRow;
 use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
-use gridpad_evidence::seal::{SealedRecord, SealsRequest, SealsResponse, Verdict, SEALS_PATH};
+use gridpad_evidence::seal::{ChainVerdict, SealedRecord, SealsRequest, SealsResponse, SEALS_PATH};
 use serde::Serialize;
 use std::time::Duration;
 use upload::{ChunkSizer, HubClient, UploadError, UploadStats};
@@ -160,7 +160,7 @@ fn send_seals(
         rep.seals_sent += sent;
         for v in &resp.verdicts {
             let problem = format!("{}: {:?}", v.seq, v.verdict);
-            if !matches!(v.verdict, Verdict::Ok | Verdict::Duplicate)
+            if !matches!(v.verdict, ChainVerdict::Ok | ChainVerdict::Duplicate)
                 && !rep.seal_problems.contains(&problem)
             {
                 rep.seal_problems.push(problem);

@@ -21,7 +21,7 @@
 //!   complete; `max_failures` failed requests in a row (the link is down) end the photo
 //!   step. A photo whose turn ended stays queued with its offset for the next round.
 
-use crate::retry::{self, Turn, Verdict};
+use crate::retry::{self, Turn, TurnDecision};
 use gridpad_core::vault::{Vault, VaultError};
 use gridpad_core::Store;
 use gridpad_evidence::blob::*;
@@ -165,10 +165,10 @@ fn deferred(sha: &str, why: &str) -> UploadError {
     }
 }
 
-fn go(v: Verdict, sha: &str) -> Result<(), UploadError> {
+fn go(v: TurnDecision, sha: &str) -> Result<(), UploadError> {
     match v {
-        Verdict::Continue => Ok(()),
-        Verdict::Defer(why) => Err(deferred(sha, why)),
+        TurnDecision::Continue => Ok(()),
+        TurnDecision::Defer(why) => Err(deferred(sha, why)),
     }
 }
 

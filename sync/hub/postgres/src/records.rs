@@ -3,7 +3,7 @@
 
 use crate::{entity_of, head_key, int, json, kind_parse, kind_text, parse, scope_of, uint, Tx};
 use gridhub_store::*;
-use gridpad_proto::wire::{Op, OpKind};
+use gridpad_proto::wire::{LogOp, OpKind};
 use gridpad_proto::{Entity, Fields, Hlc};
 
 fn row_of(entity: Entity, r: &postgres::Row, at: usize) -> StoreResult<Row> {
@@ -166,9 +166,9 @@ impl HubTx for Tx<'_> {
         kind: &OpKind,
         fields: &Fields,
         hlc: &Hlc,
-    ) -> StoreResult<Op> {
+    ) -> StoreResult<LogOp> {
         let scope_text = scope.to_string();
-        let hash = Op::content_hash(&scope_text, entity, row_id, kind, fields, hlc);
+        let hash = LogOp::content_hash(&scope_text, entity, row_id, kind, fields, hlc);
         // Writers of one scope queue on its advisory lock, then take the head row: op ids are
         // handed out one transaction at a time, in commit order.
         let key = head_key(&scope_text);
@@ -199,7 +199,7 @@ impl HubTx for Tx<'_> {
                 &i64::from(hash),
             ],
         )?;
-        Ok(Op {
+        Ok(LogOp {
             op_id: uint(op_id),
             entity,
             row_id: row_id.to_string(),
@@ -215,7 +215,7 @@ impl HubTx for Tx<'_> {
         scope: &Scope,
         after_op: u64,
         max_bytes: usize,
-    ) -> StoreResult<Vec<Op>> {
+    ) -> StoreResult<Vec<LogOp>> {
         let after = after_op.min(i64::MAX as u64) as i64;
         let rows = self.query(
             "SELECT op_id, entity, row_id, kind, fields, hlc, hash FROM op
@@ -232,7 +232,7 @@ impl HubTx for Tx<'_> {
             }
             bytes += size;
             let hlc: &str = r.get(5);
-            out.push(Op {
+            out.push(LogOp {
                 op_id: uint(r.get(0)),
                 entity: entity_of(r.get(1))?,
                 row_id: r.get(2),

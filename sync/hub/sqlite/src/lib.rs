@@ -2,7 +2,7 @@
 //! needs nothing else to run.
 
 use gridhub_store::*;
-use gridpad_proto::wire::{Op, OpKind};
+use gridpad_proto::wire::{LogOp, OpKind};
 use gridpad_proto::{Entity, Fields, Hlc};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -340,15 +340,15 @@ impl HubTx for Tx<'_> {
         kind: &OpKind,
         fields: &Fields,
         hlc: &Hlc,
-    ) -> StoreResult<Op> {
+    ) -> StoreResult<LogOp> {
         let scope = scope.to_string();
-        let hash = Op::content_hash(&scope, entity, row_id, kind, fields, hlc);
+        let hash = LogOp::content_hash(&scope, entity, row_id, kind, fields, hlc);
         self.tx
             .prepare_cached("INSERT INTO op (scope, entity, row_id, kind, fields, hlc, hash) VALUES (?, ?, ?, ?, ?, ?, ?)")
             .map_err(be)?
             .execute(params![scope, entity.as_str(), row_id, kind_text(kind), json(fields), hlc.to_string(), hash as i64])
             .map_err(be)?;
-        Ok(Op {
+        Ok(LogOp {
             op_id: self.tx.last_insert_rowid() as u64,
             entity,
             row_id: row_id.to_string(),
@@ -364,7 +364,7 @@ impl HubTx for Tx<'_> {
         scope: &Scope,
         after_op: u64,
         max_bytes: usize,
-    ) -> StoreResult<Vec<Op>> {
+    ) -> StoreResult<Vec<LogOp>> {
         let mut stmt = self
             .tx
             .prepare_cached("SELECT op_id, entity, row_id, kind, fields, hlc, hash FROM op WHERE scope = ? AND op_id > ? ORDER BY op_id LIMIT 5000")
@@ -384,7 +384,7 @@ impl HubTx for Tx<'_> {
             let entity: String = r.get(1).map_err(be)?;
             let kind: String = r.get(3).map_err(be)?;
             let hlc: String = r.get(5).map_err(be)?;
-            out.push(Op {
+            out.push(LogOp {
                 op_id: r.get::<_, i64>(0).map_err(be)? as u64,
                 entity: entity
                     .parse()

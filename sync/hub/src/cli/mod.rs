@@ -145,7 +145,7 @@ fn open_hub(database: Option<&str>, instance: Option<&str>, dir: &Path) -> Resul
     let hub = Hub::with_system_clock_as(store, &node);
     hub.resume_clock().context("reading the hub clock's mark")?;
     hub.attach_blobs(
-        gridhub::evidence::open_blobs(dir)
+        gridhub::seals_and_photo_access::open_blobs(dir)
             .with_context(|| format!("opening the photo store in {}", dir.display()))?,
     );
     Ok(Arc::new(hub))

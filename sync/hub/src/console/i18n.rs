@@ -3,7 +3,7 @@
 //! miss a key (a missing one does not compile). Errors on screen come from here too,
 //! never from a library's message.
 
-use gridpad_domain::codes::EventStatus;
+use gridpad_domain::codes::{EventStatus, TaskStatus};
 
 /// The console's languages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +71,21 @@ impl Lang {
         }
     }
 
+    /// The name of a task status.
+    pub fn task_status(self, s: &str) -> &'static str {
+        let t = self.t();
+        match TaskStatus::parse(s) {
+            Some(TaskStatus::Assigned) => t.tst_assigned,
+            Some(TaskStatus::Accepted) => t.tst_accepted,
+            Some(TaskStatus::InProgress) => t.tst_in_progress,
+            Some(TaskStatus::Completed) => t.tst_completed,
+            Some(TaskStatus::Rejected) => t.tst_rejected,
+            Some(TaskStatus::Closed) => t.tst_closed,
+            Some(TaskStatus::Cancelled) => t.tst_cancelled,
+            None => t.unknown,
+        }
+    }
+
     /// The name of a deadline colour.
     pub fn colour(self, c: &str) -> &'static str {
         let t = self.t();
@@ -114,6 +129,8 @@ texts! {
     // The frame of every page.
     app_name: "网格化指挥中心", "Command centre";
     nav_queue: "事件", "Events";
+    nav_tasks: "任务", "Tasks";
+    nav_devices: "终端", "Devices";
     nav_audit: "审计日志", "Audit log";
     switch_to: "English", "中文";
     logout: "退出", "Sign out";
@@ -250,6 +267,94 @@ texts! {
     audit_empty: "没有符合条件的记录。", "No lines match.";
     older: "更早 →", "Older →";
     newest: "← 最新", "← Newest";
+    // Tasks.
+    task_title: "任务", "Tasks";
+    task_new: "新建任务", "New task";
+    task_name: "任务标题", "Title";
+    task_body: "任务说明", "Description";
+    task_create: "下发任务", "Create the task";
+    task_empty: "没有符合条件的任务。", "No tasks match.";
+    task_created: "下发时间", "Created";
+    task_feedback: "处置反馈", "Feedback";
+    task_reject_reason: "退回理由", "Why it was sent back";
+    back_to_tasks: "← 返回任务列表", "← Back to the tasks";
+    task_assignee: "指定处置人", "Assigned to";
+    task_source: "来源事件", "From event";
+    task_open_event: "查看事件", "Open the event";
+    task_from_event: "由事件派遣", "Dispatched from an event";
+    task_progress: "处置进度", "Progress";
+    task_updated: "终端最近上报：", "Last reported by the device:";
+    task_waiting: "网格终端下次同步时收到此任务。", "The grid's devices receive this task at their next sync.";
+    task_need_grid: "请选择网格。", "Choose a grid.";
+    task_need_title: "请填写任务标题。", "Please give the task a title.";
+    task_twice: "此表单已提交过，任务只下发一次。", "This form was already sent; the task was created once.";
+    task_created_done: "任务已下发，网格终端下次同步时收到。", "Task created: the grid's devices receive it at their next sync.";
+    task_refused: "无法下发：网格不存在或不在您的管辖区域内，或内容无效。未执行。", "Not created: the grid does not exist or is outside your area, or the text is not valid. Nothing was done.";
+    tst_assigned: "已下发", "Assigned";
+    tst_accepted: "已接收", "Accepted";
+    tst_in_progress: "处置中", "In progress";
+    tst_completed: "已完成", "Completed";
+    tst_rejected: "已退回", "Sent back";
+    tst_closed: "已关闭", "Closed";
+    tst_cancelled: "已撤销", "Cancelled";
+    // Devices.
+    dev_title: "终端管理", "Devices";
+    dev_device: "终端", "Device";
+    dev_holder: "持有人", "Holder";
+    dev_version: "应用版本", "App version";
+    dev_last_sync: "最近同步", "Last sync";
+    dev_outbox: "待上传", "Waiting to send";
+    dev_queue: "终端待上传的记录数", "Records the device still has to send";
+    dev_oldest: "最早一条", "oldest";
+    dev_dead: "无法提交", "refused";
+    dev_quarantined: "隔离数据", "set aside";
+    dev_clock: "时钟偏差", "Clock offset";
+    dev_never: "从未同步", "never";
+    dev_active: "正常", "Active";
+    dev_locked: "已锁定", "Locked";
+    dev_wiped: "已清除", "Wiped";
+    dev_stale: "超过多少小时未同步", "No sync for more than (hours)";
+    dev_sort: "排序", "Order";
+    dev_sort_oldest: "最久未同步在前", "Longest silent first";
+    dev_sort_newest: "最近同步在前", "Most recent first";
+    dev_empty: "没有符合条件的终端。", "No devices match.";
+    dev_lock: "锁定", "Lock";
+    dev_unlock: "解除锁定", "Unlock";
+    dev_wipe: "清除数据…", "Wipe…";
+    dev_wiped_hint: "已清除的终端需使用新的注册码重新注册。", "A wiped device must be enrolled again with a new code.";
+    dev_done_locked: "已锁定：终端下次连接中心时停止同步并锁屏。", "Locked: the device stops syncing and locks at its next contact.";
+    dev_done_unlocked: "已解除锁定：终端下次连接中心时恢复同步。", "Unlocked: the device syncs again at its next contact.";
+    dev_done_wiped: "已下达清除指令：终端下次连接中心时销毁本机数据。", "Wipe ordered: the device destroys its data at its next contact.";
+    dev_already: "终端已处于该状态，未执行。", "The device is already in that state; nothing was done.";
+    rel_just_now: "刚刚", "just now";
+    rel_minutes: "{} 分钟前", "{} min ago";
+    rel_hours: "{} 小时前", "{} h ago";
+    rel_days: "{} 天前", "{} days ago";
+    unit_s: "秒", "s";
+    unit_min: "分钟", "min";
+    unit_h: "小时", "h";
+    wipe_title: "清除终端数据", "Wipe a device";
+    wipe_what_key: "终端下次连接中心时，销毁其数据密钥并删除本机全部数据（加密擦除），无法恢复。", "At its next contact with the centre the device destroys its data key and deletes all its data (crypto-erase); nothing can bring it back.";
+    wipe_what_lost: "终端上尚未上传的记录将永久丢失（终端最近报告待上传 {} 条）。", "Records the device has not sent yet are lost for good (it last reported {} waiting).";
+    wipe_what_final: "此操作不可撤销，清除后不能再解除。", "This cannot be undone: a wiped device cannot be unlocked.";
+    wipe_what_when: "该终端如需再用，须使用新的注册码重新注册。", "To use the device again, enroll it with a new code.";
+    wipe_confirm: "确认清除", "Wipe it";
+    wipe_cancel: "取消", "Cancel";
+    enr_title: "终端注册码", "Enrollment code";
+    enr_hint: "为网格员的新终端生成一次性注册码：填写持有人并选择网格，或选择网格员账号。注册码只显示一次。", "A one-time code for a new device: give the holder and choose a grid, or choose a field staff account. The code is shown once.";
+    enr_account: "网格员账号（可选）", "Field staff account (optional)";
+    enr_label: "终端名称（可选）", "Device name (optional)";
+    enr_days: "有效天数", "Valid for (days)";
+    enr_issue: "生成注册码", "Issue a code";
+    enr_qr_label: "注册码二维码", "Enrollment code as a QR code";
+    enr_done: "注册码已生成", "Enrollment code issued";
+    enr_expires: "有效期至", "Valid until";
+    enr_once: "注册码只在此显示一次，中心只保存其摘要。请当面交给持有人或打印；离开此页后无法再次查看。", "The code is shown here once; the centre keeps only its digest. Hand it over or print it: it cannot be shown again after you leave this page.";
+    enr_print: "打印", "Print";
+    enr_need: "请填写持有人并选择网格，或选择网格员账号。", "Give the holder and choose a grid, or choose a field staff account.";
+    enr_too_long: "持有人和终端名称最多 64 个字。", "The holder and the device name are at most 64 characters.";
+    enr_bad_days: "有效天数应为 1 到 90 天。", "A code is valid for 1 to 90 days.";
+    enr_refused: "无法生成注册码：网格或账号不存在、不在您的管辖区域内，或该账号不是在用的网格员账号。未执行。", "No code issued: the grid or account does not exist, is outside your area, or is not an active field staff account. Nothing was done.";
     // Roles.
     role_dispatcher: "调度员", "dispatcher";
     role_department_handler: "部门处置人员", "department handler";

@@ -1,6 +1,6 @@
 //! The command centre's console: server-rendered HTML pages served by `gridhub serve` at
 //! `/`, on the same origin as the API, for the centre's accounts. One file per page
-//! ([`login`], [`queue`], [`event`], [`audit`]); the words in [`i18n`] (简体中文 by default,
+//! ([`login`], [`queue`], [`event`], [`tasks`], [`devices`], [`audit`]); the words in [`i18n`] (简体中文 by default,
 //! English); a small stylesheet and a small script for progressive enhancement in
 //! `assets/`, served by the hub itself (nothing is loaded from anywhere else).
 //!
@@ -12,10 +12,12 @@
 //! is done; every answer carries the security headers of [`security_headers`].
 
 pub mod audit;
+pub mod devices;
 pub mod event;
 pub mod i18n;
 pub mod login;
 pub mod queue;
+pub mod tasks;
 
 use crate::authz::Principal;
 use crate::http::extract::{blocking, session_cookie, ClientAddr};
@@ -38,6 +40,11 @@ pub struct Console {
     pub hub: Arc<Hub>,
     filters: Mutex<HashMap<String, queue::Filter>>,
     audit_filters: Mutex<HashMap<String, audit::Filter>>,
+    device_filters: Mutex<HashMap<String, devices::Filter>>,
+    task_filters: Mutex<HashMap<String, tasks::Filter>>,
+    /// Task forms already done (the session's key and the form's one-time token → the
+    /// task made), so a second click on "create" creates nothing twice.
+    forms_done: Mutex<HashMap<String, String>>,
     flash: Mutex<HashMap<String, &'static str>>,
 }
 
@@ -49,6 +56,9 @@ pub fn router(hub: Arc<Hub>) -> Router {
         hub,
         filters: Mutex::default(),
         audit_filters: Mutex::default(),
+        device_filters: Mutex::default(),
+        task_filters: Mutex::default(),
+        forms_done: Mutex::default(),
         flash: Mutex::default(),
     });
     Router::new()
@@ -61,6 +71,12 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/events/{id}", get(event::page))
         .route("/events/{id}/act", post(event::act))
         .route("/events/{id}/photos/{sha}", get(event::photo))
+        .route("/tasks", get(tasks::page).post(tasks::create))
+        .route("/tasks/filter", post(tasks::set_filter))
+        .route("/tasks/{id}", get(tasks::detail))
+        .route("/devices", get(devices::page).post(devices::set_filter))
+        .route("/devices/{id}/act", post(devices::act))
+        .route("/devices/enroll", post(devices::enroll))
         .route("/audit", get(audit::page).post(audit::set_filter))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
@@ -283,11 +299,15 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
     };
     let audit = who.may(crate::authz::Action::AuditRead);
     let queue = who.may(crate::authz::Action::EventsRead);
+    let tasks = who.may(crate::authz::Action::TasksRead);
+    let devices = who.may(crate::authz::Action::DevicesRead);
     let frame = html! {
         header.top {
             span.brand { (t.app_name) }
             nav {
                 @if queue { a href="/" { (t.nav_queue) } }
+                @if tasks { a href="/tasks" id="nav-tasks" { (t.nav_tasks) } }
+                @if devices { a href="/devices" id="nav-devices" { (t.nav_devices) } }
                 @if audit { a href="/audit" { (t.nav_audit) } }
             }
             span.me {

@@ -176,6 +176,18 @@ pub fn area_nodes(who: &Principal, tree: &OrgTree) -> Vec<(usize, String, String
     out
 }
 
+/// The grids of the area (id, name), in tree order.
+pub fn area_grids(who: &Principal, tree: &OrgTree) -> Vec<(String, String)> {
+    area_nodes(who, tree)
+        .into_iter()
+        .filter(|(_, id, _)| {
+            tree.node(id)
+                .is_some_and(|n| n.level == gridpad_domain::codes::GridLevel::Grid)
+        })
+        .map(|(_, id, name)| (id, name))
+        .collect()
+}
+
 /// One line of the queue.
 struct Line {
     row: Row,
@@ -306,6 +318,9 @@ pub async fn page(State(c): St, ctx: Ctx, Query(q): Query<Cursor>) -> Result<Res
     if !who.may(crate::authz::Action::EventsRead) {
         if who.may(crate::authz::Action::AuditRead) {
             return Ok(Redirect::to("/audit").into_response());
+        }
+        if who.may(crate::authz::Action::DevicesRead) {
+            return Ok(Redirect::to("/devices").into_response());
         }
         return Err(ctx.failure(super::Kind::Forbidden));
     }

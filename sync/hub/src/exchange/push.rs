@@ -13,7 +13,7 @@ use gridpad_domain::codes::{EventStatus, TaskCommand, TaskStatus};
 use gridpad_domain::spec::{self, spec, Change, Flow, Side};
 use gridpad_domain::specs::NEW_REPORT_STATUSES;
 use gridpad_proto::wire::*;
-use gridpad_proto::{Entity, Fields, Mutation, Op as MutOp};
+use gridpad_proto::{Entity, Fields, Mutation, Op};
 use serde_json::{json, Value};
 
 /// The op that tells a device another device's later edit replaced its value (the device
@@ -267,10 +267,10 @@ impl Hub {
     ) -> HubResult<Verdict> {
         let sp = spec(m.entity);
         let change = match &m.op {
-            MutOp::Insert => Change::Insert,
-            MutOp::Update => Change::Update,
-            MutOp::Delete => Change::Update,
-            MutOp::Command(c) => Change::Command(c),
+            Op::Insert => Change::Insert,
+            Op::Update => Change::Update,
+            Op::Delete => Change::Update,
+            Op::Command(c) => Change::Command(c),
         };
         if !spec::is_record_id(&m.row_id) {
             return Ok(reject(
@@ -278,7 +278,7 @@ impl Hub {
                 "a record id is 1–64 letters, digits, - _ . :",
             ));
         }
-        if m.op != MutOp::Delete {
+        if m.op != Op::Delete {
             if let Err(p) = spec::check(m.entity, Side::Device, change, &m.fields) {
                 return Ok(reject(m.seq, p.to_string()));
             }
@@ -296,7 +296,7 @@ impl Hub {
             }
         };
         match (sp.flow, &m.op) {
-            (Flow::BaseData, MutOp::Insert | MutOp::Update) => {
+            (Flow::BaseData, Op::Insert | Op::Update) => {
                 let old_grid = existing
                     .as_ref()
                     .filter(|r| !r.deleted)
@@ -304,7 +304,7 @@ impl Hub {
                 let new_grid = text(&m.fields, "grid_id")
                     .map(str::to_string)
                     .or(old_grid.clone());
-                if m.op == MutOp::Update && existing.as_ref().is_none_or(|r| r.deleted) {
+                if m.op == Op::Update && existing.as_ref().is_none_or(|r| r.deleted) {
                     return Ok(reject(
                         m.seq,
                         format!("{} {} does not exist at the centre", m.entity, m.row_id),
@@ -400,7 +400,7 @@ impl Hub {
                     canonical: Fields::new(),
                 })
             }
-            (Flow::BaseData, MutOp::Delete) => {
+            (Flow::BaseData, Op::Delete) => {
                 let Some(mut row) = existing.filter(|r| !r.deleted) else {
                     return Ok(reject(m.seq, "no such record"));
                 };
@@ -419,7 +419,7 @@ impl Hub {
                 )?;
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
-            (Flow::Report, MutOp::Insert) => {
+            (Flow::Report, Op::Insert) => {
                 if let Some(e) = &existing {
                     // Its own report again (sent twice): nothing to do. Another device's:
                     // that id is taken, and the report is not this device's to touch.
@@ -467,10 +467,10 @@ impl Hub {
                 }
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
-            (Flow::Central, MutOp::Command(name)) if m.entity == Entity::Task => {
+            (Flow::Central, Op::Command(name)) if m.entity == Entity::Task => {
                 self.task_command(tx, dev, m, name, existing, hlc, now)
             }
-            (Flow::Central, MutOp::Update) if m.entity == Entity::Notice => {
+            (Flow::Central, Op::Update) if m.entity == Entity::Notice => {
                 // A read receipt: kept per device, not applied to the notice itself.
                 if existing.is_none_or(|r| r.deleted) {
                     return Ok(reject(m.seq, "no such notice"));
@@ -484,7 +484,7 @@ impl Hub {
                 tx.put_row(&row)?;
                 Ok(verdict(m.seq, Status::Applied, Some(hlc)))
             }
-            (Flow::Upward, MutOp::Insert | MutOp::Update) => {
+            (Flow::Upward, Op::Insert | Op::Update) => {
                 let mine = Scope::Up(dev.device_id.clone());
                 // Visits, diary, patrols, check-ins, tracks: only the device that made one
                 // may change it.
@@ -494,7 +494,7 @@ impl Hub {
                         format!("{} {} belongs to another device", m.entity, m.row_id),
                     ));
                 }
-                if m.op == MutOp::Update && existing.is_none() {
+                if m.op == Op::Update && existing.is_none() {
                     return Ok(reject(
                         m.seq,
                         format!("{} {} does not exist at the centre", m.entity, m.row_id),

@@ -5,8 +5,8 @@
 use super::extract::{blocking, json_body, CentreAuth};
 use crate::authz::Action;
 use crate::centre::DeviceHealth;
-use crate::evidence::EventView;
 use crate::hub::{Hub, HubError};
+use crate::seals_and_photo_access::EventView;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

@@ -6,7 +6,7 @@ use crate::hub::HubError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use gridpad_evidence::blob::CHECKSUM_MISMATCH;
-use gridpad_proto::wire::{Problem, SeqGap};
+use gridpad_proto::wire::{ProblemDetails, SeqGap};
 
 impl IntoResponse for HubError {
     fn into_response(self) -> Response {
@@ -50,7 +50,7 @@ impl IntoResponse for HubError {
 
 /// An RFC 9457 problem answer (`application/problem+json`), as every hub route gives.
 pub fn problem(status: StatusCode, title: &str, detail: Option<String>) -> Response {
-    let body = serde_json::to_vec(&Problem {
+    let body = serde_json::to_vec(&ProblemDetails {
         status: status.as_u16(),
         title: title.into(),
         detail,

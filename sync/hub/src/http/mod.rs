@@ -47,7 +47,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/auth/challenge", post(device::challenge))
         .route("/v1/auth/token", post(device::token))
         .route("/v1/sync", post(sync::sync))
-        .route(crate::evidence::SEALS_PATH, post(seals::seals))
+        .route(gridpad_evidence::seal::SEALS_PATH, post(seals::seals))
         .route("/v1/admin/devices", get(admin::devices))
         .route("/v1/admin/devices/{id}/status", post(admin::device_status))
         .route("/v1/admin/events", get(admin::events))

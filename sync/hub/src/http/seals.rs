@@ -1,8 +1,8 @@
 //! `POST /v1/seals`: a device's sealed records (JSON).
 
 use super::extract::{blocking, ActiveDevice};
-use crate::evidence::SealsRequest;
 use crate::hub::{Hub, HubError};
+use crate::seals_and_photo_access::SealsRequest;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;

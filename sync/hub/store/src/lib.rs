@@ -12,7 +12,7 @@ pub use deadlines::{CalendarYear, DeadlineTx, Reminder};
 pub use service::{PoolStats, ServiceTx, StoreSize};
 
 pub use gridpad_domain::Scope;
-use gridpad_proto::wire::{Op, OpKind};
+use gridpad_proto::wire::{LogOp, OpKind};
 use gridpad_proto::{Entity, Fields, Hlc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -198,10 +198,14 @@ pub trait HubTx: CentreTx + ServiceTx + DeadlineTx {
         kind: &OpKind,
         fields: &Fields,
         hlc: &Hlc,
-    ) -> StoreResult<Op>;
+    ) -> StoreResult<LogOp>;
     /// Ops of a scope after `after_op`, in order, until `max_bytes` (at least one op).
-    fn ops_after(&mut self, scope: &Scope, after_op: u64, max_bytes: usize)
-        -> StoreResult<Vec<Op>>;
+    fn ops_after(
+        &mut self,
+        scope: &Scope,
+        after_op: u64,
+        max_bytes: usize,
+    ) -> StoreResult<Vec<LogOp>>;
     /// Wrapping u32 sum of op hashes and number of ops of a scope up to `upto`.
     fn scope_summary(&mut self, scope: &Scope, upto: u64) -> StoreResult<(u32, u64)>;
     /// How many of the scope's ops come after `after` (a download's remaining work).
@@ -256,7 +260,7 @@ pub struct StoredSeal {
     pub entity: String,
     pub record_id: String,
     pub hash: String,
-    /// The verifier's verdict when it arrived (JSON of `gridpad_evidence::Verdict`).
+    /// The verifier's verdict when it arrived (JSON of `gridpad_evidence::ChainVerdict`).
     pub verdict: String,
     /// The signed canonical body.
     pub body: String,

@@ -2,7 +2,7 @@
 //! An in-process hub and devices for exchange tests and the simulation.
 
 use gridhub::{Hub, HubError};
-use gridpad_core::{InitOptions, Store};
+use gridpad_core::Store;
 use gridpad_proto::wire::{SyncRequest, SyncResponse};
 use gridpad_sync::{Transport, TransportError};
 use ring::signature::KeyPair;
@@ -10,7 +10,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub const PIN: &str = "246810";
+#[allow(unused_imports)] // benches/wire.rs shares this module and opens no store by PIN
+pub use gridpad_testkit::store::PIN;
 pub const T0: u64 = 1_795_000_000_000; // 2026-11-18
 
 pub struct TestHub {
@@ -104,15 +105,7 @@ pub fn enrolled_device_with_code(
     code: &str,
     now_ms: u64,
 ) -> Store {
-    let mut store = Store::init(
-        dir,
-        PIN,
-        InitOptions {
-            device_id: Some(device_id.into()),
-            kdf_iterations: 1_000,
-        },
-    )
-    .unwrap();
+    let mut store = gridpad_testkit::store::new_store_with(dir, device_id, 1_000);
     let t = chrono::DateTime::from_timestamp_millis(now_ms as i64).unwrap();
     store.set_clock(move || t);
     let key = store.device_keypair().unwrap();

@@ -2,6 +2,7 @@
 // 1. The queue refreshes its list every second (new reports appear by themselves).
 // 2. An action form's button is disabled once pressed (a double click sends once; the
 //    hub refuses a second one anyway: the form carries the event's version).
+// 3. A button marked data-print prints the page (the enrollment code's card).
 "use strict";
 (function () {
   function live() {
@@ -36,5 +37,11 @@
       });
     }
   }
-  document.addEventListener("DOMContentLoaded", function () { live(); once(); });
+  function print() {
+    var b = document.querySelectorAll("button[data-print]");
+    for (var i = 0; i < b.length; i++) {
+      b[i].addEventListener("click", function () { window.print(); });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { live(); once(); print(); });
 })();

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use gridhub::evidence::SealsRequest;
+use gridhub::seals_and_photo_access::SealsRequest;
 use gridpad_core::demo::DemoSpec;
 use gridpad_core::{NewReport, Store};
 use gridpad_evidence::seal::{self, SealInput, SealedRecord};
@@ -24,8 +24,9 @@ struct Setup {
 fn setup() -> Setup {
     let tmp = tempfile::tempdir().unwrap();
     let th = TestHub::open(&tmp.path().join("hub"), Arc::new(AtomicU64::new(T0)));
-    th.hub
-        .attach_blobs(gridhub::evidence::open_blobs(&tmp.path().join("hub")).unwrap());
+    th.hub.attach_blobs(
+        gridhub::seals_and_photo_access::open_blobs(&tmp.path().join("hub")).unwrap(),
+    );
     let s = th
         .hub
         .seed_demo(

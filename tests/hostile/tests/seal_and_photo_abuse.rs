@@ -206,7 +206,7 @@ fn photos_no_record_names_are_held_only_up_to_a_quota_and_swept() {
     let p = a.refused(&[413]);
     assert!(p.detail.unwrap().contains("names"));
     // The sweep forgets what no record names, and nothing a record names.
-    let out = hub::run_json(town.hub.admin().args([
+    let out = process::run_json(town.hub.admin().args([
         "sweep-photos",
         "--unreferenced-grace-hours",
         "0",

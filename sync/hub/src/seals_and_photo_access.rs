@@ -15,7 +15,7 @@
 use crate::blobstore::{BlobStore, FsBlobStore};
 use crate::hub::{Hub, HubError, HubResult};
 use gridhub_store::*;
-use gridpad_evidence::seal::{ChainState, SealBody, Verdict};
+use gridpad_evidence::seal::{ChainState, ChainVerdict, SealBody};
 pub use gridpad_evidence::seal::{
     SealVerdict, SealsRequest, SealsResponse, SeqRange, MAX_MISSING_LISTED, MAX_SEALS,
     MAX_SEAL_SEQ, SEALS_PATH,
@@ -137,16 +137,16 @@ fn photos_of(row: &Row) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn verdict_name(v: &Verdict) -> &'static str {
+fn verdict_name(v: &ChainVerdict) -> &'static str {
     match v {
-        Verdict::Ok => "ok",
-        Verdict::BadSignature => "bad_signature",
-        Verdict::Altered { .. } => "altered",
-        Verdict::Gap { .. } => "gap",
-        Verdict::Reorder => "reorder",
-        Verdict::BrokenLink { .. } => "broken_link",
-        Verdict::Duplicate => "duplicate",
-        Verdict::Fork => "fork",
+        ChainVerdict::Ok => "ok",
+        ChainVerdict::BadSignature => "bad_signature",
+        ChainVerdict::Altered { .. } => "altered",
+        ChainVerdict::Gap { .. } => "gap",
+        ChainVerdict::Reorder => "reorder",
+        ChainVerdict::BrokenLink { .. } => "broken_link",
+        ChainVerdict::Duplicate => "duplicate",
+        ChainVerdict::Fork => "fork",
     }
 }
 
@@ -270,7 +270,7 @@ impl Hub {
                 let refused = |reason: String| SealVerdict {
                     seq: rec.seq,
                     record_id: rec.record_id.clone(),
-                    verdict: Verdict::Altered { reason },
+                    verdict: ChainVerdict::Altered { reason },
                 };
                 // Only the device that made a record may seal it.
                 let entity: gridpad_proto::Entity =
@@ -295,7 +295,7 @@ impl Hub {
                     continue;
                 }
                 let verdict = v.check(rec);
-                if verdict != Verdict::Duplicate {
+                if verdict != ChainVerdict::Duplicate {
                     tx.put_seal(&StoredSeal {
                         device_id: device.to_string(),
                         seq: rec.seq,
@@ -365,7 +365,7 @@ impl Hub {
         let mut flags: Vec<String> = vec![];
         let mut seal = Value::Null;
         for s in &seals {
-            let verdict: Verdict = serde_json::from_str(&s.verdict)
+            let verdict: ChainVerdict = serde_json::from_str(&s.verdict)
                 .map_err(|e| HubError::Store(StoreError::Corrupt(e.to_string())))?;
             let name = verdict_name(&verdict);
             if name != "ok" && !flags.iter().any(|f| f == name) {
