@@ -222,6 +222,7 @@ texts! {
     act_reject_reason: "不予受理的理由（必填）", "Reason for rejecting (required)";
     act_dispatch: "派遣至网格", "Dispatch to the grid";
     act_deadline_hours: "处置时限（小时，留空按事项清单）", "Deadline (hours; empty: the catalog's)";
+    task_deadline_hours: "处置时限（小时）", "Deadline (hours)";
     act_no_catalog_deadline: "事项清单未规定", "none in the catalog";
     unit_hours: "小时", "hours";
     unit_working_hours: "工作小时", "working hours";

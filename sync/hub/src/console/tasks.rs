@@ -235,7 +235,7 @@ fn create_form(ctx: &Ctx, list: &Listing, d: &Draft, once: &str) -> Markup {
                     }
                 }
                 label.grow { (t.task_name) input type="text" name="title" id="t-title" value=(d.title) required maxlength="200"; }
-                label.short { (t.act_deadline_hours) input type="number" name="hours" id="t-hours" value=(hours) min="1" max="8784"; }
+                label.short { (t.task_deadline_hours) input type="number" name="hours" id="t-hours" value=(hours) min="1" max="8784"; }
                 label.wide { (t.task_body) textarea name="body" id="t-body" maxlength="8000" rows="3" { (d.body) } }
                 span.buttons { button.primary type="submit" id="task-create" { (t.task_create) } }
             }
