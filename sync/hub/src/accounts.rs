@@ -365,7 +365,10 @@ impl Hub {
 
     /// Sign in to the console. Wrong username and wrong password read the same; five
     /// failures lock the account (15 min, doubling, at most a day), a locked account is
-    /// refused even with the right password. Every attempt is audited.
+    /// refused even with the right password ([`HubError::Locked`]). An account with an
+    /// authenticator signs in in two steps: the right password without a code answers
+    /// [`HubError::SecondFactorNeeded`] and counts no failure; a wrong code counts one.
+    /// Every failed attempt is audited.
     pub fn login(
         &self,
         username: &str,
@@ -394,13 +397,18 @@ impl Hub {
         }
         if a.locked_until_ms > now {
             verify_password(password, "");
-            let minutes = (a.locked_until_ms - now).div_ceil(60_000);
-            return Err(HubError::Forbidden(format!(
-                // The console (console/login.rs) reads the minutes from this sentence.
-                "this account is locked after repeated failures; try again in {minutes} min"
-            )));
+            return Err(HubError::Locked {
+                minutes: (a.locked_until_ms - now).div_ceil(60_000),
+            });
         }
-        let ok = verify_password(password, &a.password_hash)
+        let password_ok = verify_password(password, &a.password_hash);
+        if password_ok && a.totp_secret.is_some() && totp_code.is_none() {
+            // The first of two steps, not a failure: the console asks for the code next.
+            // A wrong password never gets here, so the answer tells nobody without the
+            // password that the account has an authenticator.
+            return Err(HubError::SecondFactorNeeded);
+        }
+        let ok = password_ok
             && match (&a.totp_secret, totp_code) {
                 (None, _) => true,
                 (Some(s), Some(c)) => totp::check(s, c, now),
@@ -424,11 +432,7 @@ impl Hub {
                     json!({"failed_logins": a.failed_logins}),
                 )
             })?;
-            return Err(if a.totp_secret.is_some() && totp_code.is_none() {
-                HubError::Unauthorized("a one-time code from the authenticator is needed".into())
-            } else {
-                bad()
-            });
+            return Err(bad());
         }
         let token = hex::encode(self.random(32));
         let csrf = hex::encode(self.random(16));

@@ -11,6 +11,16 @@ pub enum HubError {
     Unauthorized(String),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// The password is right and the account also signs in with its authenticator's
+    /// one-time code, which was not given (the console then asks for it).
+    #[error("unauthorized: a one-time code from the authenticator is needed")]
+    SecondFactorNeeded,
+    /// Too many failed sign-ins: the account is refused, even with the right password, for
+    /// `minutes` more.
+    #[error(
+        "forbidden: this account is locked after repeated failures; try again in {minutes} min"
+    )]
+    Locked { minutes: u64 },
     #[error("not found: {0}")]
     NotFound(String),
     /// The device's next mutation is not the one the hub expects. `offered` is beyond

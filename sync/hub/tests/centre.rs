@@ -351,6 +351,44 @@ async fn passwords_lock_out_after_five_failures_and_weak_ones_are_refused() {
     }
 }
 
+/// Signing in with an authenticator takes two steps; the first (the right password, no code
+/// yet) is not a failure, so six sign-ins in a row do not lock the account. A wrong password
+/// is only "wrong username or password": it never tells that the account has an
+/// authenticator.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_step_is_no_failure_and_a_wrong_password_hides_the_second_factor() {
+    let c = centre();
+    let secret =
+        c.th.hub
+            .enable_totp(&Principal::cli(), "supervisor")
+            .unwrap();
+    let (st, body) = login(&c.app, "supervisor", "Wrong-Password-2026")
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("wrong username or password"), "{body}");
+    assert!(!detail.contains("one-time code"), "{body}");
+    for step in 0..6 {
+        let (st, body) = login(&c.app, "supervisor", PASSWORD).await.err().unwrap();
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "step {step}: {body}");
+        assert!(
+            body["detail"].as_str().unwrap().contains("one-time code"),
+            "step {step}: {body}"
+        );
+    }
+    let code = gridhub::totp::code(&gridhub::totp::decode(&secret).unwrap(), T0);
+    let req = Request::post("/v1/session")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"username": "supervisor", "password": PASSWORD, "totp": code}).to_string(),
+        ))
+        .unwrap();
+    let (st, body, _) = call(&c.app, req).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_factor_is_asked_for_once_enabled() {
     let c = centre();

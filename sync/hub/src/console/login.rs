@@ -144,13 +144,6 @@ pub struct LoginForm {
     totp: Option<String>,
 }
 
-/// The minutes a locked account waits, from the hub's refusal.
-fn locked_minutes(detail: &str) -> Option<u64> {
-    // accounts.rs: "… locked after repeated failures; try again in {minutes} min"
-    let rest = detail.split("try again in ").nth(1)?;
-    rest.split_whitespace().next()?.parse().ok()
-}
-
 pub async fn submit(
     State(c): State<Arc<Console>>,
     ctx: Ctx,
@@ -187,7 +180,7 @@ pub async fn submit(
             }
             Ok(out)
         }
-        Err(HubError::Unauthorized(d)) if d.contains("one-time code") && !had_code => Ok(render(
+        Err(HubError::SecondFactorNeeded) => Ok(render(
             &ctx,
             View {
                 message: None,
@@ -214,14 +207,10 @@ pub async fn submit(
             StatusCode::UNAUTHORIZED,
             &headers,
         )),
-        Err(HubError::Forbidden(d)) => Ok(render(
+        Err(HubError::Locked { minutes }) => Ok(render(
             &ctx,
             View {
-                message: Some(format!(
-                    "{} {}",
-                    t.login_locked,
-                    locked_minutes(&d).unwrap_or(15)
-                )),
+                message: Some(format!("{} {minutes}", t.login_locked)),
                 username: &f.username,
                 totp_step: None,
             },
@@ -260,18 +249,4 @@ pub async fn logout(
         out.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_lockout_minutes_are_read_from_the_refusal() {
-        assert_eq!(
-            super::locked_minutes(
-                "this account is locked after repeated failures; try again in 14 min"
-            ),
-            Some(14)
-        );
-        assert_eq!(super::locked_minutes("wrong username or password"), None);
-    }
 }

@@ -240,8 +240,8 @@ impl Ctx {
     pub fn fail(&self, e: HubError) -> Failure {
         self.failure(match e {
             HubError::NotFound(_) => Kind::NotFound,
-            HubError::Forbidden(_) => Kind::Forbidden,
-            HubError::Unauthorized(_) => Kind::SignIn,
+            HubError::Forbidden(_) | HubError::Locked { .. } => Kind::Forbidden,
+            HubError::Unauthorized(_) | HubError::SecondFactorNeeded => Kind::SignIn,
             HubError::Store(e) => {
                 eprintln!("gridhub console: storage error: {e}");
                 Kind::Unavailable

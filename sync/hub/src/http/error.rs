@@ -12,8 +12,12 @@ impl IntoResponse for HubError {
     fn into_response(self) -> Response {
         let (status, title) = match &self {
             HubError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad request"),
-            HubError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            HubError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            HubError::Unauthorized(_) | HubError::SecondFactorNeeded => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
+            HubError::Forbidden(_) | HubError::Locked { .. } => {
+                (StatusCode::FORBIDDEN, "forbidden")
+            }
             HubError::NotFound(_) => (StatusCode::NOT_FOUND, "not found"),
             HubError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             HubError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too large"),
