@@ -7,6 +7,7 @@
 //! Runs on PostgreSQL too (`GRIDHUB_TEST_BACKEND=postgres`).
 
 mod common;
+mod console_world;
 
 use common::*;
 use gridhub::accounts::NewAccount;
@@ -390,4 +391,37 @@ async fn over_http_a_supervisor_reads_its_reminders_and_an_administrator_imports
     let (st, v) = as_account(&app, "zhou.admin", "PUT", path, json!({ "text": text })).await;
     assert_eq!(st, 204, "{v}");
     assert_eq!(w.th.hub.calendar().unwrap().years(), vec![2026, 2027]);
+}
+
+/// The console's task page colours a task as 督办 does, on working time: on Tuesday 08:00
+/// the clock's share is 60 % (yellow on the clock) but 15.5 of 36.5 working hours are gone
+/// (green); at 14:00 it turns yellow, when the worker and the supervisor are reminded.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_colours_a_task_on_working_time_as_the_reminders_do() {
+    use console_world::{get, send, sign_in};
+    let mut w = town(cst("2026-10-09T16:00:00"));
+    let ev = w.accepted_event("1002");
+    let task =
+        w.th.hub
+            .dispatch_event(&Principal::cli(), &ev, None)
+            .unwrap();
+    let app = gridhub::http::router(w.th.hub.clone());
+    let colours = |page: &str| -> Vec<&str> {
+        ["green", "yellow", "red", "overdue"]
+            .into_iter()
+            .filter(|c| page.contains(&format!("dl dl-{c}")))
+            .collect()
+    };
+    // (Signed in at each moment: a session ends after 30 idle minutes.)
+    w.set(cst("2026-10-13T08:00:00"));
+    let cookie = sign_in(&app, "li.dd").await;
+    let page = send(&app, get(&format!("/tasks/{task}"), &cookie)).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(colours(&page.body), ["green"]);
+    assert_eq!(w.th.hub.supervise().unwrap().reminders, 0);
+    w.set(cst("2026-10-13T14:00:00"));
+    let cookie = sign_in(&app, "li.dd").await;
+    let page = send(&app, get(&format!("/tasks/{task}"), &cookie)).await;
+    assert_eq!(colours(&page.body), ["yellow"]);
+    assert_eq!(w.th.hub.supervise().unwrap().reminders, 2);
 }
