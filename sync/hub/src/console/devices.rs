@@ -294,13 +294,9 @@ fn table(ctx: &Ctx, list: &Listing, paged: bool) -> Markup {
         .as_ref()
         .is_some_and(|w| w.may(Action::DevicesManage));
     html! {
-        ul.counts {
-            li { span.n { (list.counts.values().sum::<usize>()) } " " (t.all) }
-            @for (s, n) in &list.counts {
-                li { span class={"badge dev-" (s)} { (DeviceStatus::parse(s).map_or(t.unknown, |s| status_word(ctx, s))) } " " span.n { (n) } }
-            }
-            li.matching { (t.total_shown) " " span.n #matching { (list.matching) } }
-        }
+        (super::counts(t, &list.counts, list.matching, "badge dev-", |s| {
+            DeviceStatus::parse(s).map_or(t.unknown, |s| status_word(ctx, s))
+        }))
         @if list.devices.is_empty() {
             p.empty { (t.dev_empty) }
         } @else {

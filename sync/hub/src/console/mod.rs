@@ -413,6 +413,26 @@ impl Console {
     }
 }
 
+/// The strip above a list: how many in all, how many in each status (a badge of class
+/// `<badge><status>` named by `label`), and how many the filter shows.
+pub fn counts<K: AsRef<str> + Ord>(
+    t: &Texts,
+    counts: &std::collections::BTreeMap<K, usize>,
+    matching: usize,
+    badge: &str,
+    label: impl Fn(&str) -> &'static str,
+) -> Markup {
+    html! {
+        ul.counts {
+            li { span.n { (counts.values().sum::<usize>()) } " " (t.all) }
+            @for (s, n) in counts {
+                li { span class={(badge) (s.as_ref())} { (label(s.as_ref())) } " " span.n { (n) } }
+            }
+            li.matching { (t.total_shown) " " span.n #matching { (matching) } }
+        }
+    }
+}
+
 /// A time as the centre reads it: Beijing time, to the minute.
 pub fn local_time(rfc3339: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(rfc3339)

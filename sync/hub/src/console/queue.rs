@@ -434,13 +434,7 @@ fn live_list(ctx: &Ctx, list: &Listing, cat: &BTreeMap<String, Category>, paged:
     let t = ctx.t();
     let l = ctx.lang;
     html! {
-        ul.counts {
-            li { span.n { (list.counts.values().sum::<usize>()) } " " (t.all) }
-            @for (s, n) in &list.counts {
-                li { span class={"badge st-" (s)} { (l.status(s)) } " " span.n { (n) } }
-            }
-            li.matching { (t.total_shown) " " span.n #matching { (list.matching) } }
-        }
+        (super::counts(t, &list.counts, list.matching, "badge st-", |s| l.status(s)))
         @if list.lines.is_empty() {
             p.empty { (t.queue_empty) }
         } @else {

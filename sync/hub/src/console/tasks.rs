@@ -278,13 +278,7 @@ fn table(ctx: &Ctx, list: &Listing, paged: bool) -> Markup {
     let l = ctx.lang;
     let clock = &list.clock;
     html! {
-        ul.counts {
-            li { span.n { (list.counts.values().sum::<usize>()) } " " (t.all) }
-            @for (s, n) in &list.counts {
-                li { span class={"badge ts-" (s)} { (l.task_status(s)) } " " span.n { (n) } }
-            }
-            li.matching { (t.total_shown) " " span.n #matching { (list.matching) } }
-        }
+        (super::counts(t, &list.counts, list.matching, "badge ts-", |s| l.task_status(s)))
         @if list.rows.is_empty() {
             p.empty { (t.task_empty) }
         } @else {
