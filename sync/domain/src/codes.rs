@@ -105,6 +105,7 @@ impl EventStatus {
                 | (Accepted, Closed)
                 | (Dispatched, Handled)
                 | (Dispatched, Escalated)
+                | (Dispatched, Accepted) // a department returns it: not its work
                 | (Escalated, Accepted)
                 | (Escalated, Dispatched)
                 | (Handled, Verified)

@@ -56,12 +56,25 @@ pub fn event_version(row: &Row) -> String {
 }
 
 /// Refuse when the event is no longer at the version the caller saw.
-fn check_version(row: Option<&Row>, expected: Option<&str>) -> HubResult<()> {
+pub(crate) fn check_version(row: Option<&Row>, expected: Option<&str>) -> HubResult<()> {
     match (row, expected) {
         (Some(r), Some(v)) if event_version(r) != v => Err(HubError::Conflict(
             "the event changed since the form was loaded".into(),
         )),
         _ => Ok(()),
+    }
+}
+
+/// Refuse a dispatcher's step on an event another level or a department holds (see
+/// [`crate::handling`]).
+fn require_dispatcher(tx: &mut dyn HubTx, who: &Principal, id: &str) -> HubResult<()> {
+    let holding = crate::handling::Holding { hops: tx.hops(id)? };
+    if holding.standing(who) == crate::handling::Standing::Dispatcher {
+        Ok(())
+    } else {
+        Err(HubError::Forbidden(
+            "the event is held by another level or department".into(),
+        ))
     }
 }
 
@@ -315,9 +328,16 @@ impl Hub {
     }
 
     fn visible_rows(&self, who: &Principal, entity: Entity, limit: usize) -> HubResult<Vec<Row>> {
-        let (rows, routed) = with_tx(self.store(), |tx| {
+        let (rows, routed, held) = with_tx(self.store(), |tx| {
             let rows = tx.rows(entity, 100_000)?;
-            // A department handler sees the events of the 小类 routed to its department.
+            // A department handler sees the events of the 小类 routed to its department, and
+            // those dispatched to it.
+            let held: BTreeSet<String> = match &who.department_id {
+                Some(dep) if entity == Entity::Event => {
+                    tx.held_by_department(dep)?.into_iter().collect()
+                }
+                _ => BTreeSet::new(),
+            };
             let routed: Option<BTreeSet<String>> = match &who.department_id {
                 Some(dep) if entity == Entity::Event => {
                     let code = tx
@@ -335,7 +355,7 @@ impl Hub {
                 }
                 _ => None,
             };
-            Ok((rows, routed))
+            Ok((rows, routed, held))
         })?;
         Ok(rows
             .into_iter()
@@ -347,7 +367,8 @@ impl Hub {
                     .is_some_and(|g| who.sees_grid(g))
             })
             .filter(|r| {
-                routed.as_ref().is_none_or(|cats| {
+                held.contains(&r.row_id)
+                    || routed.as_ref().is_none_or(|cats| {
                     r.fields
                         .get("category_code")
                         .and_then(Value::as_str)
@@ -395,6 +416,7 @@ impl Hub {
                 .and_then(|r| r.fields.get("grid_id"))
                 .and_then(Value::as_str);
             who.require_grid(grid, &format!("event {id:.40}"))?;
+            require_dispatcher(tx, who, id)?;
             check_version(ev.as_ref(), expected)?;
             let before = ev
                 .as_ref()
@@ -588,6 +610,7 @@ impl Hub {
         let now = self.now_ms();
         in_tx(self.store(), |tx| {
             let current = tx.row(Entity::Event, event_id)?.filter(|r| !r.deleted);
+            require_dispatcher(tx, who, event_id)?;
             check_version(current.as_ref(), expected)?;
             let before = current
                 .and_then(|r| r.fields.get("status").cloned())

@@ -34,6 +34,7 @@ pub mod departments;
 pub mod devices;
 pub mod error;
 pub mod exchange;
+pub mod handling;
 pub mod http;
 pub mod hub;
 pub mod merge;

@@ -40,6 +40,10 @@ impl Hub {
         if let Some(dep) = &who.department_id {
             let category = row.fields.get("category_code").and_then(Value::as_str);
             let routed = with_tx(self.store(), |tx| {
+                let held = crate::handling::Holding { hops: tx.hops(id)? };
+                if held.department() == Some(dep.as_str()) {
+                    return Ok(true);
+                }
                 let code = tx
                     .departments()?
                     .into_iter()

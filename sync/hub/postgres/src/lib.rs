@@ -9,6 +9,7 @@
 
 mod centre;
 mod deadlines;
+mod handling;
 mod records;
 mod service;
 
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_service.sql"),
     include_str!("migrations/0003_deadlines.sql"),
+    include_str!("migrations/0004_handling.sql"),
 ];
 
 /// Most connections one gridhub instance holds (a city runs several instances on one

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 mod centre;
 mod deadlines;
+mod handling;
 mod service;
 
 /// The schema, one file per version; `user_version` counts the applied ones.
@@ -20,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_row_origin.sql"),
     include_str!("migrations/0005_service.sql"),
     include_str!("migrations/0006_deadlines.sql"),
+    include_str!("migrations/0007_handling.sql"),
 ];
 
 pub struct SqliteStore {

@@ -1,120 +1,27 @@
 //! The event page: what was reported (description, the category's fields, reporter and
 //! device, position, times), its photos with completeness and the seal verdict, its
-//! timeline, and the actions the role allows in the event's state — 受理/立案, 不予受理,
-//! 派遣, 核查, 结案, 退回, notes — through the hub's own centre transitions. Each form
-//! carries the event's version: a stale form, a second click or another dispatcher's
-//! step in between is refused with a message and changes nothing.
+//! timeline, who holds it now, and the actions (in [`super::event_acts`]).
 
 use super::queue::{catalog, category_name, deadline, text};
 use super::{local_time, page as frame, Console, Ctx, Failure, Kind, St};
-use crate::authz::Action;
-use crate::centre::event_version;
+use crate::authz::Principal;
+use crate::handling::Standing;
 use crate::http::extract::blocking;
-use crate::hub::HubError;
+use crate::hub::{Hub, HubError};
 use crate::seals_and_photo_access::EventEvidence;
 use crate::timeline::Step;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
-use gridhub_store::{with_tx, DeviceRecord, Row};
-use gridpad_domain::codes::EventStatus;
+use axum::response::{IntoResponse, Response};
+use gridhub_store::{with_tx, Department, DeviceRecord, Row};
 use gridpad_domain::worktime::Deadline;
 use maud::{html, Markup};
 use serde_json::Value;
 use std::sync::Arc;
 
-/// What a centre account can do to an event, and the step it makes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Act {
-    Accept,
-    Reject,
-    Dispatch,
-    Verify,
-    Return,
-    Close,
-    Note,
-}
-
-impl Act {
-    const ALL: [Act; 7] = [
-        Act::Accept,
-        Act::Reject,
-        Act::Dispatch,
-        Act::Verify,
-        Act::Return,
-        Act::Close,
-        Act::Note,
-    ];
-
-    fn code(self) -> &'static str {
-        match self {
-            Act::Accept => "accept",
-            Act::Reject => "reject",
-            Act::Dispatch => "dispatch",
-            Act::Verify => "verify",
-            Act::Return => "return",
-            Act::Close => "close",
-            Act::Note => "note",
-        }
-    }
-
-    fn parse(s: &str) -> Option<Act> {
-        Act::ALL.into_iter().find(|a| a.code() == s)
-    }
-
-    /// The status the step moves to (none for a note).
-    fn next(self) -> Option<EventStatus> {
-        Some(match self {
-            Act::Accept => EventStatus::Accepted,
-            Act::Reject => EventStatus::Rejected,
-            Act::Dispatch | Act::Return => EventStatus::Dispatched,
-            Act::Verify => EventStatus::Verified,
-            Act::Close => EventStatus::Closed,
-            Act::Note => return None,
-        })
-    }
-
-    /// Whether the event's state allows it (a return needs a handled event).
-    fn allowed_from(self, current: EventStatus) -> bool {
-        match self {
-            Act::Note => true,
-            Act::Return => current == EventStatus::Handled,
-            Act::Dispatch => {
-                current != EventStatus::Handled && current.can_become(EventStatus::Dispatched)
-            }
-            a => a.next().is_some_and(|n| current.can_become(n)),
-        }
-    }
-
-    fn label(self, t: &super::i18n::Texts) -> &'static str {
-        match self {
-            Act::Accept => t.act_accept,
-            Act::Reject => t.act_reject,
-            Act::Dispatch => t.act_dispatch,
-            Act::Verify => t.act_verify,
-            Act::Return => t.act_return,
-            Act::Close => t.act_close,
-            Act::Note => t.act_note,
-        }
-    }
-
-    fn done(self, t: &super::i18n::Texts) -> &'static str {
-        match self {
-            Act::Accept => t.done_accepted,
-            Act::Reject => t.done_rejected,
-            Act::Dispatch => t.done_dispatched,
-            Act::Verify => t.done_verified,
-            Act::Return => t.done_returned,
-            Act::Close => t.done_closed,
-            Act::Note => t.done_noted,
-        }
-    }
-}
-
 /// What the page shows of one event.
-struct Loaded {
-    row: Row,
+pub(super) struct Loaded {
+    pub(super) row: Row,
     evidence: EventEvidence,
     steps: Vec<Step>,
     device: Option<DeviceRecord>,
@@ -123,13 +30,20 @@ struct Loaded {
     grid: String,
     deadline: Option<(String, &'static str)>,
     /// The catalog's deadline for its 小类 (what a dispatch without hours gives).
-    catalog_deadline: Option<Deadline>,
+    pub(super) catalog_deadline: Option<Deadline>,
     /// Per photo: whether the hub holds it.
     held: Vec<bool>,
+    /// What the account is to the event as it is held now.
+    pub(super) standing: Standing,
+    /// Who holds it: the level, the department and its deadline (none: its area).
+    holder: Option<String>,
+    /// Where an escalation would go, where a 退回 would go, the departments it may go to.
+    pub(super) escalate_to: Option<String>,
+    pub(super) send_back_to: Option<String>,
+    pub(super) departments: Vec<(Department, bool)>,
 }
 
-fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, HubError> {
-    let hub = &c.hub;
+pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubError> {
     let row = hub.event_for(who, id)?;
     let evidence = hub.event_evidence(&row)?;
     let steps = hub.event_timeline(&row)?;
@@ -181,7 +95,48 @@ fn load(c: &Console, who: &crate::authz::Principal, id: &str) -> Result<Loaded, 
             unit: c.unit,
         })
     });
+    let holding = hub.holding(id)?;
+    let standing = holding.standing(who);
+    let holder = holding.last().map(|h| {
+        let mut s = tree
+            .node(&h.node_id)
+            .map(|n| n.name.clone())
+            .unwrap_or_default();
+        if let Some(d) = &h.department_id {
+            let name = with_tx(hub.store(), |tx| tx.department(d))
+                .ok()
+                .flatten()
+                .map(|d| d.name)
+                .unwrap_or_default();
+            s = format!("{s} · {name}");
+        }
+        if let Some(due) = &h.deadline_at {
+            s = format!("{s} · {}", local_time(due));
+        }
+        s
+    });
+    let dispatcher = standing == Standing::Dispatcher;
+    let escalate_to = if dispatcher {
+        hub.escalation_target(who, &row, &holding)?.map(|n| n.name)
+    } else {
+        None
+    };
+    let send_back_to = holding
+        .sent_up_from()
+        .filter(|_| dispatcher)
+        .and_then(|n| tree.node(n))
+        .map(|n| n.name.clone());
+    let departments = if dispatcher {
+        hub.departments_for_event(who, &row)?
+    } else {
+        vec![]
+    };
     Ok(Loaded {
+        standing,
+        holder,
+        escalate_to,
+        send_back_to,
+        departments,
         held,
         category: category_name(&cat, code),
         row,
@@ -200,7 +155,7 @@ pub async fn page(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Resp
     render(c, ctx, id, flash, StatusCode::OK).await
 }
 
-async fn render(
+pub(super) async fn render(
     c: Arc<Console>,
     ctx: Ctx,
     id: String,
@@ -212,7 +167,7 @@ async fn render(
         return Err(ctx.failure(Kind::NotFound));
     }
     let c2 = c.clone();
-    let ev = blocking(move || load(&c2, &who, &id))
+    let ev = blocking(move || load(&c2.hub, &who, &id))
         .await
         .map_err(|e| ctx.fail(e))?;
     let t = ctx.t();
@@ -341,7 +296,10 @@ fn view(ctx: &Ctx, ev: &Loaded, message: Option<(bool, &'static str)>) -> Markup
             div.col {
                 section.card {
                     h2 { (t.ev_actions) }
-                    (actions(ctx, ev))
+                    @if let Some(h) = &ev.holder {
+                        p #holder { (t.ev_holder) ": " strong { (h) } }
+                    }
+                    (super::event_acts::actions(ctx, ev))
                 }
                 section.card {
                     h2 { (t.ev_timeline) }
@@ -362,167 +320,6 @@ fn view(ctx: &Ctx, ev: &Loaded, message: Option<(bool, &'static str)>) -> Markup
                 }
             }
         }
-    }
-}
-
-fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
-    let t = ctx.t();
-    let Some(who) = &ctx.who else { return html! {} };
-    let current =
-        EventStatus::parse(text(&ev.row.fields, "status")).unwrap_or(EventStatus::Reported);
-    let acts: Vec<Act> = if who.may(Action::EventsHandle) {
-        Act::ALL
-            .into_iter()
-            .filter(|a| a.allowed_from(current))
-            .collect()
-    } else {
-        vec![]
-    };
-    let version = event_version(&ev.row);
-    let id = &ev.row.row_id;
-    // Empty hours: the catalog's deadline, which the field shows.
-    let catalog = match ev.catalog_deadline {
-        Some(d) => format!("{} {}", d.amount, t.unit(d.unit)),
-        None => t.act_no_catalog_deadline.to_string(),
-    };
-    html! {
-        @if acts.iter().all(|a| *a == Act::Note) { p.hint { (t.ev_no_actions) } }
-        @for a in acts {
-            form.act method="post" action={"/events/" (id) "/act"} data-act=(a.code()) {
-                input type="hidden" name="csrf" value=(ctx.csrf);
-                input type="hidden" name="version" value=(version);
-                input type="hidden" name="action" value=(a.code());
-                @match a {
-                    Act::Reject => label { (t.act_reject_reason) textarea name="note" required maxlength="2000" rows="2" {} },
-                    Act::Return => {
-                        label { (t.act_return_reason) textarea name="note" required maxlength="2000" rows="2" {} }
-                        label.short { (t.act_deadline_hours) input type="number" name="hours" min="1" max="8784" placeholder=(catalog); }
-                    },
-                    Act::Note => label { (t.act_note_text) textarea name="note" required maxlength="2000" rows="2" {} },
-                    Act::Dispatch => {
-                        label.short { (t.act_deadline_hours) input type="number" name="hours" min="1" max="8784" placeholder=(catalog); }
-                        label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; }
-                    },
-                    _ => label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; },
-                }
-                button type="submit" class=(if matches!(a, Act::Reject) { "danger" } else if a == Act::Note { "" } else { "primary" })
-                    id={"act-" (a.code())} { (a.label(t)) }
-            }
-        }
-    }
-}
-
-#[derive(serde::Deserialize)]
-pub struct ActForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    action: String,
-    #[serde(default)]
-    note: String,
-    #[serde(default)]
-    hours: Option<String>,
-}
-
-pub async fn act(
-    State(c): St,
-    ctx: Ctx,
-    Path(id): Path<String>,
-    Form(form): Form<ActForm>,
-) -> Result<Response, Failure> {
-    let who = ctx.signed()?.clone();
-    ctx.check_csrf(&form.csrf)?;
-    let t = ctx.t();
-    let a = Act::parse(&form.action).ok_or(ctx.failure(Kind::BadInput))?;
-    let note = form.note.trim().to_string();
-    let refuse = |m: &'static str, s: StatusCode| (Some((false, m)), s);
-    let check = if note.chars().count() > 2_000 {
-        Some(refuse(t.err_too_long, StatusCode::BAD_REQUEST))
-    } else if note.is_empty() && matches!(a, Act::Reject | Act::Return) {
-        Some(refuse(t.err_reason_needed, StatusCode::BAD_REQUEST))
-    } else if note.is_empty() && a == Act::Note {
-        Some(refuse(t.err_note_needed, StatusCode::BAD_REQUEST))
-    } else {
-        None
-    };
-    let hours = match form
-        .hours
-        .as_deref()
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-    {
-        None => None,
-        Some(h) => match h.parse::<u32>() {
-            Ok(h) if (1..=24 * 366).contains(&h) => Some(Deadline::hours(h)),
-            _ => {
-                return render(
-                    c,
-                    ctx,
-                    id,
-                    Some((false, t.err_bad_hours)),
-                    StatusCode::BAD_REQUEST,
-                )
-                .await
-            }
-        },
-    };
-    if let Some((m, s)) = check {
-        return render(c, ctx, id, m, s).await;
-    }
-    let hub = c.hub.clone();
-    let (id2, version) = (id.clone(), form.version.clone());
-    let r = blocking(move || {
-        let current = hub.event_for(&who, &id2)?;
-        let status =
-            EventStatus::parse(text(&current.fields, "status")).unwrap_or(EventStatus::Reported);
-        if event_version(&current) != version {
-            return Err(HubError::Conflict("stale".into()));
-        }
-        if !a.allowed_from(status) {
-            return Err(HubError::BadRequest("not allowed".into()));
-        }
-        let v = Some(version.as_str());
-        match a {
-            Act::Note => hub.note_event(&who, &id2, &note),
-            Act::Dispatch => {
-                let n = if note.is_empty() {
-                    "派遣至网格处置"
-                } else {
-                    note.as_str()
-                };
-                hub.dispatch_event_at(&who, &id2, hours, n, v).map(|_| ())
-            }
-            Act::Return => hub
-                .dispatch_event_at(&who, &id2, hours, &note, v)
-                .map(|_| ()),
-            a => {
-                let next = a.next().expect("a step");
-                hub.transition_event_at(&who, &id2, next, &note, v)
-            }
-        }
-    })
-    .await;
-    match r {
-        Ok(()) => {
-            c.flash(&ctx.key, a.done(t));
-            Ok(Redirect::to(&format!("/events/{id}")).into_response())
-        }
-        Err(HubError::Conflict(_)) => {
-            render(c, ctx, id, Some((false, t.err_stale)), StatusCode::CONFLICT).await
-        }
-        Err(HubError::BadRequest(m)) => {
-            let m = if m.starts_with("no deadline") {
-                t.err_no_deadline
-            } else if m.contains("calendar has no year") {
-                t.err_no_calendar
-            } else {
-                t.err_not_allowed
-            };
-            render(c, ctx, id, Some((false, m)), StatusCode::CONFLICT).await
-        }
-        Err(e) => Err(ctx.fail(e)),
     }
 }
 

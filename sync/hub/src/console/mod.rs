@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod devices;
 pub mod event;
+pub mod event_acts;
 pub mod i18n;
 pub mod login;
 pub mod queue;
@@ -69,7 +70,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/logout", post(login::logout))
         .route("/lang", post(switch_lang))
         .route("/events/{id}", get(event::page))
-        .route("/events/{id}/act", post(event::act))
+        .route("/events/{id}/act", post(event_acts::act))
         .route("/events/{id}/photos/{sha}", get(event::photo))
         .route("/tasks", get(tasks::page).post(tasks::create))
         .route("/tasks/filter", post(tasks::set_filter))

@@ -48,6 +48,7 @@ pub fn run(fresh: &dyn Fn() -> Box<dyn HubStore>) {
     clock_floor_only_rises(&*fresh());
     a_lease_has_one_holder(&*fresh());
     deadline_records(&*fresh());
+    handling_hops(&*fresh());
 }
 
 pub fn devices_and_codes(s: &dyn HubStore) {
@@ -626,6 +627,58 @@ pub fn deadline_records(s: &dyn HubStore) {
     with_tx(s, |tx| {
         assert_eq!(tx.marked_thresholds("task", "t2")?, Vec::<String>::new());
         assert_eq!(tx.reminders_for("a1", 10)?.len(), 2, "nor its reminder");
+        Ok(())
+    })
+    .unwrap();
+}
+
+pub fn handling_hops(s: &dyn HubStore) {
+    let hop = |event: &str, seq: u32, node: &str, dep: Option<&str>| Hop {
+        event_id: event.into(),
+        seq,
+        node_id: node.into(),
+        department_id: dep.map(Into::into),
+        from_node_id: "community".into(),
+        kind: "escalate".into(),
+        reason: "超出社区处置能力".into(),
+        deadline_at: dep.map(|_| "2026-11-23T03:00:00.000Z".into()),
+        actor: "zhaobao".into(),
+        at_ms: u64::from(seq) * 10,
+    };
+    with_tx(s, |tx| {
+        assert_eq!(tx.hops("e1")?, vec![], "no hop: held by its area");
+        tx.add_hop(&hop("e1", 1, "street", None))?;
+        tx.add_hop(&hop("e1", 2, "street", Some("d-cg")))?;
+        tx.add_hop(&hop("e2", 1, "street", Some("d-cg")))?;
+        tx.add_hop(&hop("e2", 2, "street", None))?;
+        tx.add_hop(&hop("e3", 1, "street", Some("d-cg")))?;
+        Ok(())
+    })
+    .unwrap();
+    with_tx(s, |tx| {
+        assert_eq!(
+            tx.hops("e1")?,
+            vec![
+                hop("e1", 1, "street", None),
+                hop("e1", 2, "street", Some("d-cg"))
+            ],
+            "oldest first"
+        );
+        assert_eq!(
+            tx.held_by_department("d-cg")?,
+            vec!["e1".to_string(), "e3".to_string()],
+            "only where the department holds the last hop"
+        );
+        for (seq, why) in [(2, "a seq taken"), (4, "a seq skipped")] {
+            assert!(
+                matches!(
+                    tx.add_hop(&hop("e1", seq, "district", None)),
+                    Err(StoreError::Conflict(_))
+                ),
+                "{why} is a conflict"
+            );
+        }
+        assert_eq!(tx.hops("e1")?.len(), 2, "the refused hops left nothing");
         Ok(())
     })
     .unwrap();

@@ -6,9 +6,11 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod deadlines;
+mod handling;
 mod service;
 
 pub use deadlines::{CalendarYear, DeadlineTx, Reminder};
+pub use handling::{HandlingTx, Hop};
 pub use service::{PoolStats, ServiceTx, StoreSize};
 
 pub use gridpad_domain::Scope;
@@ -163,7 +165,7 @@ impl Row {
 }
 
 /// One transaction's worth of storage operations.
-pub trait HubTx: CentreTx + ServiceTx + DeadlineTx {
+pub trait HubTx: CentreTx + ServiceTx + DeadlineTx + HandlingTx {
     fn device(&mut self, device_id: &str) -> StoreResult<Option<DeviceRecord>>;
     fn put_device(&mut self, d: &DeviceRecord) -> StoreResult<()>;
     fn devices(&mut self) -> StoreResult<Vec<DeviceRecord>>;
