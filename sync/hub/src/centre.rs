@@ -19,6 +19,17 @@ use std::collections::BTreeSet;
 
 pub use crate::devices::DeviceHealth;
 
+/// The hub-only field of a task that lists its handler's result photos (SHA-256).
+pub const RESULT_PHOTOS: &str = "result_photos";
+
+/// A task's result photos, as its handler's device sent them.
+pub fn task_result_photos(row: &Row) -> Vec<String> {
+    row.fields
+        .get(RESULT_PHOTOS)
+        .and_then(spec::photo_list)
+        .unwrap_or_default()
+}
+
 /// A task checked and made, not yet written.
 struct PreparedTask {
     id: String,

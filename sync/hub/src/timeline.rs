@@ -1,6 +1,7 @@
 //! One event as the console's event page shows it: found within the account's area (and,
 //! for a department handler, its department's 小类), its timeline (the lifecycle steps
-//! the devices also receive, and the centre's notes), its photos. Notes are audit lines
+//! the devices also receive, and the centre's notes), its photos and its tasks' result
+//! photos. Notes are audit lines
 //! (`event.note`): the centre's remarks, not synced to the device.
 
 use crate::audit::AuditQuery;
@@ -169,6 +170,30 @@ impl Hub {
         if !photos.iter().any(|p| p == sha256) {
             return Err(missing());
         }
+        self.photo_bytes(sha256)
+    }
+
+    /// A result photo of a task `who` may read: the bytes, if the task's handler sent
+    /// that photo and the hub holds it.
+    pub fn task_photo(&self, who: &Principal, id: &str, sha256: &str) -> HubResult<Vec<u8>> {
+        let row = self.task_for(who, id)?;
+        if !crate::centre::task_result_photos(&row)
+            .iter()
+            .any(|p| p == sha256)
+        {
+            return Err(HubError::NotFound("photo".into()));
+        }
+        self.photo_bytes(sha256)
+    }
+
+    /// Whether the hub holds a photo's bytes.
+    pub fn holds_photo(&self, sha256: &str) -> bool {
+        self.blobs()
+            .is_some_and(|b| matches!(b.blob_len(sha256), Ok(Some(_))))
+    }
+
+    fn photo_bytes(&self, sha256: &str) -> HubResult<Vec<u8>> {
+        let missing = || HubError::NotFound("photo".into());
         let blobs = self.blobs().ok_or_else(missing)?;
         let len = blobs.blob_len(sha256)?.ok_or_else(missing)?;
         Ok(blobs.read_blob(sha256, 0, len)?)

@@ -538,11 +538,16 @@ async fn a_task_made_on_the_page_reaches_the_grid_and_shows_the_devices_feedback
     sync_all(&mut dev, &mut t);
     let page = send(&w.app, get(&to, &s)).await.body;
     assert!(page.contains("data-status=\"accepted\""));
+    // With a result photo: the hub keeps it (the console shows it once its bytes arrive;
+    // until then, that it has not been received).
+    let result = "ab".repeat(32);
+    dev.register_photo(&result, 2_048, "image/jpeg", Some(1280), Some(960))
+        .unwrap();
     dev.task_command(
         &id,
         TaskCommand::Complete,
         "通道已清理，堆物已移走",
-        &[],
+        std::slice::from_ref(&result),
         None,
     )
     .unwrap();
@@ -550,6 +555,16 @@ async fn a_task_made_on_the_page_reaches_the_grid_and_shows_the_devices_feedback
     let page = send(&w.app, get(&to, &s)).await.body;
     assert!(page.contains("data-status=\"completed\""), "{page}");
     assert!(page.contains("通道已清理，堆物已移走"));
+    let row = w.th.hub.task_for(&Principal::cli(), &id).unwrap();
+    assert_eq!(gridhub::centre::task_result_photos(&row), [result.clone()]);
+    assert!(page.contains("id=\"task-result-photos\""), "{page}");
+    assert!(page.contains("照片尚未收到"), "not received yet: {page}");
+    let photo = send(&w.app, get(&format!("{to}/photos/{result}"), &s)).await;
+    assert_eq!(photo.status, StatusCode::NOT_FOUND, "no bytes yet");
+    // Another street's dispatcher: not found, whether or not the photo is there.
+    let other = sign_in(&w.app, "jiaochuan").await;
+    let r = send(&w.app, get(&format!("{to}/photos/{result}"), &other)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
     let list = send(&w.app, get("/tasks", &s)).await.body;
     assert!(list.contains(&format!("data-task=\"{id}\" data-status=\"completed\"")));
     // The English page says it in English.

@@ -4,4 +4,5 @@
 //! (`gridpad_testkit::process`, `gridpad_testkit::proxy`). The console's browser test
 //! drives Chromium through [`webdriver`].
 
+pub mod console;
 pub mod webdriver;

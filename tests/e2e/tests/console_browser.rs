@@ -3,7 +3,7 @@
 //! closed loop from the centre's screen. A device reports with a photo → the report
 //! appears in the open queue without a reload → the dispatcher opens it, sees the photo,
 //! accepts and dispatches (a double submission dispatches once) → the device completes
-//! the task → the dispatcher verifies and closes → the device shows it closed. A
+//! the task with a result photo → the dispatcher sees it, verifies and closes → the device shows it closed. A
 //! dispatcher of another street neither sees it nor opens it; the auditor finds the steps
 //! in the audit viewer. Every page is photographed in both languages into docs/console/.
 //!
@@ -11,21 +11,14 @@
 //! is unset; tests/run-all.sh sets it.
 //!   cargo test -p gridpad-e2e --test console_browser -- --nocapture
 
+use gridpad_e2e::console::*;
 use gridpad_e2e::webdriver::{chromedriver, Browser};
 use gridpad_testkit::process::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-const PASSWORD: &str = "Zhenhai-2026-grid";
 const DESCRIPTION: &str = "5栋东侧人行道井盖缺失，夜间行人易踩空";
-const WAIT: Duration = Duration::from_secs(20);
-
-fn shots() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/console");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// A camera-like JPEG (gradients and checks).
 fn photo(path: &Path) {
@@ -34,62 +27,6 @@ fn photo(path: &Path) {
         image::Rgb([(i * 255 / 1280) as u8, (j * 255 / 960) as u8, 60 + check])
     });
     img.save(path).unwrap();
-}
-
-fn account(hub_dir: &Path, name: &str, role: &str, node: &str) {
-    run(gridhub_admin(hub_dir)
-        .env("GRIDHUB_PASSWORD", PASSWORD)
-        .args([
-            "account",
-            "create",
-            "--username",
-            name,
-            "--role",
-            role,
-            "--node",
-            node,
-            "--password",
-        ]));
-}
-
-fn sign_in(b: &Browser, url: &str, user: &str) {
-    b.goto(&format!("{url}/login"));
-    b.type_into("#username", user);
-    b.type_into("#password", PASSWORD);
-    b.click("#login-submit");
-    b.wait_for("the signed-in page", WAIT, |b| !b.url().ends_with("/login"));
-}
-
-fn sign_out(b: &Browser) {
-    b.click("form[action='/logout'] button");
-    b.wait_for("the login page", WAIT, |b| b.url().contains("/login"));
-}
-
-fn switch_lang(b: &Browser) {
-    let before = b.js("return document.documentElement.lang");
-    b.click("#switch-lang");
-    b.wait_for("the other language", WAIT, |b| {
-        b.js("return document.documentElement.lang") != before
-    });
-}
-
-/// Screenshots of the current page in Chinese and English (`reopen` brings the page back
-/// after the switch, which lands on the start page), ending in Chinese.
-fn both_languages(b: &Browser, name: &str, reopen: &dyn Fn(&Browser)) {
-    assert_eq!(b.js("return document.documentElement.lang"), "zh-CN");
-    b.screenshot(&shots().join(format!("{name}-zh.png")));
-    switch_lang(b);
-    reopen(b);
-    b.screenshot(&shots().join(format!("{name}-en.png")));
-    switch_lang(b);
-    reopen(b);
-}
-
-fn status_of(b: &Browser) -> String {
-    b.js("var e = document.getElementById('event-status'); return e ? e.dataset.status : ''")
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[test]
@@ -106,9 +43,9 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     let seeded =
         run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
-    account(&hub_dir, "zhaobao", "dispatcher", "330211001");
-    account(&hub_dir, "jiaochuan", "dispatcher", "330211002");
-    account(&hub_dir, "shenji", "auditor", "330211");
+    account(&hub_dir, "zhaobao", "dispatcher", "330211001", None);
+    account(&hub_dir, "jiaochuan", "dispatcher", "330211002", None);
+    account(&hub_dir, "shenji", "auditor", "330211", None);
     let code = run_json(gridhub_admin(&hub_dir).args([
         "issue-code",
         "--user",
@@ -242,13 +179,18 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     run(gridpad(&dev).args(["sync", "--once"]));
     run(gridpad(&dev).args(["task", &task, "accept"]));
     run(gridpad(&dev).args(["task", &task, "start"]));
-    run(gridpad(&dev).args([
-        "task",
-        &task,
-        "complete",
-        "--note",
-        "已放置警示锥并更换井盖",
-    ]));
+    let after = tmp.path().join("replaced.jpg");
+    photo(&after);
+    run(gridpad(&dev)
+        .args([
+            "task",
+            &task,
+            "complete",
+            "--note",
+            "已放置警示锥并更换井盖",
+            "--photo",
+        ])
+        .arg(&after));
     run(gridpad(&dev).args(["sync", "--once"]));
 
     // 核查, 结案.
@@ -258,6 +200,10 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
         b.text().contains("已放置警示锥并更换井盖"),
         "the handler's feedback on the timeline"
     );
+    // The handler's result photo, from the evidence store, beside the report's.
+    b.wait_for("the result photo", WAIT, |b| {
+        b.js("var i = document.querySelector('#result-photos img.thumb'); return !!i && i.complete && i.naturalWidth > 0") == true
+    });
     b.click("#act-verify");
     b.wait_for("verified", WAIT, |b| status_of(b) == "verified");
     b.type_into(
@@ -387,8 +333,8 @@ fn the_devices_and_tasks_pages_in_the_browser() {
         run_json(gridhub_admin(&hub_dir).args(["seed-demo", "--persons", "300", "--json"]));
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
     let grid_id = seeded["home_grid_id"].as_str().unwrap().to_string();
-    account(&hub_dir, "zhaobao", "dispatcher", "330211001");
-    account(&hub_dir, "zhaobao.fleet", "fleet_manager", "330211001");
+    account(&hub_dir, "zhaobao", "dispatcher", "330211001", None);
+    account(&hub_dir, "zhaobao.fleet", "fleet_manager", "330211001", None);
     for title in ["清理招宝山路 12 号楼道堆物", "核查东门社区独居老人走访情况"]
     {
         run(gridhub_admin(&hub_dir)

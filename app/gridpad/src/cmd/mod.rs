@@ -170,3 +170,28 @@ pub fn beijing(t: chrono::DateTime<chrono::Utc>) -> String {
 pub fn not_enrolled() -> anyhow::Error {
     anyhow::anyhow!("this device is not enrolled: run `gridpad enroll --hub URL --code CODE`")
 }
+
+/// Take camera files as evidence for a record about to be made (a report, a task's result):
+/// each is processed to the category's photo policy, stamped and stored encrypted. Returns their SHA-256.
+pub fn take_photos(
+    store: &mut Store,
+    files: &[PathBuf],
+    category: &str,
+    position: Option<&gridpad_core::model::Position>,
+    reporter: &str,
+) -> Result<Vec<String>> {
+    if files.is_empty() {
+        return Ok(vec![]);
+    }
+    let policy = gridpad_photo::policy_for(store, category)?;
+    let vault = gridpad_photo::Vault::open(store.dir(), store.photo_key())?;
+    let wm = gridpad_photo::Watermarker::bundled()?;
+    let stamp = gridpad_photo::camera::stamp_now(store, position, reporter)?;
+    let mut out = vec![];
+    for f in files {
+        let c = gridpad_photo::capture_file(store, &vault, &wm, f, &policy, &stamp)
+            .with_context(|| format!("photo {}", f.display()))?;
+        out.push(c.sha256);
+    }
+    Ok(out)
+}

@@ -2,11 +2,10 @@
 //! the category's policy, 水印 watermark, encrypted vault), sealed into the device's hash
 //! chain. It waits in the outbox until sync.
 
-use super::{beijing, print_json, Ctx};
-use anyhow::{anyhow, Context, Result};
+use super::{beijing, print_json, take_photos, Ctx};
+use anyhow::{anyhow, Result};
 use gridpad_core::model::Position;
-use gridpad_core::{NewReport, Store};
-use gridpad_photo::{Vault, Watermarker};
+use gridpad_core::NewReport;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -89,29 +88,4 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
         store.outbox_len()?
     );
     Ok(())
-}
-
-/// Take camera files as evidence for a report about to be made: each is processed to the
-/// category's photo policy, stamped and stored encrypted. Returns their SHA-256.
-fn take_photos(
-    store: &mut Store,
-    files: &[PathBuf],
-    category: &str,
-    position: Option<&Position>,
-    reporter: &str,
-) -> Result<Vec<String>> {
-    if files.is_empty() {
-        return Ok(vec![]);
-    }
-    let policy = gridpad_photo::policy_for(store, category)?;
-    let vault = Vault::open(store.dir(), store.photo_key())?;
-    let wm = Watermarker::bundled()?;
-    let stamp = gridpad_photo::camera::stamp_now(store, position, reporter)?;
-    let mut out = vec![];
-    for f in files {
-        let c = gridpad_photo::capture_file(store, &vault, &wm, f, &policy, &stamp)
-            .with_context(|| format!("photo {}", f.display()))?;
-        out.push(c.sha256);
-    }
-    Ok(out)
 }

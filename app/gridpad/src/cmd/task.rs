@@ -1,9 +1,11 @@
-//! `gridpad task ID accept|start|complete|reject`.
+//! `gridpad task ID accept|start|complete|reject`; `complete --photo FILE` adds result
+//! photos (processed like a report's: the task's category's policy, the stamp, the vault).
 
-use super::Ctx;
-use anyhow::Result;
+use super::{take_photos, Ctx};
+use anyhow::{anyhow, bail, Result};
 use clap::ValueEnum;
 use gridpad_core::model::TaskCommand;
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, ValueEnum)]
 enum TaskAction {
@@ -21,6 +23,9 @@ pub struct Args {
     /// Feedback (complete) or reason (reject).
     #[arg(long, default_value = "")]
     note: String,
+    /// A result photo (JPEG/PNG), repeatable: only with `complete`.
+    #[arg(long = "photo")]
+    photos: Vec<PathBuf>,
 }
 
 pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
@@ -31,7 +36,20 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
         TaskAction::Complete => TaskCommand::Complete,
         TaskAction::Reject => TaskCommand::Reject,
     };
-    store.task_command(&a.id, cmd, &a.note, &[], None)?;
+    if !a.photos.is_empty() && cmd != TaskCommand::Complete {
+        bail!("result photos go with `complete` only");
+    }
+    let photos = if a.photos.is_empty() {
+        vec![]
+    } else {
+        let task = store
+            .task(&a.id)?
+            .ok_or_else(|| anyhow!("no task {}", a.id))?;
+        let category = task.category_code.clone().unwrap_or_default();
+        let who = task.assignee.clone().unwrap_or_default();
+        take_photos(&mut store, &a.photos, &category, None, &who)?
+    };
+    store.task_command(&a.id, cmd, &a.note, &photos, None)?;
     println!("task {}: {cmd} recorded", a.id);
     Ok(())
 }

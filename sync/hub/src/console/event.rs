@@ -33,6 +33,8 @@ pub(super) struct Loaded {
     pub(super) catalog_deadline: Option<Deadline>,
     /// Per photo: whether the hub holds it.
     held: Vec<bool>,
+    /// The result photos of its tasks: (task, SHA-256, whether the hub holds it).
+    results: Vec<(String, String, bool)>,
     /// What the account is to the event as it is held now.
     pub(super) standing: Standing,
     /// Who holds it: the level, the department and its deadline (none: its area).
@@ -81,14 +83,25 @@ pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubEr
         .unwrap_or_default();
     let deadline = deadline(&row, &cat, &hub.calendar()?, chrono::Utc::now())
         .map(|(due, colour)| (local_time(&due.to_rfc3339()), colour.as_str()));
-    let held = evidence
-        .photos
-        .iter()
-        .map(|h| {
-            hub.blobs()
-                .is_some_and(|b| matches!(b.blob_len(h), Ok(Some(_))))
-        })
-        .collect();
+    let held = evidence.photos.iter().map(|h| hub.holds_photo(h)).collect();
+    // The result photos of the tasks it became (when the account may read tasks).
+    let results = if who.may(crate::authz::Action::TasksRead) {
+        hub.tasks(who, 10_000)?
+            .into_iter()
+            .filter(|t| text(&t.fields, "source_event_id") == id)
+            .flat_map(|t| {
+                crate::centre::task_result_photos(&t)
+                    .into_iter()
+                    .map(move |sha| (t.row_id.clone(), sha))
+            })
+            .map(|(task, sha)| {
+                let held = hub.holds_photo(&sha);
+                (task, sha, held)
+            })
+            .collect()
+    } else {
+        vec![]
+    };
     let catalog_deadline = cat.get(code).and_then(|c| {
         Some(Deadline {
             amount: u32::try_from(c.hours?).ok()?,
@@ -132,6 +145,7 @@ pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubEr
         vec![]
     };
     Ok(Loaded {
+        results,
         standing,
         holder,
         escalate_to,
@@ -292,6 +306,23 @@ fn view(ctx: &Ctx, ev: &Loaded, message: Option<(bool, &'static str)>) -> Markup
                     }
                     p { (t.ev_seal) ": " span class={"seal seal-" (seal_class)} #seal { (seal_text) } }
                 }
+                @if !ev.results.is_empty() {
+                    section.card #result-photos {
+                        h2 { (t.ev_result_photos) }
+                        div.photos {
+                            @for (i, (task, sha, held)) in ev.results.iter().enumerate() {
+                                @let url = format!("/tasks/{task}/photos/{sha}");
+                                @if *held {
+                                    a href=(url) target="_blank" rel="noopener" {
+                                        img.thumb.result src=(url) alt={(t.ev_result_photos) " " (i + 1)} loading="lazy";
+                                    }
+                                } @else {
+                                    span.thumb.missing { (t.ev_photo_missing) }
+                                }
+                            }
+                        }
+                    }
+                }
             }
             div.col {
                 section.card {
@@ -337,6 +368,11 @@ pub async fn photo(
     let bytes = blocking(move || hub.event_photo(&who, &id, &sha))
         .await
         .map_err(|e| ctx.fail(e))?;
+    Ok(photo_response(bytes))
+}
+
+/// A photo's bytes with their type (JPEG or PNG as the devices send them).
+pub(super) fn photo_response(bytes: Vec<u8>) -> Response {
     let kind = if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
         "image/jpeg"
     } else if bytes.starts_with(b"\x89PNG") {
@@ -344,5 +380,5 @@ pub async fn photo(
     } else {
         "application/octet-stream"
     };
-    Ok(([(header::CONTENT_TYPE, kind)], bytes).into_response())
+    ([(header::CONTENT_TYPE, kind)], bytes).into_response()
 }

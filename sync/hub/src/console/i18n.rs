@@ -208,6 +208,7 @@ texts! {
     ev_photos_incomplete: "照片未收齐，终端下次同步时补传", "Photos missing: the device sends them at its next sync";
     ev_photo_missing: "照片尚未收到", "Photo not received yet";
     ev_no_photos: "本事件没有照片。", "This report has no photos.";
+    ev_result_photos: "处置照片", "Result photos";
     ev_seal: "防篡改校验", "Seal check";
     seal_ok: "通过：记录与终端封存一致", "OK: the record matches the device's seal";
     seal_unsealed: "尚未收到封存记录", "No seal received yet";

@@ -72,6 +72,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/events/{id}", get(event::page))
         .route("/events/{id}/act", post(event_acts::act))
         .route("/events/{id}/photos/{sha}", get(event::photo))
+        .route("/tasks/{id}/photos/{sha}", get(tasks::photo))
         .route("/tasks", get(tasks::page).post(tasks::create))
         .route("/tasks/filter", post(tasks::set_filter))
         .route("/tasks/{id}", get(tasks::detail))

@@ -338,14 +338,21 @@ pub async fn detail(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Re
     }
     let flash = c.take_flash(&ctx.key);
     let hub = c.hub.clone();
-    let (row, grid, clock) = blocking(move || {
+    let (row, grid, clock, results) = blocking(move || {
         let row = hub.task_for(&who, &id)?;
         let grid = hub
             .org()?
             .node(text(&row.fields, "grid_id"))
             .map(|n| n.name.clone())
             .unwrap_or_default();
-        Ok((row, grid, clock(&hub)?))
+        let results: Vec<(String, bool)> = crate::centre::task_result_photos(&row)
+            .into_iter()
+            .map(|sha| {
+                let held = hub.holds_photo(&sha);
+                (sha, held)
+            })
+            .collect();
+        Ok((row, grid, clock(&hub)?, results))
     })
     .await
     .map_err(|e| ctx.fail(e))?;
@@ -389,6 +396,21 @@ pub async fn detail(State(c): St, ctx: Ctx, Path(id): Path<String>) -> Result<Re
                     }
                     @if !text(f, "feedback").is_empty() {
                         h3 { (t.task_feedback) } p.description #task-feedback { (text(f, "feedback")) }
+                    }
+                    @if !results.is_empty() {
+                        h3 { (t.ev_result_photos) }
+                        div.photos #task-result-photos {
+                            @for (i, (sha, held)) in results.iter().enumerate() {
+                                @let url = format!("/tasks/{}/photos/{sha}", row.row_id);
+                                @if *held {
+                                    a href=(url) target="_blank" rel="noopener" {
+                                        img.thumb src=(url) alt={(t.ev_result_photos) " " (i + 1)} loading="lazy";
+                                    }
+                                } @else {
+                                    span.thumb.missing { (t.ev_photo_missing) }
+                                }
+                            }
+                        }
                     }
                     @if !text(f, "reject_reason").is_empty() {
                         h3 { (t.task_reject_reason) } p.description #task-reject { (text(f, "reject_reason")) }
@@ -597,4 +619,21 @@ pub async fn create(
         }
         Err(e) => Err(ctx.fail(e)),
     }
+}
+
+/// A result photo of a task the account may read, from the evidence store.
+pub async fn photo(
+    State(c): St,
+    ctx: Ctx,
+    Path((id, sha)): Path<(String, String)>,
+) -> Result<Response, Failure> {
+    let who = ctx.signed()?.clone();
+    if !gridpad_evidence::seal::is_sha256_hex(&sha) || id.len() > 64 {
+        return Err(ctx.failure(Kind::NotFound));
+    }
+    let hub = c.hub.clone();
+    let bytes = blocking(move || hub.task_photo(&who, &id, &sha))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    Ok(super::event::photo_response(bytes))
 }

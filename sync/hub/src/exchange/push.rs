@@ -618,6 +618,28 @@ impl Hub {
             row.fields.insert(k.clone(), v.clone());
             row.field_hlc.insert(k.clone(), hlc.clone());
         }
+        // The handler's result photos: kept at the hub (the console shows them; no device
+        // of the grid needs them, so they are not in the task's op) and named, so the
+        // upload that follows is kept, not swept as an unnamed photo.
+        if let Some(p) = m.fields.get(spec::PHOTOS).filter(|p| !p.is_null()) {
+            let Some(result) = spec::photo_list(p) else {
+                return Ok(reject(m.seq, "photos: a list of SHA-256 in lower-case hex"));
+            };
+            let mut all = crate::centre::task_result_photos(&row);
+            all.extend(result.into_iter().filter(|h| !all.contains(h)));
+            all.truncate(spec::MAX_PHOTOS);
+            let mut named = match text(&row.fields, "source_event_id") {
+                Some(ev) => tx
+                    .row(Entity::Event, ev)?
+                    .and_then(|r| r.fields.get(spec::PHOTOS).and_then(spec::photo_list))
+                    .unwrap_or_default(),
+                None => vec![],
+            };
+            named.extend(all.iter().cloned());
+            row.fields
+                .insert(crate::centre::RESULT_PHOTOS.into(), json!(all));
+            tx.set_photo_refs(Entity::Task, &m.row_id, &named)?;
+        }
         tx.put_row(&row)?;
         tx.append_op(
             &row.scope,
