@@ -380,11 +380,11 @@ impl Hub {
             .filter(|r| {
                 held.contains(&r.row_id)
                     || routed.as_ref().is_none_or(|cats| {
-                    r.fields
-                        .get("category_code")
-                        .and_then(Value::as_str)
-                        .is_some_and(|c| cats.contains(c))
-                })
+                        r.fields
+                            .get("category_code")
+                            .and_then(Value::as_str)
+                            .is_some_and(|c| cats.contains(c))
+                    })
             })
             .take(limit.min(10_000))
             .collect())

@@ -139,9 +139,7 @@ impl Hub {
             .filter(|r| !r.deleted)
             .ok_or_else(missing)?;
         who.require_grid(Some(text(&row, "grid_id")), &format!("event {id:.40}"))?;
-        let holding = Holding {
-            hops: tx.hops(id)?,
-        };
+        let holding = Holding { hops: tx.hops(id)? };
         let standing = holding.standing(who);
         if standing == Standing::Onlooker && want == Standing::Department {
             // A department that does not hold it does not see it either.
@@ -297,7 +295,11 @@ impl Hub {
                     ))
                 }
             };
-            let here = f.holding.last().map(|h| h.node_id.clone()).unwrap_or_default();
+            let here = f
+                .holding
+                .last()
+                .map(|h| h.node_id.clone())
+                .unwrap_or_default();
             name = tree.node(&from).map(|n| n.name.clone()).unwrap_or_default();
             let note = format!("退回{name}：{reason}");
             self.hop_in(
@@ -338,7 +340,9 @@ impl Hub {
         who.require(Action::EventsHandle)?;
         let note = note.trim();
         if note.chars().count() > 2_000 {
-            return Err(HubError::BadRequest("a note of at most 2,000 characters".into()));
+            return Err(HubError::BadRequest(
+                "a note of at most 2,000 characters".into(),
+            ));
         }
         let tree = self.org()?;
         let row = self
@@ -439,7 +443,11 @@ impl Hub {
                 )));
             }
             let dep = self.department_name(tx, f.holding.department())?;
-            let here = f.holding.last().map(|h| h.node_id.clone()).unwrap_or_default();
+            let here = f
+                .holding
+                .last()
+                .map(|h| h.node_id.clone())
+                .unwrap_or_default();
             let note = format!("{dep}退回：{reason}");
             self.hop_in(
                 tx,
@@ -466,12 +474,19 @@ impl Hub {
 
     /// The department's 签收: it has the event (a note on its timeline and in the audit
     /// log; the status stays 派遣).
-    pub fn department_sign(&self, who: &Principal, id: &str, expected: Option<&str>) -> HubResult<()> {
+    pub fn department_sign(
+        &self,
+        who: &Principal,
+        id: &str,
+        expected: Option<&str>,
+    ) -> HubResult<()> {
         who.require(Action::DepartmentHandle)?;
         in_tx(self.store(), |tx| {
             let f = self.found(tx, who, id, Standing::Department, expected)?;
             if f.status != EventStatus::Dispatched {
-                return Err(HubError::BadRequest("only a dispatched event is signed for".into()));
+                return Err(HubError::BadRequest(
+                    "only a dispatched event is signed for".into(),
+                ));
             }
             let dep = self.department_name(tx, f.holding.department())?;
             self.audit(

@@ -48,7 +48,7 @@ fn centre(w: &World) -> Centre {
     let tree = w.th.hub.org().unwrap();
     let community = tree.node(&w.grid_a).unwrap().parent_id.clone().unwrap();
     let community_name = tree.node(&community).unwrap().name.clone();
-    let mut dep = |code: &str, name: &str| {
+    let dep = |code: &str, name: &str| {
         w.th.hub
             .add_department(
                 &cli,
@@ -67,7 +67,13 @@ fn centre(w: &World) -> Centre {
         .set_routing(&cli, "0401", &[("street".into(), "cg".into())])
         .unwrap();
     account(w, "shequ", "dispatcher", &community, None);
-    account(w, "chengguan", "department_handler", STREET, Some(&chengguan));
+    account(
+        w,
+        "chengguan",
+        "department_handler",
+        STREET,
+        Some(&chengguan),
+    );
     account(w, "shichang", "department_handler", STREET, Some(&market));
     Centre {
         community,
@@ -137,7 +143,13 @@ async fn an_event_goes_up_to_the_street_to_a_department_and_comes_back_closed_on
         body.contains("id=\"escalate-to\">招宝山街道<"),
         "escalation names the street"
     );
-    let r = act(&w, &shequ, "escalate", &[("note", "涉及道路主管部门，社区无法处置")]).await;
+    let r = act(
+        &w,
+        &shequ,
+        "escalate",
+        &[("note", "涉及道路主管部门，社区无法处置")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status(&w), "escalated");
     // The community still sees it, and no longer acts on it; a forged form changes nothing.
@@ -159,7 +171,11 @@ async fn an_event_goes_up_to_the_street_to_a_department_and_comes_back_closed_on
     )
     .await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
-    assert!(forged.body.contains("其他层级或部门承办"), "{}", forged.body);
+    assert!(
+        forged.body.contains("其他层级或部门承办"),
+        "{}",
+        forged.body
+    );
     assert_eq!(status(&w), "escalated", "nothing changed");
 
     // The street takes it and sends it to its 城管中队 (routed for 0401, offered first).
@@ -200,7 +216,10 @@ async fn an_event_goes_up_to_the_street_to_a_department_and_comes_back_closed_on
     for a in ["department_sign", "department_handle", "department_return"] {
         assert!(body.contains(&format!("data-act=\"{a}\"")), "{a} offered");
     }
-    assert!(!body.contains("data-act=\"close\""), "a department does not close");
+    assert!(
+        !body.contains("data-act=\"close\""),
+        "a department does not close"
+    );
     assert_eq!(
         act(&w, &cg, "department_sign", &[]).await.status,
         StatusCode::SEE_OTHER
@@ -249,7 +268,10 @@ async fn an_event_goes_up_to_the_street_to_a_department_and_comes_back_closed_on
         statuses,
         [Accepted, Escalated, Accepted, Dispatched, Handled, Verified, Closed]
     );
-    assert_eq!(hops[1].1, "上报至招宝山街道：涉及道路主管部门，社区无法处置");
+    assert_eq!(
+        hops[1].1,
+        "上报至招宝山街道：涉及道路主管部门，社区无法处置"
+    );
     assert_eq!(hops[3].1, "派遣至城管中队");
     assert_eq!(hops[4].1, "城管中队处置：井盖已补装");
     let _ = c.community;
@@ -262,14 +284,22 @@ async fn what_was_sent_up_wrongly_comes_back_and_a_department_returns_what_is_no
     let shequ = sign_in(&w.app, "shequ").await;
     let street = sign_in(&w.app, "zhaobao").await;
     assert_eq!(
-        act(&w, &shequ, "escalate", &[("note", "请街道处理")]).await.status,
+        act(&w, &shequ, "escalate", &[("note", "请街道处理")])
+            .await
+            .status,
         StatusCode::SEE_OTHER
     );
     // A reason is needed to send it back: refused, nothing changed.
     let r = act(&w, &street, "send_back", &[]).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(status(&w), "escalated");
-    let r = act(&w, &street, "send_back", &[("note", "属社区职责，请社区处置")]).await;
+    let r = act(
+        &w,
+        &street,
+        "send_back",
+        &[("note", "属社区职责，请社区处置")],
+    )
+    .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(status(&w), "accepted");
     // The community holds it again and acts on it.
@@ -328,18 +358,17 @@ async fn what_was_sent_up_wrongly_comes_back_and_a_department_returns_what_is_no
     // refused when forged.
     let body = page(&w, &street).await.body;
     assert!(body.contains("data-act=\"dispatch_department\""));
-    let elsewhere = w
-        .th
-        .hub
-        .add_department(
-            &Principal::cli(),
-            &NewDepartment {
-                code: "jc-cg".into(),
-                name: "蛟川城管中队".into(),
-                node: "330211002".into(),
-            },
-        )
-        .unwrap();
+    let elsewhere =
+        w.th.hub
+            .add_department(
+                &Principal::cli(),
+                &NewDepartment {
+                    code: "jc-cg".into(),
+                    name: "蛟川城管中队".into(),
+                    node: "330211002".into(),
+                },
+            )
+            .unwrap();
     assert!(!body.contains("蛟川城管中队"));
     let r = act(
         &w,

@@ -15,8 +15,8 @@ use gridpad_e2e::console::*;
 use gridpad_e2e::webdriver::{chromedriver, Browser};
 use gridpad_testkit::process::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Instant;
 
 const DESCRIPTION: &str = "5栋东侧人行道井盖缺失，夜间行人易踩空";
 
@@ -334,7 +334,13 @@ fn the_devices_and_tasks_pages_in_the_browser() {
     let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
     let grid_id = seeded["home_grid_id"].as_str().unwrap().to_string();
     account(&hub_dir, "zhaobao", "dispatcher", "330211001", None);
-    account(&hub_dir, "zhaobao.fleet", "fleet_manager", "330211001", None);
+    account(
+        &hub_dir,
+        "zhaobao.fleet",
+        "fleet_manager",
+        "330211001",
+        None,
+    );
     for title in ["清理招宝山路 12 号楼道堆物", "核查东门社区独居老人走访情况"]
     {
         run(gridhub_admin(&hub_dir)

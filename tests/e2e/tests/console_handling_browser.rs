@@ -63,12 +63,32 @@ fn an_event_goes_up_a_level_to_a_department_and_back_closed_in_the_browser() {
         "--node",
         "330211001",
     ]));
-    run(gridhub_admin(&hub_dir).args(["routing", "set", "--category", "0401", "--rule", "street=cg"]));
+    run(gridhub_admin(&hub_dir).args([
+        "routing",
+        "set",
+        "--category",
+        "0401",
+        "--rule",
+        "street=cg",
+    ]));
     account(&hub_dir, "shequ", "dispatcher", &community, None);
     account(&hub_dir, "zhaobao", "dispatcher", "330211001", None);
-    account(&hub_dir, "chengguan", "department_handler", "330211001", Some(&cg));
+    account(
+        &hub_dir,
+        "chengguan",
+        "department_handler",
+        "330211001",
+        Some(&cg),
+    );
     let code = run_json(gridhub_admin(&hub_dir).args([
-        "issue-code", "--user", "李网格员", "--grid", &grid, "--label", "演示终端", "--json",
+        "issue-code",
+        "--user",
+        "李网格员",
+        "--grid",
+        &grid,
+        "--label",
+        "演示终端",
+        "--json",
     ]))["code"]
         .as_str()
         .unwrap()
@@ -131,7 +151,12 @@ fn an_event_goes_up_a_level_to_a_department_and_back_closed_in_the_browser() {
         "the routed department is offered first"
     );
     both_languages(&b, "event-dispatch-department", &open);
-    act(&b, "dispatch_department", None, "dispatched to the department");
+    act(
+        &b,
+        "dispatch_department",
+        None,
+        "dispatched to the department",
+    );
     assert_eq!(status_of(&b), "dispatched");
     sign_out(&b);
 
@@ -181,7 +206,15 @@ fn an_event_goes_up_a_level_to_a_department_and_back_closed_in_the_browser() {
     let statuses: Vec<&str> = hops.iter().map(|h| h.0.as_str()).collect();
     assert_eq!(
         statuses,
-        ["accepted", "escalated", "accepted", "dispatched", "handled", "verified", "closed"]
+        [
+            "accepted",
+            "escalated",
+            "accepted",
+            "dispatched",
+            "handled",
+            "verified",
+            "closed"
+        ]
     );
     assert!(hops[1].1.starts_with("上报至招宝山街道"), "{hops:?}");
     assert!(hops[3].1.starts_with("派遣至城管中队"), "{hops:?}");

@@ -43,6 +43,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
         vec![]
     } else {
         let task = store
+            .queries()
             .task(&a.id)?
             .ok_or_else(|| anyhow!("no task {}", a.id))?;
         let category = task.category_code.clone().unwrap_or_default();

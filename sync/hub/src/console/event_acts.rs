@@ -189,7 +189,8 @@ pub(super) fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
     let reason = |label: &str| {
         html! { label { (label) textarea name="note" required maxlength="2000" rows="2" {} } }
     };
-    let optional = html! { label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; } };
+    let optional =
+        html! { label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; } };
     html! {
         @if ev.standing == Standing::Onlooker {
             p.hint #held-elsewhere { (t.ev_held_elsewhere) }
@@ -354,7 +355,14 @@ pub async fn act(
             render(c, ctx, id, Some((false, t.err_stale)), StatusCode::CONFLICT).await
         }
         Err(HubError::Forbidden(m)) if m.starts_with("held") || m.contains("held by") => {
-            render(c, ctx, id, Some((false, t.err_held_elsewhere)), StatusCode::FORBIDDEN).await
+            render(
+                c,
+                ctx,
+                id,
+                Some((false, t.err_held_elsewhere)),
+                StatusCode::FORBIDDEN,
+            )
+            .await
         }
         Err(HubError::BadRequest(m)) => {
             let m = if m.starts_with("no deadline") {

@@ -626,7 +626,11 @@ impl Hub {
                 return Ok(reject(m.seq, "photos: a list of SHA-256 in lower-case hex"));
             };
             let mut all = crate::centre::task_result_photos(&row);
-            all.extend(result.into_iter().filter(|h| !all.contains(h)));
+            for h in result {
+                if !all.contains(&h) {
+                    all.push(h);
+                }
+            }
             all.truncate(spec::MAX_PHOTOS);
             let mut named = match text(&row.fields, "source_event_id") {
                 Some(ev) => tx
