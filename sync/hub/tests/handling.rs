@@ -105,12 +105,15 @@ async fn act(w: &World, s: &str, action: &str, extra: &[(&str, &str)]) -> Answer
     .await
 }
 
-fn status(w: &World) -> String {
+fn event_row(w: &World) -> gridhub_store::Row {
     w.th.hub
         .row(gridpad_proto::Entity::Event, &w.event_a)
         .unwrap()
         .unwrap()
-        .fields["status"]
+}
+
+fn status(w: &World) -> String {
+    event_row(w).fields["status"]
         .as_str()
         .unwrap()
         .to_string()
@@ -164,7 +167,7 @@ async fn an_event_goes_up_to_the_street_to_a_department_and_comes_back_closed_on
             &shequ,
             &[
                 ("csrf", &field(&body_form, "csrf")),
-                ("version", &field(&body_form, "version")),
+                ("version", &gridhub::centre::event_version(&event_row(&w))),
                 ("action", "accept"),
             ],
         ),
