@@ -556,7 +556,10 @@ async fn a_task_made_on_the_page_reaches_the_grid_and_shows_the_devices_feedback
     assert!(page.contains("data-status=\"completed\""), "{page}");
     assert!(page.contains("通道已清理，堆物已移走"));
     let row = w.th.hub.task_for(&Principal::cli(), &id).unwrap();
-    assert_eq!(gridhub::centre::task_result_photos(&row), vec![result.clone()]);
+    assert_eq!(
+        gridhub::centre::task_result_photos(&row),
+        vec![result.clone()]
+    );
     assert!(page.contains("id=\"task-result-photos\""), "{page}");
     assert!(page.contains("照片尚未收到"), "not received yet: {page}");
     let photo = send(&w.app, get(&format!("{to}/photos/{result}"), &s)).await;

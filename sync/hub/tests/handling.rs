@@ -113,10 +113,7 @@ fn event_row(w: &World) -> gridhub_store::Row {
 }
 
 fn status(w: &World) -> String {
-    event_row(w).fields["status"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    event_row(w).fields["status"].as_str().unwrap().to_string()
 }
 
 fn audit_actions(w: &World) -> Vec<String> {
