@@ -425,3 +425,84 @@ async fn the_console_colours_a_task_on_working_time_as_the_reminders_do() {
     assert_eq!(colours(&page.body), ["yellow"]);
     assert_eq!(w.th.hub.supervise().unwrap().reminders, 2);
 }
+
+/// An event a department holds (派遣至部门) is due at its hop's deadline: the department's
+/// handler and the supervisor above the dispatching level are reminded once per threshold
+/// crossed, in the event's timeline; once the department has handled it, no more.
+#[test]
+fn a_department_is_reminded_of_the_deadline_it_holds_an_event_under() {
+    let mut w = town(cst("2026-10-12T09:00:00"));
+    let ev = w.accepted_event("1002");
+    let cli = Principal::cli();
+    let tree = w.th.hub.org().unwrap();
+    let street = tree
+        .path(&w.grid)
+        .into_iter()
+        .find(|n| n.level == gridpad_domain::codes::GridLevel::Street)
+        .unwrap()
+        .id
+        .clone();
+    let dep =
+        w.th.hub
+            .add_department(
+                &cli,
+                &gridhub::departments::NewDepartment {
+                    code: "cg".into(),
+                    name: "城管中队".into(),
+                    node: street.clone(),
+                },
+            )
+            .unwrap();
+    w.th.hub
+        .create_account(
+            &cli,
+            &NewAccount {
+                username: "cg.zhang".into(),
+                display_name: "张队员".into(),
+                role: "department_handler".into(),
+                node: street,
+                department_id: Some(dep.id.clone()),
+                password: Some(PASSWORD.into()),
+            },
+        )
+        .unwrap();
+    w.th.hub
+        .dispatch_to_department(&cli, &ev, &dep.id, Some(Deadline::hours(10)), "", None)
+        .unwrap();
+    // Past half of ten clock hours: yellow (the catalog's 50 %), reminded once.
+    w.set(cst("2026-10-12T13:59:00"));
+    assert_eq!(w.th.hub.supervise().unwrap().reminders, 0, "still green");
+    w.set(cst("2026-10-12T14:30:00"));
+    let s = w.th.hub.supervise().unwrap();
+    assert_eq!((s.department_events, s.reminders), (1, 2), "{s:?}");
+    assert_eq!(w.th.hub.supervise().unwrap().reminders, 0, "once");
+    let mine = w.reminders("cg.zhang");
+    assert_eq!(mine.len(), 1);
+    assert_eq!(
+        (mine[0].entity.as_str(), mine[0].record_id.as_str()),
+        ("event", ev.as_str())
+    );
+    assert_eq!(mine[0].threshold, "yellow");
+    assert!(mine[0].title.contains("城管中队"), "{}", mine[0].title);
+    assert_eq!(w.reminders("li.dd").len(), 1, "the street's supervisor");
+    let timeline =
+        w.th.hub
+            .event_timeline(&w.th.hub.row(Entity::Event, &ev).unwrap().unwrap())
+            .unwrap();
+    assert!(
+        timeline
+            .iter()
+            .any(|s| s.note.starts_with("督办（黄灯预警）")),
+        "{timeline:?}"
+    );
+    // Handled by the department: past its deadline, nobody is reminded.
+    let account = with_tx(w.th.hub.store(), |tx| tx.account_by_username("cg.zhang"))
+        .unwrap()
+        .unwrap();
+    let handler = Principal::of_account(&account, &tree, "127.0.0.1", None);
+    w.th.hub
+        .department_handle(&handler, &ev, "已清理", None)
+        .unwrap();
+    w.set(cst("2026-10-12T20:00:00"));
+    assert_eq!(w.th.hub.supervise().unwrap().reminders, 0);
+}

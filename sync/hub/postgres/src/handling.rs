@@ -43,4 +43,14 @@ impl HandlingTx for Tx<'_> {
             .map(|r| r.get::<_, String>(0))
             .collect())
     }
+
+    fn department_holds(&mut self, limit: usize) -> StoreResult<Vec<Hop>> {
+        let limit = limit.min(1_000_000) as i64;
+        self.records(
+            "SELECT h.record FROM event_hop h WHERE h.department_id IS NOT NULL
+               AND h.seq = (SELECT MAX(seq) FROM event_hop WHERE event_id = h.event_id)
+             ORDER BY h.event_id LIMIT $1",
+            &[&limit],
+        )
+    }
 }

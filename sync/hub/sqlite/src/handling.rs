@@ -54,4 +54,13 @@ impl HandlingTx for Tx<'_> {
             .map_err(be)?;
         Ok(ids)
     }
+
+    fn department_holds(&mut self, limit: usize) -> StoreResult<Vec<Hop>> {
+        self.records(
+            "SELECT h.record FROM event_hop h WHERE h.department_id IS NOT NULL
+               AND h.seq = (SELECT MAX(seq) FROM event_hop WHERE event_id = h.event_id)
+             ORDER BY h.event_id LIMIT ?1",
+            [limit.min(1_000_000) as i64],
+        )
+    }
 }

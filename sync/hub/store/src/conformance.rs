@@ -669,6 +669,17 @@ pub fn handling_hops(s: &dyn HubStore) {
             vec!["e1".to_string(), "e3".to_string()],
             "only where the department holds the last hop"
         );
+        let holds: Vec<(String, u32)> = tx
+            .department_holds(10)?
+            .into_iter()
+            .map(|h| (h.event_id, h.seq))
+            .collect();
+        assert_eq!(
+            holds,
+            vec![("e1".to_string(), 2), ("e3".to_string(), 1)],
+            "the departments' last hops, by event"
+        );
+        assert_eq!(tx.department_holds(1)?.len(), 1, "limited");
         for (seq, why) in [(2, "a seq taken"), (4, "a seq skipped")] {
             assert!(
                 matches!(

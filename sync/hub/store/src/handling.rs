@@ -37,4 +37,7 @@ pub trait HandlingTx {
     fn hops(&mut self, event_id: &str) -> StoreResult<Vec<Hop>>;
     /// The events whose last hop is held by `department_id`.
     fn held_by_department(&mut self, department_id: &str) -> StoreResult<Vec<String>>;
+    /// The last hops that a department holds (the events departments are handling), by
+    /// event, at most `limit`.
+    fn department_holds(&mut self, limit: usize) -> StoreResult<Vec<Hop>>;
 }
