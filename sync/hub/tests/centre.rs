@@ -593,6 +593,26 @@ const MATRIX: &[(&str, &str, Option<&str>)] = &[
         "/v1/admin/events/{id}/dispatch",
         Some("events.handle"),
     ),
+    (
+        "post",
+        "/v1/admin/events/{id}/escalate",
+        Some("events.handle"),
+    ),
+    (
+        "post",
+        "/v1/admin/events/{id}/send-back",
+        Some("events.handle"),
+    ),
+    (
+        "post",
+        "/v1/admin/events/{id}/dispatch-department",
+        Some("events.handle"),
+    ),
+    (
+        "post",
+        "/v1/admin/events/{id}/department",
+        Some("events.department"),
+    ),
     ("get", "/v1/admin/tasks", Some("tasks.read")),
     ("post", "/v1/admin/tasks", Some("tasks.write")),
     ("post", "/v1/admin/enrollment-codes", Some("codes.issue")),

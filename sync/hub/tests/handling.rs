@@ -381,3 +381,102 @@ async fn what_was_sent_up_wrongly_comes_back_and_a_department_returns_what_is_no
     assert_eq!(status(&w), "accepted", "nothing changed");
     let _ = c.chengguan;
 }
+
+/// The same hops through the JSON API, as another platform makes them: an administrator's
+/// token escalates, sends back and dispatches to a department; the department's own API
+/// token reports it handled. A stale `expected_version`, a missing reason, an unknown
+/// field and a department that does not hold the event change nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_hops_through_the_json_api() {
+    use axum::body::Body;
+    use axum::http::{header, Request};
+    let w = world();
+    let c = centre(&w);
+    let admin = w.th.hub.issue_admin_token(1).unwrap();
+    let (token, _) =
+        w.th.hub
+            .create_api_token(
+                &Principal::cli(),
+                "chengguan",
+                "城管平台",
+                &["events.read".into(), "events.department".into()],
+                30,
+            )
+            .unwrap();
+    let (other, _) =
+        w.th.hub
+            .create_api_token(
+                &Principal::cli(),
+                "shichang",
+                "市场监管平台",
+                &["events.read".into(), "events.department".into()],
+                30,
+            )
+            .unwrap();
+    let call = |token: &str, step: &str, body: serde_json::Value| {
+        let req = Request::post(format!("/v1/admin/events/{}/{step}", w.event_a))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        send(&w.app, req)
+    };
+    let r = call(&admin, "escalate", serde_json::json!({})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "a reason is needed");
+    let r = call(
+        &admin,
+        "escalate",
+        serde_json::json!({"reason": "x", "why": 1}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "an unknown field");
+    let stale = gridhub::centre::event_version(&event_row(&w));
+    let r = call(
+        &admin,
+        "escalate",
+        serde_json::json!({"reason": "社区无法处置"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["to"],
+        "招宝山街道"
+    );
+    let r = call(
+        &admin,
+        "escalate",
+        serde_json::json!({"reason": "again", "expected_version": stale}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "a stale version");
+    let r = call(
+        &admin,
+        "send-back",
+        serde_json::json!({"reason": "属社区职责"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["to"],
+        c.community_name.as_str()
+    );
+    assert_eq!(status(&w), "accepted");
+    let r = call(
+        &admin,
+        "dispatch-department",
+        serde_json::json!({"department": c.chengguan, "deadline_working_days": 2}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = call(&other, "department", serde_json::json!({"action": "sign"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "not its department's");
+    let r = call(
+        &token,
+        "department",
+        serde_json::json!({"action": "handled", "text": "井盖已补装"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    assert_eq!(status(&w), "handled");
+    assert_eq!(w.th.hub.holding(&w.event_a).unwrap().hops.len(), 3);
+}

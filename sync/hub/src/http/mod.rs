@@ -13,6 +13,7 @@ pub mod deadlines;
 mod device;
 pub mod error;
 pub mod extract;
+pub mod handling;
 pub mod ops;
 pub mod org;
 mod seals;
@@ -53,6 +54,16 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/v1/admin/events", get(admin::events))
         .route("/v1/admin/events/{id}/transition", post(admin::transition))
         .route("/v1/admin/events/{id}/dispatch", post(admin::dispatch))
+        .route("/v1/admin/events/{id}/escalate", post(handling::escalate))
+        .route("/v1/admin/events/{id}/send-back", post(handling::send_back))
+        .route(
+            "/v1/admin/events/{id}/dispatch-department",
+            post(handling::dispatch_department),
+        )
+        .route(
+            "/v1/admin/events/{id}/department",
+            post(handling::department),
+        )
         .route(
             "/v1/admin/tasks",
             get(admin::tasks).post(admin::create_task),
@@ -139,6 +150,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/v1/admin/events"),
     ("post", "/v1/admin/events/{id}/transition"),
     ("post", "/v1/admin/events/{id}/dispatch"),
+    ("post", "/v1/admin/events/{id}/escalate"),
+    ("post", "/v1/admin/events/{id}/send-back"),
+    ("post", "/v1/admin/events/{id}/dispatch-department"),
+    ("post", "/v1/admin/events/{id}/department"),
     ("get", "/v1/admin/tasks"),
     ("post", "/v1/admin/tasks"),
     ("post", "/v1/admin/enrollment-codes"),
