@@ -40,6 +40,7 @@ pub const POINTS: &[&str] = &[
     "import.before_commit",
     "import.after_batch",
     "dispatch.after_transition",
+    "handling.after_step",
     "upload.before_complete",
     "upload.after_rename",
     "upload.after_mark",

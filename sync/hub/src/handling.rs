@@ -520,6 +520,7 @@ impl Hub {
         (hlc, now): (&Hlc, u64),
     ) -> HubResult<()> {
         self.step_in(tx, who, f, next, note, hlc, now)?;
+        crate::crash::point("handling.after_step");
         tx.add_hop(&hop).map_err(|e| match e {
             StoreError::Conflict(_) => {
                 HubError::Conflict("the event changed since the form was loaded".into())

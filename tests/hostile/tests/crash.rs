@@ -1,6 +1,6 @@
 //! Crash points: the hub is killed (SIGABRT at a named point, `GRIDHUB_CRASH_AT`) inside
 //! each multi-step write — enrollment, the sync push, the central import, dispatch, a
-//! photo upload's completion, the 督办 of a deadline — started again on the same data, and then nothing may be
+//! hop between levels (上报上级), a photo upload's completion, the 督办 of a deadline — started again on the same data, and then nothing may be
 //! lost or taken twice, the devices converge, and an upload cut at its end completes.
 
 use gridpad_hostile::*;
@@ -15,6 +15,7 @@ const AREAS: &[&str] = &[
     "push",
     "import",
     "dispatch",
+    "handling",
     "upload",
     "supervise",
 ];
@@ -26,6 +27,7 @@ const COVERED: &[&str] = &[
     "import.before_commit",
     "import.after_batch",
     "dispatch.after_transition",
+    "handling.after_step",
     "upload.before_complete",
     "upload.after_rename",
     "upload.after_mark",
@@ -469,6 +471,57 @@ fn a_dispatch_killed_between_the_events_step_and_its_task_is_all_or_nothing() {
         })
         .unwrap();
     assert_eq!(on_device, "dispatched", "the reporter sees the dispatch");
+}
+
+/// An escalation (上报上级) killed between the event's step and its hop: neither is kept
+/// (one transaction), the event is as it was, and the escalation made again goes to the
+/// street — a hop kept without its step would have sent it on to the district.
+#[test]
+fn an_escalation_killed_between_the_events_step_and_its_hop_is_all_or_nothing() {
+    let mut town = Town::new();
+    let mut reporter = town.honest(&town.small);
+    let event = reporter
+        .store
+        .report_event(gridpad_core::NewReport {
+            category_code: "0401".into(),
+            description: "井盖破损".into(),
+            reporter: "网格员".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    reporter.sync_complete();
+    arm(&mut town, "handling.after_step");
+    let r = town.http.try_send(
+        "post",
+        &format!("/v1/admin/events/{event}/escalate"),
+        Some(&town.admin_token),
+        Some("application/json"),
+        json!({"reason": "社区无法处置"}).to_string().into_bytes(),
+    );
+    assert!(r.is_err(), "no answer from a dying hub");
+    crashed_and_restarted(&mut town, "handling.after_step");
+    let status = |town: &Town| -> Value {
+        town.state().fields(Entity::Event, &event).unwrap()["status"].clone()
+    };
+    assert_eq!(status(&town), "reported", "neither the step nor the hop");
+    let a = town.admin_api(
+        "post",
+        &format!("/v1/admin/events/{event}/escalate"),
+        &json!({"reason": "社区无法处置"}),
+    );
+    assert_eq!(a.status, 200, "{}", a.text());
+    let to = a.json()["to"].as_str().unwrap().to_string();
+    assert!(to.ends_with("街道"), "one level up, not two: {to}");
+    assert_eq!(status(&town), "escalated");
+    reporter.sync_complete();
+    let on_device: String = reporter
+        .store
+        .conn()
+        .query_row("SELECT status FROM event WHERE id = ?", [&event], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(on_device, "escalated", "the reporter sees the escalation");
 }
 
 /// A photo's last byte arrives and the hub dies at `point` (between the last byte and
