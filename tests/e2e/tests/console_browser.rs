@@ -369,7 +369,8 @@ fn device_status_in(b: &Browser, id: &str) -> String {
 
 /// The fleet manager's devices page (health, lock, the wipe confirmation, an enrollment
 /// code with its QR image) and the dispatcher's tasks page (a task made in the browser
-/// reaches the grid's device, whose feedback shows on the task's page), photographed in
+/// reaches the grid's device, whose feedback shows on the task's page) and notices page (a
+/// notice published in the browser is read on the device and counted), photographed in
 /// both languages.
 #[test]
 fn the_devices_and_tasks_pages_in_the_browser() {
@@ -535,5 +536,53 @@ fn the_devices_and_tasks_pages_in_the_browser() {
     };
     open_list(&b);
     both_languages(&b, "tasks", &open_list);
-    let _ = kept_id;
+
+    // 通知公告: a notice for the street, published in the browser; the kept device
+    // receives it at its next sync and reads it; the list and the notice's page count it.
+    b.click("#nav-notices");
+    b.wait_for("the notices page", WAIT, |b| b.url().ends_with("/notices"));
+    b.type_into("#n-title", "关于开展汛期安全隐患排查的通知");
+    b.type_into(
+        "#n-body",
+        "各网格员：本周内完成辖区低洼地带、地下车库、危旧房屋的隐患排查，发现问题及时上报。",
+    );
+    b.click("#notice-publish");
+    b.wait_for("the published notice", WAIT, |b| {
+        b.js("return document.querySelectorAll('tr[data-notice]').length") == 1
+    });
+    assert!(b.text().contains("通知已发布"));
+    let notice = b
+        .js("return document.querySelector('tr[data-notice]').dataset.notice")
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(gridpad(&kept).args(["sync", "--once"]));
+    {
+        let mut store = gridpad_core::Store::open(&kept, DEVICE_PIN).unwrap();
+        let held = store.queries().notices(10).unwrap();
+        assert_eq!(held.len(), 1, "the device holds the notice");
+        store.mark_notice_read(&notice).unwrap();
+    }
+    run(gridpad(&kept).args(["sync", "--once"]));
+    let notices_url = format!("{url}/notices");
+    let open_notices = |b: &Browser| {
+        b.goto(&notices_url);
+        b.js("document.getElementById('new-notice').open = true; return null");
+    };
+    open_notices(&b);
+    assert_eq!(
+        b.js("return document.querySelector('tr[data-notice]').dataset.read"),
+        "1"
+    );
+    both_languages(&b, "notices", &open_notices);
+    let notice_url = format!("{url}/notices/{notice}");
+    b.goto(&notice_url);
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll(\"#readers tr[data-device='{kept_id}']\").length"
+        )),
+        1,
+        "the kept device has read it"
+    );
+    both_languages(&b, "notice", &|b| b.goto(&notice_url));
 }

@@ -130,6 +130,7 @@ texts! {
     app_name: "网格化指挥中心", "Command centre";
     nav_queue: "事件", "Events";
     nav_tasks: "任务", "Tasks";
+    nav_notices: "通知公告", "Notices";
     nav_devices: "终端", "Devices";
     nav_audit: "审计日志", "Audit log";
     switch_to: "English", "中文";
@@ -298,6 +299,36 @@ texts! {
     tst_rejected: "已退回", "Sent back";
     tst_closed: "已关闭", "Closed";
     tst_cancelled: "已撤销", "Cancelled";
+    // Notices.
+    notice_title: "通知公告", "Notices";
+    notice_new: "发布通知", "Publish a notice";
+    notice_name: "标题", "Title";
+    notice_body: "正文", "Text";
+    notice_target: "发送范围", "Goes to";
+    notice_role: "接收对象", "Devices";
+    notice_role_all: "范围内全部终端", "Every device there";
+    notice_role_staff: "仅网格员终端（按人员登记）", "Field staff's only (enrolled for a person)";
+    notice_role_hint: "终端的角色是其登记所属账号的角色：只有网格员账号可以登记终端；按持有人和网格登记的终端没有角色，只按区域接收。", "A device's role is that of the account it was enrolled for: only field staff accounts enroll devices; a device issued to a named holder for a grid has no role and receives by area only.";
+    notice_publish: "发布", "Publish";
+    notice_everyone: "全部终端", "Every device";
+    notice_empty: "还没有发往您管辖区域的通知。", "No notices have gone to your area yet.";
+    notice_published: "发布时间", "Published";
+    notice_read: "阅读情况", "Read";
+    notice_read_by: "{n} / {m} 台终端已读", "read by {n} of {m} devices";
+    notice_readers: "已读终端", "Read by";
+    notice_unread: "未读终端", "Not read yet";
+    notice_read_at: "阅读时间", "Read at";
+    notice_nobody_read: "还没有终端阅读此通知。", "No device has read it yet.";
+    notice_all_read: "范围内的终端都已阅读。", "Every device it went to has read it.";
+    notice_need_title: "请填写通知标题。", "Please give the notice a title.";
+    notice_need_body: "请填写通知正文。", "Please write the notice's text.";
+    notice_need_node: "请选择发送范围。", "Choose where the notice goes.";
+    notice_too_long: "内容过长（标题最多 200 字，正文最多 20000 字）。未执行。", "Too long (a title of at most 200 characters, a text of at most 20,000). Nothing was done.";
+    notice_bad_role: "接收对象无效：终端只有网格员角色。未执行。", "Not a role a device has (only field staff's devices have one). Nothing was done.";
+    notice_twice: "此表单已提交过，通知只发布一次。", "This form was already sent; the notice was published once.";
+    notice_done: "通知已发布，范围内的终端下次同步时收到。", "Notice published: the devices it goes to receive it at their next sync.";
+    notice_refused: "无法发布：所选区域不存在或不在您的管辖区域内，或内容无效。未执行。", "Not published: the place chosen does not exist or is outside your area, or the text is not valid. Nothing was done.";
+    back_to_notices: "← 返回通知列表", "← Back to the notices";
     // Devices.
     dev_title: "终端管理", "Devices";
     dev_device: "终端", "Device";
