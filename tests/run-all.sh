@@ -20,7 +20,7 @@ cargo test --workspace --locked
 # Selected as workspace test targets (not `-p gridhub`), so the build above is reused as is.
 echo "== gridhub's tests on PostgreSQL"
 GRIDHUB_TEST_BACKEND=postgres cargo test --workspace --locked \
-  --test centre --test console --test console_devices --test console_notices --test exchange --test seals_and_photos --test openapi \
+  --test centre --test console --test console_devices --test console_notices --test console_catalog --test exchange --test seals_and_photos --test openapi \
   --test sim --test instances --test deadlines
 
 # ARM: the device binaries must keep building for aarch64 (cross/README.md). Installs the

@@ -370,8 +370,9 @@ fn device_status_in(b: &Browser, id: &str) -> String {
 /// The fleet manager's devices page (health, lock, the wipe confirmation, an enrollment
 /// code with its QR image) and the dispatcher's tasks page (a task made in the browser
 /// reaches the grid's device, whose feedback shows on the task's page) and notices page (a
-/// notice published in the browser is read on the device and counted), photographed in
-/// both languages.
+/// notice published in the browser is read on the device and counted), and the system
+/// administrator's catalog (a 小类's deadline changed to working days reaches the device),
+/// photographed in both languages.
 #[test]
 fn the_devices_and_tasks_pages_in_the_browser() {
     let Some(driver) = chromedriver() else {
@@ -585,4 +586,31 @@ fn the_devices_and_tasks_pages_in_the_browser() {
         "the kept device has read it"
     );
     both_languages(&b, "notice", &|b| b.goto(&notice_url));
+
+    // 事项清单: the system administrator's catalog, and a 小类 edited to working days.
+    sign_out(&b);
+    account(&hub_dir, "xitong", "system_administrator", "330211");
+    sign_in(&b, &url, "xitong");
+    b.click("#nav-catalog");
+    b.wait_for("the catalog", WAIT, |b| b.url().ends_with("/catalog"));
+    let item_url = format!("{url}/catalog/0401");
+    b.goto(&item_url);
+    b.type_into("#c-deadline", "3");
+    b.js("document.getElementById('c-unit').value = 'working_days'; return null");
+    b.click("#catalog-publish");
+    b.wait_for("the published catalog", WAIT, |b| {
+        b.url().ends_with("/catalog")
+    });
+    assert!(b.text().contains("已发布"), "{}", b.text());
+    let catalog_url = format!("{url}/catalog");
+    both_languages(&b, "catalog", &|b| b.goto(&catalog_url));
+    both_languages(&b, "catalog-item", &|b| b.goto(&item_url));
+    // The device takes the new deadline at its next sync.
+    run(gridpad(&kept).args(["sync", "--once"]));
+    let store = gridpad_core::Store::open(&kept, DEVICE_PIN).unwrap();
+    let item = store.category("0401").unwrap().unwrap();
+    assert_eq!(
+        (item.deadline_hours, item.deadline_unit.as_str()),
+        (Some(3), "working_days")
+    );
 }

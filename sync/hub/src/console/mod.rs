@@ -1,6 +1,6 @@
 //! The command centre's console: server-rendered HTML pages served by `gridhub serve` at
 //! `/`, on the same origin as the API, for the centre's accounts. One file per page
-//! ([`login`], [`queue`], [`event`], [`tasks`], [`notices`], [`devices`], [`audit`]); the words in [`i18n`] (简体中文 by default,
+//! ([`login`], [`queue`], [`event`], [`tasks`], [`notices`], [`devices`], [`catalog`], [`audit`]); the words in [`i18n`] (简体中文 by default,
 //! English); a small stylesheet and a small script for progressive enhancement in
 //! `assets/`, served by the hub itself (nothing is loaded from anywhere else).
 //!
@@ -12,6 +12,7 @@
 //! is done; every answer carries the security headers of [`security_headers`].
 
 pub mod audit;
+pub mod catalog;
 pub mod devices;
 pub mod event;
 pub mod i18n;
@@ -80,6 +81,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/devices", get(devices::page).post(devices::set_filter))
         .route("/devices/{id}/act", post(devices::act))
         .route("/devices/enroll", post(devices::enroll))
+        .route("/catalog", get(catalog::page))
+        .route(
+            "/catalog/{code}",
+            get(catalog::edit_page).post(catalog::save),
+        )
         .route("/audit", get(audit::page).post(audit::set_filter))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
@@ -305,6 +311,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
     let tasks = who.may(crate::authz::Action::TasksRead);
     let devices = who.may(crate::authz::Action::DevicesRead);
     let notices = who.may(crate::authz::Action::NoticesWrite);
+    let catalog = who.may(crate::authz::Action::CatalogWrite);
     let frame = html! {
         header.top {
             span.brand { (t.app_name) }
@@ -313,6 +320,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
                 @if tasks { a href="/tasks" id="nav-tasks" { (t.nav_tasks) } }
                 @if notices { a href="/notices" id="nav-notices" { (t.nav_notices) } }
                 @if devices { a href="/devices" id="nav-devices" { (t.nav_devices) } }
+                @if catalog { a href="/catalog" id="nav-catalog" { (t.nav_catalog) } }
                 @if audit { a href="/audit" { (t.nav_audit) } }
             }
             span.me {
