@@ -338,7 +338,8 @@ fn changed(before: &CategoryEdit, after: &CategoryEdit) -> Fields {
 }
 
 impl Hub {
-    /// The catalog (大类 and 小类, in their order) and the departments routing may name.
+    /// The catalog (each 大类, then its 小类, in their order) and the departments routing
+    /// may name.
     pub fn catalog(&self, who: &Principal) -> HubResult<(Vec<CatalogEntry>, Vec<Department>)> {
         who.require(Action::CatalogWrite)?;
         let (rows, routing, departments) = with_tx(self.store(), |tx| {
@@ -353,7 +354,20 @@ impl Hub {
             .filter(|r| !r.deleted)
             .map(|r| entry(r, &routing))
             .collect();
-        out.sort_by(|a, b| (a.sort, &a.code).cmp(&(b.sort, &b.code)));
+        // Each 大类, then its 小类.
+        let sorts: std::collections::HashMap<String, i64> =
+            out.iter().map(|e| (e.code.clone(), e.sort)).collect();
+        let key = |e: &CatalogEntry| {
+            let group = e.parent_code.clone().unwrap_or_else(|| e.code.clone());
+            (
+                sorts.get(&group).copied().unwrap_or(e.sort),
+                group,
+                e.level,
+                e.sort,
+                e.code.clone(),
+            )
+        };
+        out.sort_by_key(key);
         Ok((out, departments))
     }
 

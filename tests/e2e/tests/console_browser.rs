@@ -604,6 +604,7 @@ fn the_devices_and_tasks_pages_in_the_browser() {
     assert!(b.text().contains("已发布"), "{}", b.text());
     let catalog_url = format!("{url}/catalog");
     both_languages(&b, "catalog", &|b| b.goto(&catalog_url));
+    b.goto(&item_url);
     both_languages(&b, "catalog-item", &|b| b.goto(&item_url));
     // The device takes the new deadline at its next sync.
     run(gridpad(&kept).args(["sync", "--once"]));
