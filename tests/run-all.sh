@@ -20,8 +20,8 @@ cargo test --workspace --locked
 # Selected as workspace test targets (not `-p gridhub`), so the build above is reused as is.
 echo "== gridhub's tests on PostgreSQL"
 GRIDHUB_TEST_BACKEND=postgres cargo test --workspace --locked \
-  --test centre --test console --test console_devices --test exchange --test seals_and_photos --test openapi \
-  --test sim --test instances --test deadlines --test handling
+  --test centre --test console --test console_devices --test console_notices --test console_catalog --test exchange \
+  --test seals_and_photos --test openapi --test sim --test instances --test deadlines --test handling
 
 # ARM: the device binaries must keep building for aarch64 (cross/README.md). Installs the
 # cross compiler and the rustup target itself; the qemu test run is cross/test-qemu.sh.

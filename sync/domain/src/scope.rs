@@ -14,6 +14,9 @@ pub enum Scope {
     Catalog,
     /// Notices for every device (`notices`).
     Notices,
+    /// Notices for the devices under one node of the organisation tree, or only for
+    /// those of one role there (`notices:<node id>`, `notices:<node id>@<role>`).
+    NodeNotices { node: String, role: Option<String> },
     /// The lifecycle of one device's own reports (`device:<device id>`).
     Device(String),
     /// Records that only travel up (visits, diary, patrols …), kept for the centre and
@@ -33,6 +36,29 @@ impl Scope {
         !matches!(self, Scope::Up(_) | Scope::Hub)
     }
 
+    /// The scope of a notice whose audience (its `area` field) is `area`: `<node id>` or
+    /// `<node id>@<role>`; empty (or anything else) is every device.
+    pub fn for_notice(area: &str) -> Scope {
+        match format!("notices:{area}").parse() {
+            Ok(s @ Scope::NodeNotices { .. }) => s,
+            _ => Scope::Notices,
+        }
+    }
+
+    /// The audience of a notice scope, as a notice's `area` field states it (the inverse
+    /// of [`Scope::for_notice`]); empty for everyone's.
+    pub fn notice_audience(&self) -> Option<String> {
+        match self {
+            Scope::Notices => Some(String::new()),
+            Scope::NodeNotices { node, role: None } => Some(node.clone()),
+            Scope::NodeNotices {
+                node,
+                role: Some(r),
+            } => Some(format!("{node}@{r}")),
+            _ => None,
+        }
+    }
+
     /// The grid of a grid scope.
     pub fn grid(&self) -> Option<&str> {
         match self {
@@ -48,6 +74,11 @@ impl fmt::Display for Scope {
             Scope::Grid(g) => write!(f, "grid:{g}"),
             Scope::Catalog => f.write_str("catalog"),
             Scope::Notices => f.write_str("notices"),
+            Scope::NodeNotices { node, role: None } => write!(f, "notices:{node}"),
+            Scope::NodeNotices {
+                node,
+                role: Some(r),
+            } => write!(f, "notices:{node}@{r}"),
             Scope::Device(d) => write!(f, "device:{d}"),
             Scope::Up(d) => write!(f, "up:{d}"),
             Scope::Account(a) => write!(f, "account:{a}"),
@@ -78,6 +109,24 @@ impl FromStr for Scope {
                 Some(("device", d)) => id(d).map(Scope::Device),
                 Some(("up", d)) => id(d).map(Scope::Up),
                 Some(("account", a)) => id(a).map(Scope::Account),
+                // A node id has no `@` (a record id is letters, digits, - _ . :).
+                Some(("notices", rest)) => match rest.rsplit_once('@') {
+                    Some((node, role))
+                        if !role.is_empty()
+                            && role.len() <= 32
+                            && role.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') =>
+                    {
+                        Ok(Scope::NodeNotices {
+                            node: id(node)?,
+                            role: Some(role.to_string()),
+                        })
+                    }
+                    Some(_) => Err(bad()),
+                    None => Ok(Scope::NodeNotices {
+                        node: id(rest)?,
+                        role: None,
+                    }),
+                },
                 _ => Err(bad()),
             },
         }
@@ -107,6 +156,14 @@ mod tests {
             Scope::Grid("g1".into()),
             Scope::Catalog,
             Scope::Notices,
+            Scope::NodeNotices {
+                node: "330211001".into(),
+                role: None,
+            },
+            Scope::NodeNotices {
+                node: "33021100100101".into(),
+                role: Some("field_staff".into()),
+            },
             Scope::Device("0190-abc".into()),
             Scope::Up("0190-abc".into()),
             Scope::Account("0190-acc".into()),
@@ -114,10 +171,32 @@ mod tests {
         ] {
             assert_eq!(s.to_string().parse::<Scope>().unwrap(), s);
         }
-        for bad in ["grid:", "grid", "people:1", "", "device:\n"] {
+        for bad in [
+            "grid:",
+            "grid",
+            "people:1",
+            "",
+            "device:\n",
+            "notices:",
+            "notices:n@",
+            "notices:n@Role",
+            "notices:@field_staff",
+        ] {
             assert!(bad.parse::<Scope>().is_err(), "{bad:?}");
         }
         assert!(!Scope::Up("d".into()).is_pulled());
         assert!(Scope::Grid("g".into()).is_pulled());
+    }
+
+    #[test]
+    fn a_notice_scope_is_its_audience() {
+        assert_eq!(Scope::for_notice(""), Scope::Notices);
+        assert_eq!(Scope::for_notice("bad@@x y"), Scope::Notices);
+        for area in ["330211001", "330211001@field_staff"] {
+            let s = Scope::for_notice(area);
+            assert!(matches!(s, Scope::NodeNotices { .. }), "{area}");
+            assert_eq!(s.notice_audience().as_deref(), Some(area));
+        }
+        assert_eq!(Scope::Catalog.notice_audience(), None);
     }
 }

@@ -1,5 +1,5 @@
 //! The command centre's actions: importing base data, editing records, the event lifecycle
-//! (受理, 派遣, 核查, 结案 …), tasks, notices, enrollment codes, devices. Every write is
+//! (受理, 派遣, 核查, 结案 …), tasks (notices: `notices.rs`). Every write is
 //! checked against the entity's specification (gridpad-domain), as a device's is, so what
 //! the centre publishes every device can apply.
 
@@ -640,26 +640,5 @@ impl Hub {
             self.write_task(tx, who, &task)
         })?;
         Ok(task.id)
-    }
-
-    pub fn create_notice(&self, who: &Principal, title: &str, body: &str) -> HubResult<String> {
-        who.require(Action::NoticesWrite)?;
-        let id = uuid::Uuid::now_v7().to_string();
-        let hlc = self.tick();
-        let fields = fields_of(
-            json!({"title": title, "body": body, "published_at": rfc3339_ms(self.now_ms()), "area": who.actor.node_id}),
-        );
-        in_tx(self.store(), |tx| {
-            self.central_write(tx, Entity::Notice, &id, fields.clone(), &hlc, None)?;
-            self.audit(
-                tx,
-                &who.actor,
-                "notice.publish",
-                &format!("notice:{id}"),
-                Value::Null,
-                json!(fields),
-            )
-        })?;
-        Ok(id)
     }
 }

@@ -4,7 +4,9 @@
 //! - [`auth`]: enrollment, device sessions, administrators' tokens — typed principals;
 //! - [`exchange`]: the sync exchange (push verdicts, pulled pages), [`merge`] its one
 //!   per-field merge, [`scopes`] who reads what;
-//! - [`centre`]: the command centre's actions (import, lifecycle, tasks, notices, devices);
+//! - [`centre`]: the command centre's actions (import, lifecycle, tasks); [`notices`]: notices
+//!   for a node of the tree (and a role) and who has read them; [`catalog`]: the event
+//!   catalog's editor (one 小类 at a time, checked, versioned);
 //! - [`seals_and_photo_access`]: photos (who may read them, completeness) and sealed records;
 //!   [`blobstore`]: where photos are kept;
 //! - [`bundles`]: signed update bundles published for the fleet;
@@ -25,6 +27,7 @@ pub mod auth;
 pub mod authz;
 pub mod blobstore;
 pub mod bundles;
+pub mod catalog;
 pub mod centre;
 pub mod conn;
 pub mod console;
@@ -39,6 +42,7 @@ pub mod http;
 pub mod hub;
 pub mod merge;
 pub mod metrics;
+pub mod notices;
 pub mod org;
 pub mod photos;
 pub mod scopes;

@@ -198,6 +198,7 @@ impl Hub {
         let Some(blobs) = self.blobs.get() else {
             return Ok(false);
         };
+        let tree = self.org()?;
         let owners: Vec<Option<String>> = with_tx(self.store(), |tx| {
             let Some(dev) = tx.device(device)? else {
                 return Ok(vec![]);
@@ -205,7 +206,7 @@ impl Hub {
             if dev.status != DeviceStatus::Active {
                 return Ok(vec![]);
             }
-            let scopes = crate::scopes::scopes_of(&dev);
+            let scopes = crate::scopes::scopes_of(&dev, &tree);
             let mut owners = vec![];
             for (entity, row_id) in tx.photo_refs(sha256)? {
                 let Some(row) = tx.row(entity, &row_id)? else {

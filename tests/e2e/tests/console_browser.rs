@@ -315,8 +315,10 @@ fn device_status_in(b: &Browser, id: &str) -> String {
 
 /// The fleet manager's devices page (health, lock, the wipe confirmation, an enrollment
 /// code with its QR image) and the dispatcher's tasks page (a task made in the browser
-/// reaches the grid's device, whose feedback shows on the task's page), photographed in
-/// both languages.
+/// reaches the grid's device, whose feedback shows on the task's page) and notices page (a
+/// notice published in the browser is read on the device and counted), and the system
+/// administrator's catalog (a 小类's deadline changed to working days reaches the device),
+/// photographed in both languages.
 #[test]
 fn the_devices_and_tasks_pages_in_the_browser() {
     let Some(driver) = chromedriver() else {
@@ -487,5 +489,81 @@ fn the_devices_and_tasks_pages_in_the_browser() {
     };
     open_list(&b);
     both_languages(&b, "tasks", &open_list);
-    let _ = kept_id;
+
+    // 通知公告: a notice for the street, published in the browser; the kept device
+    // receives it at its next sync and reads it; the list and the notice's page count it.
+    b.click("#nav-notices");
+    b.wait_for("the notices page", WAIT, |b| b.url().ends_with("/notices"));
+    b.type_into("#n-title", "关于开展汛期安全隐患排查的通知");
+    b.type_into(
+        "#n-body",
+        "各网格员：本周内完成辖区低洼地带、地下车库、危旧房屋的隐患排查，发现问题及时上报。",
+    );
+    b.click("#notice-publish");
+    b.wait_for("the published notice", WAIT, |b| {
+        b.js("return document.querySelectorAll('tr[data-notice]').length") == 1
+    });
+    assert!(b.text().contains("通知已发布"));
+    let notice = b
+        .js("return document.querySelector('tr[data-notice]').dataset.notice")
+        .as_str()
+        .unwrap()
+        .to_string();
+    run(gridpad(&kept).args(["sync", "--once"]));
+    {
+        let mut store = gridpad_core::Store::open(&kept, DEVICE_PIN).unwrap();
+        let held = store.queries().notices(10).unwrap();
+        assert_eq!(held.len(), 1, "the device holds the notice");
+        store.mark_notice_read(&notice).unwrap();
+    }
+    run(gridpad(&kept).args(["sync", "--once"]));
+    let notices_url = format!("{url}/notices");
+    let open_notices = |b: &Browser| {
+        b.goto(&notices_url);
+        b.js("document.getElementById('new-notice').open = true; return null");
+    };
+    open_notices(&b);
+    assert_eq!(
+        b.js("return document.querySelector('tr[data-notice]').dataset.read"),
+        "1"
+    );
+    both_languages(&b, "notices", &open_notices);
+    let notice_url = format!("{url}/notices/{notice}");
+    b.goto(&notice_url);
+    assert_eq!(
+        b.js(&format!(
+            "return document.querySelectorAll(\"#readers tr[data-device='{kept_id}']\").length"
+        )),
+        1,
+        "the kept device has read it"
+    );
+    both_languages(&b, "notice", &|b| b.goto(&notice_url));
+
+    // 事项清单: the system administrator's catalog, and a 小类 edited to working days.
+    sign_out(&b);
+    account(&hub_dir, "xitong", "system_administrator", "330211", None);
+    sign_in(&b, &url, "xitong");
+    b.click("#nav-catalog");
+    b.wait_for("the catalog", WAIT, |b| b.url().ends_with("/catalog"));
+    let item_url = format!("{url}/catalog/0401");
+    b.goto(&item_url);
+    b.type_into("#c-deadline", "3");
+    b.js("document.getElementById('c-unit').value = 'working_days'; return null");
+    b.click("#catalog-publish");
+    b.wait_for("the published catalog", WAIT, |b| {
+        b.url().ends_with("/catalog")
+    });
+    assert!(b.text().contains("已发布"), "{}", b.text());
+    let catalog_url = format!("{url}/catalog");
+    both_languages(&b, "catalog", &|b| b.goto(&catalog_url));
+    b.goto(&item_url);
+    both_languages(&b, "catalog-item", &|b| b.goto(&item_url));
+    // The device takes the new deadline at its next sync.
+    run(gridpad(&kept).args(["sync", "--once"]));
+    let store = gridpad_core::Store::open(&kept, DEVICE_PIN).unwrap();
+    let item = store.category("0401").unwrap().unwrap();
+    assert_eq!(
+        (item.deadline_hours, item.deadline_unit.as_str()),
+        (Some(3), "working_days")
+    );
 }

@@ -90,13 +90,25 @@ fn a_device_reads_only_its_grid_and_its_own_reports() {
         "people".into(),
     ];
     let (ops, scopes) = a.pull_all(&asked);
-    let mine: BTreeSet<String> = [
+    let mut mine: BTreeSet<String> = [
         format!("device:{}", a.id),
         "catalog".into(),
         "notices".into(),
         format!("grid:{}", town.small),
     ]
     .into();
+    // The notices addressed to its grid and to every node above it.
+    let tree = town.state();
+    let mut node = Some(town.small.clone());
+    while let Some(n) = node
+        .take()
+        .filter(|n| tree.fields(Entity::Grid, n).is_some())
+    {
+        node = tree.fields(Entity::Grid, &n).unwrap()["parent_id"]
+            .as_str()
+            .map(str::to_string);
+        mine.insert(format!("notices:{n}"));
+    }
     assert_eq!(scopes.into_iter().collect::<BTreeSet<_>>(), mine);
     assert!(
         ops.iter().all(|(s, _)| mine.contains(s)),

@@ -89,7 +89,7 @@ enum Admin {
     Task(task::Args),
     /// Tasks and their state.
     Tasks(tasks::Args),
-    /// Publish a notice to all devices.
+    /// Publish a notice to every device, or to those under a node (and of a role).
     Notice(notice::Args),
     /// Device health: last seen, app version, queue, oldest pending, dead letters, clock offset.
     Devices(devices::Args),

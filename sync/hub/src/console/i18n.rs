@@ -98,6 +98,34 @@ impl Lang {
         }
     }
 
+    /// What is wrong with a catalog edit.
+    pub fn catalog_problem(self, p: crate::catalog::Problem) -> &'static str {
+        use crate::catalog::Problem::*;
+        let t = self.t();
+        match p {
+            NameMissing => t.catp_name_missing,
+            NameTooLong => t.catp_name_too_long,
+            DepartmentTooLong => t.catp_department_too_long,
+            DeadlineRange => t.catp_deadline_range,
+            DeadlineUnit => t.catp_deadline_unit,
+            ThresholdRange => t.catp_threshold_range,
+            ThresholdOrder => t.catp_threshold_order,
+            MinPhotos => t.catp_min_photos,
+            Pixels => t.catp_pixels,
+            Quality => t.catp_quality,
+            Bytes => t.catp_bytes,
+            TooManyFields => t.catp_too_many_fields,
+            FieldKey => t.catp_field_key,
+            FieldKeyTwice => t.catp_field_key_twice,
+            FieldLabel => t.catp_field_label,
+            FieldKind => t.catp_field_kind,
+            FieldChoices => t.catp_field_choices,
+            RoutingLevel => t.catp_routing_level,
+            RoutingDepartment => t.catp_routing_department,
+            RoutingTwice => t.catp_routing_twice,
+        }
+    }
+
     /// The name of a role.
     pub fn role(self, r: &str) -> &'static str {
         let t = self.t();
@@ -130,7 +158,9 @@ texts! {
     app_name: "网格化指挥中心", "Command centre";
     nav_queue: "事件", "Events";
     nav_tasks: "任务", "Tasks";
+    nav_notices: "通知公告", "Notices";
     nav_devices: "终端", "Devices";
+    nav_catalog: "事项清单", "Catalog";
     nav_audit: "审计日志", "Audit log";
     switch_to: "English", "中文";
     logout: "退出", "Sign out";
@@ -323,6 +353,36 @@ texts! {
     tst_rejected: "已退回", "Sent back";
     tst_closed: "已关闭", "Closed";
     tst_cancelled: "已撤销", "Cancelled";
+    // Notices.
+    notice_title: "通知公告", "Notices";
+    notice_new: "发布通知", "Publish a notice";
+    notice_name: "标题", "Title";
+    notice_body: "正文", "Text";
+    notice_target: "发送范围", "Goes to";
+    notice_role: "接收对象", "Devices";
+    notice_role_all: "范围内全部终端", "Every device there";
+    notice_role_staff: "仅网格员终端（按人员登记）", "Field staff's only (enrolled for a person)";
+    notice_role_hint: "终端的角色是其登记所属账号的角色：只有网格员账号可以登记终端；按持有人和网格登记的终端没有角色，只按区域接收。", "A device's role is that of the account it was enrolled for: only field staff accounts enroll devices; a device issued to a named holder for a grid has no role and receives by area only.";
+    notice_publish: "发布", "Publish";
+    notice_everyone: "全部终端", "Every device";
+    notice_empty: "还没有发往您管辖区域的通知。", "No notices have gone to your area yet.";
+    notice_published: "发布时间", "Published";
+    notice_read: "阅读情况", "Read";
+    notice_read_by: "{n} / {m} 台终端已读", "read by {n} of {m} devices";
+    notice_readers: "已读终端", "Read by";
+    notice_unread: "未读终端", "Not read yet";
+    notice_read_at: "阅读时间", "Read at";
+    notice_nobody_read: "还没有终端阅读此通知。", "No device has read it yet.";
+    notice_all_read: "范围内的终端都已阅读。", "Every device it went to has read it.";
+    notice_need_title: "请填写通知标题。", "Please give the notice a title.";
+    notice_need_body: "请填写通知正文。", "Please write the notice's text.";
+    notice_need_node: "请选择发送范围。", "Choose where the notice goes.";
+    notice_too_long: "内容过长（标题最多 200 字，正文最多 20000 字）。未执行。", "Too long (a title of at most 200 characters, a text of at most 20,000). Nothing was done.";
+    notice_bad_role: "接收对象无效：终端只有网格员角色。未执行。", "Not a role a device has (only field staff's devices have one). Nothing was done.";
+    notice_twice: "此表单已提交过，通知只发布一次。", "This form was already sent; the notice was published once.";
+    notice_done: "通知已发布，范围内的终端下次同步时收到。", "Notice published: the devices it goes to receive it at their next sync.";
+    notice_refused: "无法发布：所选区域不存在或不在您的管辖区域内，或内容无效。未执行。", "Not published: the place chosen does not exist or is outside your area, or the text is not valid. Nothing was done.";
+    back_to_notices: "← 返回通知列表", "← Back to the notices";
     // Devices.
     dev_title: "终端管理", "Devices";
     dev_device: "终端", "Device";
@@ -381,6 +441,69 @@ texts! {
     enr_too_long: "持有人和终端名称最多 64 个字。", "The holder and the device name are at most 64 characters.";
     enr_bad_days: "有效天数应为 1 到 90 天。", "A code is valid for 1 to 90 days.";
     enr_refused: "无法生成注册码：网格或账号不存在、不在您的管辖区域内，或该账号不是在用的网格员账号。未执行。", "No code issued: the grid or account does not exist, is outside your area, or is not an active field staff account. Nothing was done.";
+    // Catalog.
+    cat_title: "事项清单", "Event catalog";
+    cat_hint: "大类与小类、处置时限、预警阈值、照片要求、上报要素和分派部门。修改小类并发布后，终端下次同步时生效。", "Categories and their items, deadlines, colour thresholds, photo policy, report fields and routing. An item's change reaches the devices at their next sync.";
+    cat_code: "编码", "Code";
+    cat_name: "名称", "Name";
+    cat_department: "职能部门", "Department";
+    cat_thresholds: "黄/红预警", "Yellow / red at";
+    cat_fields: "上报要素", "Report fields";
+    cat_routing: "分派", "Routing";
+    cat_required: "必填", "required";
+    cat_no_deadline: "未规定", "none";
+    cat_photo_summary: "至少 {n} 张，{mp} 百万像素，质量 {q}，≤ {kb} KB", "at least {n}, {mp} MP, quality {q}, ≤ {kb} KB";
+    cat_kind_text: "文本", "text";
+    cat_kind_int: "整数", "whole number";
+    cat_kind_choice: "单选", "choice";
+    cat_kind_bool: "是/否", "yes/no";
+    lvl_city: "市", "city";
+    lvl_district: "区县", "district";
+    lvl_street: "街道", "street";
+    lvl_community: "社区", "community";
+    back_to_catalog: "← 返回事项清单", "← Back to the catalog";
+    cat_edit: "修改小类", "Edit item";
+    cat_basics: "基本信息", "Basics";
+    cat_amount: "时限", "Deadline";
+    cat_unit: "单位", "Unit";
+    cat_yellow: "黄色预警（已用 %）", "Yellow at (% used)";
+    cat_red: "红色预警（已用 %）", "Red at (% used)";
+    cat_deadline_hint: "时限留空表示事项清单不规定，派遣时须由调度员填写。工作小时和工作日按工作日历计算。", "An empty deadline means the catalog gives none: a dispatcher must give one. Working hours and days count on the working-time calendar.";
+    cat_min_photos: "最少照片数", "Photos at least";
+    cat_max_pixels: "最大像素数", "Largest size (pixels)";
+    cat_quality: "压缩质量", "Quality";
+    cat_max_bytes: "最大字节数", "Largest file (bytes)";
+    cat_field_key: "键（英文）", "Key";
+    cat_field_label: "名称", "Label";
+    cat_field_kind: "类型", "Kind";
+    cat_field_choices: "选项（用、分隔）", "Choices (separated by 、 or ,)";
+    cat_fields_hint: "清空键和名称即删除该要素；在空行中填写即新增。", "Clear a row's key and label to remove the field; fill an empty row to add one.";
+    cat_publish: "发布修改", "Publish the change";
+    cat_publish_hint: "发布后写入事项清单并记入审计日志，终端下次同步时收到。", "Published: written to the catalog and the audit log; the devices receive it at their next sync.";
+    cat_refused: "未发布，请修改以下内容：", "Not published; please correct:";
+    cat_done: "已发布：终端下次同步时收到新的事项清单。", "Published: the devices receive the new catalog at their next sync.";
+    cat_unchanged: "没有修改，未发布。", "Nothing changed; nothing was published.";
+    cat_stale: "此小类在您打开页面后已被修改（可能是其他管理员）。本次修改未发布；下面是最新内容，请核对后重新修改。", "This item changed after the page was loaded (perhaps another administrator). Your change was not published; below is the current entry — check it and make your change again.";
+    catp_name_missing: "请填写名称。", "Give a name.";
+    catp_name_too_long: "名称最多 64 个字，不能含控制字符。", "A name is at most 64 characters, without control characters.";
+    catp_department_too_long: "职能部门最多 64 个字，不能含控制字符。", "A department is at most 64 characters, without control characters.";
+    catp_deadline_range: "时限应为 1 到 8784 小时（工作日：1 到 366）。", "A deadline is 1 to 8,784 hours (working days: 1 to 366).";
+    catp_deadline_unit: "时限单位应为小时、工作小时或工作日。", "A deadline's unit is hours, working hours or working days.";
+    catp_threshold_range: "预警阈值应为 1% 到 100%。", "A threshold is 1 % to 100 %.";
+    catp_threshold_order: "黄色预警阈值应小于红色预警阈值。", "Yellow must come before red.";
+    catp_min_photos: "最少照片数应为 0 到 9。", "Photos at least: 0 to 9.";
+    catp_pixels: "最大像素数应为 100000 到 50000000。", "The largest size is 100,000 to 50,000,000 pixels.";
+    catp_quality: "压缩质量应为 30 到 95。", "Quality is 30 to 95.";
+    catp_bytes: "最大字节数应为 50000 到 10000000。", "The largest file is 50,000 to 10,000,000 bytes.";
+    catp_too_many_fields: "上报要素最多 20 项。", "At most 20 report fields.";
+    catp_field_key: "要素的键应以小写英文字母开头，只含小写字母、数字和下划线，最多 32 位。", "A field's key starts with a lower-case letter and has only lower-case letters, digits and _ (at most 32).";
+    catp_field_key_twice: "要素的键不能重复。", "Two fields have the same key.";
+    catp_field_label: "每个要素都要有名称（最多 32 个字）。", "Every field needs a label (at most 32 characters).";
+    catp_field_kind: "要素类型应为文本、整数、单选或是/否。", "A field's kind is text, whole number, choice or yes/no.";
+    catp_field_choices: "单选要素需要 1 到 20 个互不相同的选项（每个最多 32 个字）；其他类型不能有选项。", "A choice needs 1 to 20 different choices (at most 32 characters each); other kinds have none.";
+    catp_routing_level: "分派的层级无效。", "Not a level of the tree.";
+    catp_routing_department: "分派的部门不存在。", "No such department.";
+    catp_routing_twice: "每个层级只能分派一个部门。", "One department per level.";
     // Roles.
     role_dispatcher: "调度员", "dispatcher";
     role_department_handler: "部门处置人员", "department handler";

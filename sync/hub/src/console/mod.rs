@@ -1,6 +1,6 @@
 //! The command centre's console: server-rendered HTML pages served by `gridhub serve` at
 //! `/`, on the same origin as the API, for the centre's accounts. One file per page
-//! ([`login`], [`queue`], [`event`], [`tasks`], [`devices`], [`audit`]); the words in [`i18n`] (简体中文 by default,
+//! ([`login`], [`queue`], [`event`], [`tasks`], [`notices`], [`devices`], [`catalog`], [`audit`]); the words in [`i18n`] (简体中文 by default,
 //! English); a small stylesheet and a small script for progressive enhancement in
 //! `assets/`, served by the hub itself (nothing is loaded from anywhere else).
 //!
@@ -12,11 +12,13 @@
 //! is done; every answer carries the security headers of [`security_headers`].
 
 pub mod audit;
+pub mod catalog;
 pub mod devices;
 pub mod event;
 pub mod event_acts;
 pub mod i18n;
 pub mod login;
+pub mod notices;
 pub mod queue;
 pub mod tasks;
 
@@ -43,8 +45,8 @@ pub struct Console {
     audit_filters: Mutex<HashMap<String, audit::Filter>>,
     device_filters: Mutex<HashMap<String, devices::Filter>>,
     task_filters: Mutex<HashMap<String, tasks::Filter>>,
-    /// Task forms already done (the session's key and the form's one-time token → the
-    /// task made), so a second click on "create" creates nothing twice.
+    /// Forms already done (the session's key and the form's one-time token → what it
+    /// made), so a second click on "create" or "publish" makes nothing twice.
     forms_done: Mutex<HashMap<String, String>>,
     flash: Mutex<HashMap<String, &'static str>>,
 }
@@ -76,9 +78,16 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .route("/tasks", get(tasks::page).post(tasks::create))
         .route("/tasks/filter", post(tasks::set_filter))
         .route("/tasks/{id}", get(tasks::detail))
+        .route("/notices", get(notices::page).post(notices::publish))
+        .route("/notices/{id}", get(notices::detail))
         .route("/devices", get(devices::page).post(devices::set_filter))
         .route("/devices/{id}/act", post(devices::act))
         .route("/devices/enroll", post(devices::enroll))
+        .route("/catalog", get(catalog::page))
+        .route(
+            "/catalog/{code}",
+            get(catalog::edit_page).post(catalog::save),
+        )
         .route("/audit", get(audit::page).post(audit::set_filter))
         .route("/static/console.css", get(css))
         .route("/static/console.js", get(js))
@@ -303,13 +312,17 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Response {
     let queue = who.may(crate::authz::Action::EventsRead);
     let tasks = who.may(crate::authz::Action::TasksRead);
     let devices = who.may(crate::authz::Action::DevicesRead);
+    let notices = who.may(crate::authz::Action::NoticesWrite);
+    let catalog = who.may(crate::authz::Action::CatalogWrite);
     let frame = html! {
         header.top {
             span.brand { (t.app_name) }
             nav {
                 @if queue { a href="/" { (t.nav_queue) } }
                 @if tasks { a href="/tasks" id="nav-tasks" { (t.nav_tasks) } }
+                @if notices { a href="/notices" id="nav-notices" { (t.nav_notices) } }
                 @if devices { a href="/devices" id="nav-devices" { (t.nav_devices) } }
+                @if catalog { a href="/catalog" id="nav-catalog" { (t.nav_catalog) } }
                 @if audit { a href="/audit" { (t.nav_audit) } }
             }
             span.me {
@@ -398,7 +411,48 @@ async fn switch_lang(ctx: Ctx, Form(f): Form<LangForm>) -> Result<Response, Fail
         .into_response())
 }
 
+/// A form's one-time token as it comes in ([`Console::once_begin`]).
+pub enum Once {
+    /// The first time: go ahead, then [`Console::once_end`].
+    First,
+    /// The first submission of this form is still at work.
+    Pending,
+    /// Done before: the id of what it made.
+    Done(String),
+}
+
+/// A one-time token as the forms carry it: 32 hex digits.
+pub fn valid_once(once: &str) -> bool {
+    once.len() == 32 && once.chars().all(|c| c.is_ascii_hexdigit())
+}
+
 impl Console {
+    /// Reserve a form's one-time token: a second submission of the same form (a double
+    /// click, a reload) finds it and makes nothing.
+    pub fn once_begin(&self, key: &str, once: &str) -> Once {
+        let mut done = self.forms_done.lock().unwrap_or_else(|p| p.into_inner());
+        match done.get(&format!("{key}:{once}")) {
+            Some(id) if id.is_empty() => Once::Pending,
+            Some(id) => Once::Done(id.clone()),
+            None => {
+                if done.len() > 10_000 {
+                    done.clear();
+                }
+                done.insert(format!("{key}:{once}"), String::new());
+                Once::First
+            }
+        }
+    }
+
+    /// The form's work is over: it made `made`, or (`None`) it failed and may be sent again.
+    pub fn once_end(&self, key: &str, once: &str, made: Option<&str>) {
+        let mut done = self.forms_done.lock().unwrap_or_else(|p| p.into_inner());
+        match made {
+            Some(id) => done.insert(format!("{key}:{once}"), id.to_string()),
+            None => done.remove(&format!("{key}:{once}")),
+        };
+    }
+
     /// Leave a message for the session's next page.
     pub fn flash(&self, key: &str, text: &'static str) {
         self.flash
@@ -433,6 +487,17 @@ pub fn counts<K: AsRef<str> + Ord>(
             li.matching { (t.total_shown) " " span.n #matching { (matching) } }
         }
     }
+}
+
+/// Text as a form's record keeps it: line breaks as `\n`, no other control characters,
+/// trimmed.
+pub fn clean_text(s: &str) -> String {
+    s.replace("\r\n", "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .trim()
+        .to_string()
 }
 
 /// A time as the centre reads it: Beijing time, to the minute.

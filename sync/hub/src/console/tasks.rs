@@ -7,7 +7,9 @@
 //! (下发 → 接收 → 处置中 → 完成, or 退回) and the result the device sent.
 
 use super::queue::{area_grids, area_nodes, clip, text};
-use super::{local_time, page as frame, Console, Ctx, Failure, Kind, St};
+use super::{
+    clean_text, local_time, page as frame, valid_once, Console, Ctx, Failure, Kind, Once, St,
+};
 use crate::authz::{Action, Principal};
 use crate::centre::NewTask;
 use crate::deadlines::task_colour;
@@ -500,16 +502,6 @@ pub struct NewTaskForm {
     hours: String,
 }
 
-/// Text as a task keeps it: line breaks as `\n`, no other control characters.
-fn clean_text(s: &str) -> String {
-    s.replace("\r\n", "\n")
-        .chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect::<String>()
-        .trim()
-        .to_string()
-}
-
 /// Create a task for a grid; then its page. The same form twice creates it once.
 pub async fn create(
     State(c): St,
@@ -537,7 +529,7 @@ pub async fn create(
         Some(t.err_too_long)
     } else if hours.is_none() {
         Some(t.err_bad_hours)
-    } else if form.once.len() != 32 || !form.once.chars().all(|c| c.is_ascii_hexdigit()) {
+    } else if !valid_once(&form.once) {
         Some(t.err_csrf)
     } else {
         None
@@ -547,21 +539,8 @@ pub async fn create(
     }
     // Reserve the form's token first: a second submission of the same form (a double
     // click, a reload) finds it and creates nothing.
-    let done_key = format!("{}:{}", ctx.key, form.once);
-    let earlier = {
-        let mut done = c.forms_done.lock().unwrap_or_else(|p| p.into_inner());
-        let earlier = done.get(&done_key).cloned();
-        if earlier.is_none() {
-            if done.len() > 10_000 {
-                done.clear();
-            }
-            done.insert(done_key.clone(), String::new());
-        }
-        earlier
-    };
-    match earlier {
-        // Still being created by the first submission.
-        Some(id) if id.is_empty() => {
+    match c.once_begin(&ctx.key, &form.once) {
+        Once::Pending => {
             return render(
                 c,
                 ctx,
@@ -572,11 +551,11 @@ pub async fn create(
             )
             .await
         }
-        Some(id) => {
+        Once::Done(id) => {
             c.flash(&ctx.key, t.task_twice);
             return Ok(Redirect::to(&format!("/tasks/{id}")).into_response());
         }
-        None => {}
+        Once::First => {}
     }
     let hub = c.hub.clone();
     let d = draft.clone();
@@ -594,13 +573,7 @@ pub async fn create(
         )
     })
     .await;
-    {
-        let mut done = c.forms_done.lock().unwrap_or_else(|p| p.into_inner());
-        match &r {
-            Ok(id) => done.insert(done_key, id.clone()),
-            Err(_) => done.remove(&done_key),
-        };
-    }
+    c.once_end(&ctx.key, &form.once, r.as_ref().ok().map(String::as_str));
     match r {
         Ok(id) => {
             c.flash(&ctx.key, t.task_created_done);

@@ -46,7 +46,7 @@ impl Hub {
             DeviceStatus::Locked => Some(DeviceCommand::Lock),
             DeviceStatus::Wiped => Some(DeviceCommand::Wipe),
         };
-        let scopes = scopes_of(&device);
+        let scopes = scopes_of(&device, &*self.org()?);
         let (pages, more) = if command.is_none() {
             self.pull(&scopes, req)?
         } else {

@@ -7,7 +7,8 @@
 use crate::centre::check_refs;
 use crate::hub::{Hub, HubError, HubResult, MAX_DRIFT_MS};
 use crate::merge::merge;
-use crate::scopes::in_grids;
+use crate::org::OrgTree;
+use crate::scopes::{in_grids, scopes_of};
 use gridhub_store::*;
 use gridpad_domain::codes::{EventStatus, TaskCommand, TaskStatus};
 use gridpad_domain::spec::{self, spec, Change, Flow, Side};
@@ -84,6 +85,8 @@ impl Hub {
         let mut gap = None;
         // Mutations taken in for the first time (not re-sent ones), for the metrics.
         let mut fresh: Vec<Status> = vec![];
+        // Read before the transaction (a notice's read receipt asks where the device is).
+        let tree = self.org()?;
         let device = crate::hub::in_tx(self.store(), |tx| {
             verdicts.clear();
             fresh.clear();
@@ -142,7 +145,7 @@ impl Hub {
                         v.canonical = canonical(tx, &dev, m)?;
                         v
                     } else {
-                        let mut v = self.apply_mutation(tx, &dev, m, now)?;
+                        let mut v = self.apply_mutation(tx, &dev, &tree, m, now)?;
                         fresh.push(v.status);
                         let json = serde_json::to_string(&v).expect("verdict serialises");
                         tx.record_mutation(&m.mutation_id, device_id, m.seq, &json)?;
@@ -262,6 +265,7 @@ impl Hub {
         &self,
         tx: &mut dyn HubTx,
         dev: &DeviceRecord,
+        tree: &OrgTree,
         m: &Mutation,
         now: u64,
     ) -> HubResult<Verdict> {
@@ -471,8 +475,10 @@ impl Hub {
                 self.task_command(tx, dev, m, name, existing, hlc, now)
             }
             (Flow::Central, Op::Update) if m.entity == Entity::Notice => {
-                // A read receipt: kept per device, not applied to the notice itself.
-                if existing.is_none_or(|r| r.deleted) {
+                // A read receipt: kept per device, not applied to the notice itself — and
+                // only for a notice the device was sent (its audience covers the device).
+                let reads = |r: &Row| scopes_of(dev, tree).contains(&r.scope);
+                if existing.is_none_or(|r| r.deleted || !reads(&r)) {
                     return Ok(reject(m.seq, "no such notice"));
                 }
                 let mut row = Row::new(

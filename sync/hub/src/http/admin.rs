@@ -221,6 +221,12 @@ pub async fn issue_code(
 pub struct NoticeBody {
     title: String,
     body: String,
+    /// Only the devices under this node (id or code) of the caller's area.
+    #[serde(default)]
+    node: Option<String>,
+    /// Only the devices of this role there (`field_staff`).
+    #[serde(default)]
+    role: Option<String>,
 }
 
 pub async fn notice(
@@ -230,6 +236,24 @@ pub async fn notice(
 ) -> Reply {
     who.require(Action::NoticesWrite)?;
     let b: NoticeBody = json_body(&body)?;
-    let notice_id = blocking(move || hub.create_notice(&who, &b.title, &b.body)).await?;
+    let role = match b.role.as_deref() {
+        Some(r) => Some(
+            gridhub_store::Role::parse(r)
+                .ok_or_else(|| HubError::BadRequest(format!("unknown role {r:.32}")))?,
+        ),
+        None => None,
+    };
+    let notice_id = blocking(move || {
+        hub.publish_notice(
+            &who,
+            &crate::notices::NewNotice {
+                title: &b.title,
+                body: &b.body,
+                node: b.node.as_deref(),
+                role,
+            },
+        )
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(NoticeCreated { notice_id })).into_response())
 }

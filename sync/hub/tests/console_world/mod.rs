@@ -25,10 +25,11 @@ pub struct World {
     /// Reported in 招宝山街道 (330211001) and in 蛟川街道 (330211002).
     pub event_a: String,
     pub event_b: String,
-    /// The devices that reported them, and where device A keeps its data.
+    /// The devices that reported them, and where they keep their data.
     pub device_a: String,
     pub device_b: String,
     pub device_a_dir: PathBuf,
+    pub device_b_dir: PathBuf,
     /// The home grid (in 招宝山街道) and a grid of 蛟川街道.
     pub grid_a: String,
     pub grid_b: String,
@@ -106,6 +107,7 @@ pub fn world() -> World {
     }
     let app = gridhub::http::router(th.hub.clone());
     let device_a_dir = dirs[1].path().to_path_buf();
+    let device_b_dir = dirs[2].path().to_path_buf();
     World {
         th,
         app,
@@ -114,6 +116,7 @@ pub fn world() -> World {
         device_a: DEVICE_A.into(),
         device_b: DEVICE_B.into(),
         device_a_dir,
+        device_b_dir,
         grid_a: s.home_grid_id.clone(),
         grid_b: other_grid,
         _dirs: dirs,
