@@ -179,7 +179,10 @@ mod tests {
             a.success();
             seen.push(a.size / 1024);
         }
-        assert_eq!(seen, [16, 32, 32, 64, 64, 128, 128, 256, 256, 512, 512, 512]);
+        assert_eq!(
+            seen,
+            [16, 32, 32, 64, 64, 128, 128, 256, 256, 512, 512, 512]
+        );
         // A failure in between starts the count of successes again.
         a.failure();
         a.success();

@@ -359,7 +359,10 @@ mod tests {
                 more: true,
                 next_sync_in_ms: 300_000,
             };
-            assert_eq!(s.handle(Event::Finished { now, outcome: done }), Action::Exchange);
+            assert_eq!(
+                s.handle(Event::Finished { now, outcome: done }),
+                Action::Exchange
+            );
             asked.push(s.page_bytes() / 1024);
         }
         assert_eq!(asked, [16, 32, 32, 64, 64, 128, 128, 256, 256, 512]);
