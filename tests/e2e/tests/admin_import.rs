@@ -77,7 +77,11 @@ fn an_import_updates_deletes_and_inserts_as_each_line_says() {
     ];
     std::fs::write(
         &file,
-        lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n"),
+        lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
     )
     .unwrap();
     let out = run(hub.admin().arg("import").arg(&file));
@@ -85,7 +89,11 @@ fn an_import_updates_deletes_and_inserts_as_each_line_says() {
 
     run(gridpad(&dev).args(["sync", "--once"]));
     let after = people(&dev);
-    assert_eq!(after.get(renamed).map(String::as_str), Some("改名乙"), "update");
+    assert_eq!(
+        after.get(renamed).map(String::as_str),
+        Some("改名乙"),
+        "update"
+    );
     assert_eq!(
         after.get(renamed_tagged).map(String::as_str),
         Some("改名丙"),
@@ -112,7 +120,10 @@ fn an_import_updates_deletes_and_inserts_as_each_line_says() {
     )
     .unwrap();
     let refused = hub.admin().arg("import").arg(&file).output().unwrap();
-    assert!(!refused.status.success(), "an update of a deleted record is refused");
+    assert!(
+        !refused.status.success(),
+        "an update of a deleted record is refused"
+    );
     let err = String::from_utf8_lossy(&refused.stderr);
     assert!(err.contains("no such record to update"), "{err}");
     // An op the import does not know is refused before anything is written.
