@@ -203,10 +203,7 @@ fn upload_photos(
     let vault = Vault::open(store.dir(), store.photo_key())?;
     let client = HubClient::new(http, hub);
     let hashes: Vec<String> = pending.iter().map(|p| p.sha256.clone()).collect();
-    let missing = retrying(
-        || client.missing(&hashes),
-        |e| matches!(e, UploadError::Network { .. }),
-    )?;
+    let missing = client.missing(&hashes)?;
     let mut sizer = ChunkSizer::default();
     let count = missing.len();
     let mut index = 0;

@@ -203,8 +203,16 @@ impl HubClient {
         std::thread::sleep(retry::delay(self.retry_delay, failures));
     }
 
-    /// Which of `hashes` the hub still needs from this device.
+    /// Which of `hashes` the hub still needs from this device (the photo inventory). A
+    /// small request: asked again ([`retry::retrying`]) when it got no whole answer.
     pub fn missing(&self, hashes: &[String]) -> Result<Vec<String>, UploadError> {
+        retry::retrying(
+            || self.missing_once(hashes),
+            |e| matches!(e, UploadError::Network { .. }),
+        )
+    }
+
+    fn missing_once(&self, hashes: &[String]) -> Result<Vec<String>, UploadError> {
         let mut out = Vec::new();
         for batch in hashes.chunks(MAX_HAVE) {
             let r = self
