@@ -50,12 +50,21 @@ pub struct Limits {
     pub pull_bytes: u32,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    /// An exchange of `page_bytes` (the scheduler's adaptive budget): pages up to that,
+    /// pushes up to half of it (the store sends at least one mutation whatever its size).
+    pub fn for_page(page_bytes: u64) -> Self {
         Limits {
-            push_bytes: 256 * 1024,
-            pull_bytes: 512 * 1024,
+            push_bytes: (page_bytes / 2) as usize,
+            pull_bytes: page_bytes.min(u32::MAX as u64) as u32,
         }
+    }
+}
+
+impl Default for Limits {
+    /// A good link's: 512 KiB of pages, 256 KiB of pushes.
+    fn default() -> Self {
+        Limits::for_page(crate::retry::PAGE_MAX)
     }
 }
 

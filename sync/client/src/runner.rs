@@ -1,6 +1,7 @@
 //! One sync runner for the device, called by `gridpad sync` and by the app's sync thread.
 //!
-//! The [`Scheduler`] decides *when*; the runner carries out a round: exchanges (push and
+//! The [`Scheduler`] decides *when* and *how much* (the page budget, smaller after a cut);
+//! the runner carries out a round: exchanges (push and
 //! pull in one request; a 409 gap is answered by the driver from what the store kept)
 //! until the hub has nothing more, then the evidence step (seals, then the photos the hub
 //! lacks: bounded, see [`crate::retry`]), and carries out a fleet command. It tells a
@@ -9,6 +10,7 @@
 use crate::device::{self, Session};
 use crate::driver::{DeviceCommand, Limits, Report, SyncError};
 use crate::evidence::{self, EvidenceError, EvidenceReport, PhotoProgress};
+use crate::retry;
 use crate::scheduler::{Action, Config, Event, Outcome, Scheduler};
 use gridpad_core::Store;
 
@@ -82,7 +84,6 @@ pub enum RunError {
 pub struct Runner {
     session: Session,
     sched: Scheduler,
-    limits: Limits,
     /// Stop at an error retrying cannot fix (the command line) instead of retrying on the
     /// scheduler's plan (the app, which shows the error and keeps trying).
     pub stop_when_refused: bool,
@@ -91,6 +92,9 @@ pub struct Runner {
     /// The last evidence step's report.
     pub evidence: EvidenceReport,
 }
+
+/// The first wait of `once` after a failed exchange (doubling, [`retry::delay`]).
+const ONCE_FIRST_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Milliseconds since the epoch, by the device's clock.
 pub fn now_ms() -> u64 {
@@ -106,7 +110,6 @@ impl Runner {
         Ok(Session::open(store)?.map(|session| Runner {
             session,
             sched: Scheduler::new(cfg, now_ms()),
-            limits: Limits::default(),
             stop_when_refused: false,
             totals: Totals::default(),
             evidence: EvidenceReport::default(),
@@ -157,12 +160,35 @@ impl Runner {
     }
 
     /// `gridpad sync --once`: exchange until the hub has nothing more, then seals and
-    /// photos. Any failure ends the run (what did not go is kept for the next one).
+    /// photos. An exchange that failed for a reason worth retrying (a cut, a timeout, a hub
+    /// in trouble) is tried again after a back-off ([`retry::delay`]), asking for a smaller
+    /// page each time (the scheduler's budget); [`retry::EXCHANGE_TRIES`] failures in a row,
+    /// or any other failure, end the run (what did not go is kept for the next one).
     pub fn once(&mut self, store: &mut Store, progress: &mut dyn Progress) -> Result<(), RunError> {
         loop {
-            let r = self
-                .exchange(store, progress)
-                .inspect_err(|e| progress.failed(e))?;
+            let r = match self.exchange(store, progress) {
+                Ok(r) => r,
+                Err(e) => {
+                    progress.failed(&e);
+                    self.sched.handle(Event::Finished {
+                        now: now_ms(),
+                        outcome: Outcome::Failed,
+                    });
+                    let failures = self.sched.failures();
+                    if !e.retryable() || failures >= retry::EXCHANGE_TRIES {
+                        return Err(e.into());
+                    }
+                    std::thread::sleep(retry::delay(ONCE_FIRST_WAIT, failures));
+                    continue;
+                }
+            };
+            self.sched.handle(Event::Finished {
+                now: now_ms(),
+                outcome: Outcome::Done {
+                    more: r.more,
+                    next_sync_in_ms: r.next_sync_in_ms,
+                },
+            });
             if let Some(cmd) = r.command {
                 device::obey(store, cmd).map_err(RunError::Obey)?;
                 return Err(match cmd {
@@ -184,7 +210,8 @@ impl Runner {
         progress: &mut dyn Progress,
     ) -> Result<Report, SyncError> {
         progress.exchanging();
-        let r = self.session.exchange(store, self.limits)?;
+        let limits = Limits::for_page(self.sched.page_bytes());
+        let r = self.session.exchange(store, limits)?;
         self.totals.add(&r);
         progress.exchanged(&r, &self.totals);
         Ok(r)

@@ -7,6 +7,13 @@
 //! periodically otherwise; while failing, back off exponentially with jitter from 5 s to
 //! 5 min — and a failed exchange always schedules a retry. An exchange that stays in
 //! flight longer than its watchdog is treated as failed.
+//!
+//! It also says *how much* an exchange asks for ([`Scheduler::page_bytes`]): the page
+//! budget halves after a failed exchange (a cut wastes at most what was in flight, and the
+//! next, smaller answer fits between cuts) down to [`PAGE_MIN`], and doubles after two
+//! completed exchanges in a row back up to [`PAGE_MAX`] ([`Adaptive`]).
+
+use crate::retry::{Adaptive, PAGE_MAX, PAGE_MIN};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -62,6 +69,8 @@ pub struct Scheduler {
     inflight_since: Option<u64>,
     next_at: Option<u64>,
     failures: u32,
+    /// How many bytes of pages the next exchange asks for.
+    pages: Adaptive,
     /// xorshift state for jitter (seeded: deterministic under simulation).
     rng: u64,
 }
@@ -74,12 +83,19 @@ impl Scheduler {
             inflight_since: None,
             next_at: None,
             failures: 0,
+            pages: Adaptive::new(PAGE_MAX, PAGE_MIN, PAGE_MAX),
             rng: seed | 1,
         }
     }
 
     pub fn failures(&self) -> u32 {
         self.failures
+    }
+
+    /// The page budget of the next exchange, in bytes before compression: pulled pages up
+    /// to this, pushed mutations up to half of it.
+    pub fn page_bytes(&self) -> u64 {
+        self.pages.size
     }
 
     pub fn in_flight(&self) -> bool {
@@ -166,6 +182,10 @@ impl Scheduler {
                 self.inflight_since = None;
                 let pending_write = self.next_at;
                 self.next_at = None;
+                match outcome {
+                    Outcome::Done { .. } => self.pages.success(),
+                    Outcome::Failed => self.pages.failure(),
+                }
                 match outcome {
                     Outcome::Done { more: true, .. } => {
                         self.failures = 0;
@@ -306,6 +326,52 @@ mod tests {
         assert!(matches!(a, Action::WakeAt(_)));
         assert!(!s.in_flight());
         assert_eq!(s.failures(), 1);
+    }
+
+    #[test]
+    fn a_cut_exchange_asks_for_half_the_pages_and_successes_earn_them_back() {
+        let mut s = Scheduler::new(Config::default(), 11);
+        let (full, floor) = (PAGE_MAX, PAGE_MIN);
+        assert_eq!(s.page_bytes(), full, "a good link gets full pages at once");
+        s.handle(Event::Started { now: 0 });
+        let mut now = 0;
+        let mut asked = vec![];
+        // A link that cuts every exchange: each retry asks for half, down to the floor.
+        for _ in 0..7 {
+            let Action::WakeAt(at) = s.handle(Event::Finished {
+                now,
+                outcome: Outcome::Failed,
+            }) else {
+                panic!("a failure schedules a retry")
+            };
+            now = at;
+            assert_eq!(s.handle(Event::Timer { now }), Action::Exchange);
+            asked.push(s.page_bytes());
+        }
+        assert_eq!(
+            asked,
+            [full / 2, full / 4, full / 8, full / 16, floor, floor, floor]
+        );
+        // The link holds again: the budget doubles after every second completed exchange.
+        asked.clear();
+        for _ in 0..10 {
+            let done = Outcome::Done {
+                more: true,
+                next_sync_in_ms: 300_000,
+            };
+            assert_eq!(
+                s.handle(Event::Finished { now, outcome: done }),
+                Action::Exchange
+            );
+            asked.push(s.page_bytes() / 1024);
+        }
+        assert_eq!(asked, [16, 32, 32, 64, 64, 128, 128, 256, 256, 512]);
+        // One cut among successes costs one halving, not the way back to the floor.
+        s.handle(Event::Finished {
+            now,
+            outcome: Outcome::Failed,
+        });
+        assert_eq!(s.page_bytes(), full / 2);
     }
 
     #[test]

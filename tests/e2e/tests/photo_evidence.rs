@@ -1,9 +1,10 @@
 //! Photo evidence through real processes: `gridpad report --photo` made offline, then
 //! `gridpad sync` through a TCP proxy that cuts the device→hub stream every few hundred KB
 //! (and, in a second round, a device process SIGKILLed mid-upload and restarted); the hub
-//! verifies the SHA-256, marks the report complete and verifies its seal. Also: the hub
-//! flags a broken chain on the events, and a device cannot download a photo no record it
-//! may read references.
+//! verifies the SHA-256, marks the report complete and verifies its seal. Also: an answer
+//! cut inside its body (the photo inventory, the seals) is asked again, the hub flags a
+//! broken chain on the events, and a device cannot download a photo no record it may read
+//! references.
 //!
 //! Figures (printed with `--nocapture`):
 //!   cargo test -p gridpad-e2e --test photo_evidence -- --nocapture --test-threads 1
@@ -325,6 +326,54 @@ fn a_five_megabyte_photo_reported_offline_arrives_once_through_cuts_and_a_killed
     assert_eq!(hub_ev2["complete"], true, "{hub_ev2}");
     assert_eq!(hub_ev2["sealed_ok"], true, "{hub_ev2}");
     let _ = &w.grid;
+}
+
+/// An answer cut short inside its body is no answer: the request is asked again, and the
+/// run neither fails nor takes the cut as a success. Once for "which photos do you need?"
+/// (the photo inventory), once for the seals.
+#[test]
+fn an_answer_cut_inside_the_photo_inventory_or_the_seals_is_asked_again() {
+    let w = world();
+    let tmp = tempfile::tempdir().unwrap();
+    for (i, (request, what)) in [
+        ("POST /v1/blobs/have ", "the photo inventory"),
+        ("POST /v1/seals ", "the seals"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let src = tmp.path().join(format!("IMG_{i}.jpg"));
+        std::fs::write(&src, camera_jpeg(640, 480, 10 + i as u32)).unwrap();
+        let (id, sha) = report_with_photo(&w, &format!("路灯不亮 {i}"), &src);
+        let cuts0 = w.proxy.cuts.load(Ordering::SeqCst);
+        // The answer's head and 4 bytes of its body reach the device, then the link drops.
+        w.proxy.cut_answer_to(request, 4, 1);
+        let out = gridpad(&w.dev)
+            .args(["sync", "--once", "--json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            w.proxy.cuts.load(Ordering::SeqCst) - cuts0,
+            1,
+            "{what}: its answer was cut once"
+        );
+        assert!(
+            out.status.success(),
+            "{what}: the cut answer was asked again and the sync completed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(s["evidence"]["photos_uploaded"], 1, "{what}: {s}");
+        assert_eq!(s["evidence"]["photos_waiting"], 0, "{what}: {s}");
+        assert_eq!(
+            gridpad_evidence::seal::sha256_hex(&hub_blob(&w, &sha)),
+            sha,
+            "{what}: the photo is at the hub"
+        );
+        let ev = hub_event(&w, &id);
+        assert_eq!(ev["complete"], true, "{what}: {ev}");
+        assert_eq!(ev["sealed_ok"], true, "{what}: {ev}");
+    }
 }
 
 fn hub_event_opt(w: &World, id: &str) -> Option<serde_json::Value> {

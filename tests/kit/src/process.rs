@@ -35,6 +35,15 @@ pub fn gridhub_bin() -> PathBuf {
     }
 }
 
+/// The `gridpad` binary: `GRIDPAD_BIN` if set (an older build, to see a device-side test
+/// fail before its fix), else the one cargo built beside this test.
+pub fn gridpad_bin() -> PathBuf {
+    match std::env::var_os("GRIDPAD_BIN") {
+        Some(p) => PathBuf::from(p),
+        None => bin("gridpad"),
+    }
+}
+
 /// Run a command; panic with its output unless it succeeds; its stdout.
 pub fn run(cmd: &mut Command) -> String {
     let out = cmd.output().expect("spawn");
@@ -58,7 +67,7 @@ pub const DEVICE_PIN: &str = "246810";
 
 /// A `gridpad` command on a device data directory, with its PIN.
 pub fn gridpad(dir: &Path) -> Command {
-    let mut c = Command::new(bin("gridpad"));
+    let mut c = Command::new(gridpad_bin());
     c.env("GRIDPAD_PIN", DEVICE_PIN)
         .env("GRIDPAD_DATA_DIR", dir);
     c

@@ -137,25 +137,35 @@ fn send_seals(
             last_seq: last,
             seals,
         };
-        // `send` fails only when the request did not get an answer.
-        let r = retrying(
+        // A request that got no whole answer (no answer, one cut short, a hub in trouble)
+        // is tried again: the hub takes seals it already holds as duplicates.
+        let answer = retrying(
             || {
-                http.post(&url)
+                let r = http
+                    .post(&url)
                     .timeout(Duration::from_secs(60))
                     .json(&body)
                     .send()
+                    .map_err(|e| e.to_string())?;
+                let status = r.status();
+                let bytes = r
+                    .bytes()
+                    .map_err(|e| format!("the hub's answer was cut short: {e}"))?;
+                if status.is_server_error() {
+                    return Err(format!("the hub answered {status}"));
+                }
+                Ok((status, bytes))
             },
             |_| true,
-        )
-        .map_err(|e| EvidenceError::Seals(e.to_string()))?;
-        if !r.status().is_success() {
+        );
+        let (status, bytes) = answer.map_err(EvidenceError::Seals)?;
+        if !status.is_success() {
             return Err(EvidenceError::SealsRefused {
-                status: r.status().as_u16(),
-                body: r.text().unwrap_or_default(),
+                status: status.as_u16(),
+                body: String::from_utf8_lossy(&bytes).into_owned(),
             });
         }
-        let resp: SealsResponse = r
-            .json()
+        let resp: SealsResponse = serde_json::from_slice(&bytes)
             .map_err(|e| EvidenceError::Seals(format!("the hub's answer: {e}")))?;
         rep.seals_sent += sent;
         for v in &resp.verdicts {
@@ -193,10 +203,7 @@ fn upload_photos(
     let vault = Vault::open(store.dir(), store.photo_key())?;
     let client = HubClient::new(http, hub);
     let hashes: Vec<String> = pending.iter().map(|p| p.sha256.clone()).collect();
-    let missing = retrying(
-        || client.missing(&hashes),
-        |e| matches!(e, UploadError::Network { .. }),
-    )?;
+    let missing = client.missing(&hashes)?;
     let mut sizer = ChunkSizer::default();
     let count = missing.len();
     let mut index = 0;

@@ -92,33 +92,35 @@ impl UploadStats {
     }
 }
 
-/// Adaptive chunk size.
-#[derive(Clone, Copy, Debug)]
-pub struct ChunkSizer {
-    pub size: u64,
-    streak: u32,
+/// A request that got no (whole) answer.
+fn network(e: impl std::fmt::Display) -> UploadError {
+    UploadError::Network {
+        attempts: 1,
+        last: e.to_string(),
+    }
 }
+
+/// Adaptive chunk size: [`START_CHUNK`] to begin with, within [`MIN_CHUNK`]–[`MAX_CHUNK_SIZE`]
+/// ([`retry::Adaptive`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ChunkSizer(pub retry::Adaptive);
 
 impl Default for ChunkSizer {
     fn default() -> Self {
-        ChunkSizer {
-            size: START_CHUNK,
-            streak: 0,
-        }
+        ChunkSizer(retry::Adaptive::new(START_CHUNK, MIN_CHUNK, MAX_CHUNK_SIZE))
     }
 }
 
-impl ChunkSizer {
-    pub fn success(&mut self) {
-        self.streak += 1;
-        if self.streak >= 2 {
-            self.size = (self.size * 2).min(MAX_CHUNK_SIZE);
-            self.streak = 0;
-        }
+impl std::ops::Deref for ChunkSizer {
+    type Target = retry::Adaptive;
+    fn deref(&self) -> &retry::Adaptive {
+        &self.0
     }
-    pub fn failure(&mut self) {
-        self.size = (self.size / 2).max(MIN_CHUNK);
-        self.streak = 0;
+}
+
+impl std::ops::DerefMut for ChunkSizer {
+    fn deref_mut(&mut self) -> &mut retry::Adaptive {
+        &mut self.0
     }
 }
 
@@ -201,8 +203,16 @@ impl HubClient {
         std::thread::sleep(retry::delay(self.retry_delay, failures));
     }
 
-    /// Which of `hashes` the hub still needs from this device.
+    /// Which of `hashes` the hub still needs from this device (the photo inventory). A
+    /// small request: asked again ([`retry::retrying`]) when it got no whole answer.
     pub fn missing(&self, hashes: &[String]) -> Result<Vec<String>, UploadError> {
+        retry::retrying(
+            || self.missing_once(hashes),
+            |e| matches!(e, UploadError::Network { .. }),
+        )
+    }
+
+    fn missing_once(&self, hashes: &[String]) -> Result<Vec<String>, UploadError> {
         let mut out = Vec::new();
         for batch in hashes.chunks(MAX_HAVE) {
             let r = self
@@ -213,17 +223,22 @@ impl HubClient {
                     hashes: batch.to_vec(),
                 })
                 .send()
-                .map_err(|e| UploadError::Network {
-                    attempts: 1,
-                    last: e.to_string(),
-                })?;
-            if !r.status().is_success() {
+                .map_err(network)?;
+            let status = r.status();
+            // An answer cut short is no answer: worth another try, like no answer at all.
+            let bytes = r.bytes().map_err(network)?;
+            if status.is_server_error() {
+                return Err(network(status));
+            }
+            if !status.is_success() {
                 return Err(UploadError::Hub(
-                    r.status().as_u16(),
-                    r.text().unwrap_or_default(),
+                    status.as_u16(),
+                    String::from_utf8_lossy(&bytes).into_owned(),
                 ));
             }
-            let h: HaveResponse = r.json().map_err(|e| UploadError::Hub(200, e.to_string()))?;
+            let h: HaveResponse = serde_json::from_slice(&bytes).map_err(|e| {
+                UploadError::Hub(status.as_u16(), format!("unreadable answer: {e}"))
+            })?;
             out.extend(h.missing);
         }
         Ok(out)
