@@ -3,7 +3,7 @@
 //! the event page's status.
 
 use crate::webdriver::Browser;
-use gridpad_testkit::process::{gridhub_admin, run};
+use gridpad_testkit::process::{gridhub_admin, gridpad, run, run_json, HubProcess};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -76,4 +76,28 @@ pub fn status_of(b: &Browser) -> String {
         .as_str()
         .unwrap_or_default()
         .to_string()
+}
+
+/// Start `gridhub serve` on `hub_dir` and enroll a device at `dev` for `grid` (李网格员's
+/// 演示终端), synced once. Returns the hub and its address without the trailing slash.
+pub fn hub_and_device(hub_dir: &Path, dev: &Path, grid: &str) -> (HubProcess, String) {
+    let code = run_json(gridhub_admin(hub_dir).args([
+        "issue-code",
+        "--user",
+        "李网格员",
+        "--grid",
+        grid,
+        "--label",
+        "演示终端",
+        "--json",
+    ]))["code"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hub = HubProcess::start(hub_dir);
+    let url = hub.url.trim_end_matches('/').to_string();
+    run(gridpad(dev).arg("init"));
+    run(gridpad(dev).args(["enroll", "--hub", &url, "--code", &code]));
+    run(gridpad(dev).args(["sync", "--once"]));
+    (hub, url)
 }

@@ -46,24 +46,7 @@ fn a_dispatcher_walks_the_closed_loop_in_the_browser() {
     account(&hub_dir, "zhaobao", "dispatcher", "330211001", None);
     account(&hub_dir, "jiaochuan", "dispatcher", "330211002", None);
     account(&hub_dir, "shenji", "auditor", "330211", None);
-    let code = run_json(gridhub_admin(&hub_dir).args([
-        "issue-code",
-        "--user",
-        "李网格员",
-        "--grid",
-        &grid,
-        "--label",
-        "演示终端",
-        "--json",
-    ]))["code"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let hub = HubProcess::start(&hub_dir);
-    let url = hub.url.trim_end_matches('/').to_string();
-    run(gridpad(&dev).arg("init"));
-    run(gridpad(&dev).args(["enroll", "--hub", &url, "--code", &code]));
-    run(gridpad(&dev).args(["sync", "--once"]));
+    let (hub, url) = hub_and_device(&hub_dir, &dev, &grid);
 
     let b = Browser::start(&driver);
     b.goto(&format!("{url}/"));

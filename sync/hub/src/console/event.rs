@@ -360,12 +360,26 @@ pub async fn photo(
     ctx: Ctx,
     Path((id, sha)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
+    serve_photo(c, ctx, id, sha, Hub::event_photo).await
+}
+
+/// How a record's photo is read for an account: [`Hub::event_photo`], [`Hub::task_photo`].
+pub(super) type PhotoRead = fn(&Hub, &Principal, &str, &str) -> Result<Vec<u8>, HubError>;
+
+/// A photo of record `id` (an event, a task) that `read` gives the account, if any.
+pub(super) async fn serve_photo(
+    c: Arc<Console>,
+    ctx: Ctx,
+    id: String,
+    sha: String,
+    read: PhotoRead,
+) -> Result<Response, Failure> {
     let who = ctx.signed()?.clone();
     if !gridpad_evidence::seal::is_sha256_hex(&sha) || id.len() > 64 {
         return Err(ctx.failure(Kind::NotFound));
     }
     let hub = c.hub.clone();
-    let bytes = blocking(move || hub.event_photo(&who, &id, &sha))
+    let bytes = blocking(move || read(&hub, &who, &id, &sha))
         .await
         .map_err(|e| ctx.fail(e))?;
     Ok(photo_response(bytes))

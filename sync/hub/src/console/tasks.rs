@@ -600,13 +600,5 @@ pub async fn photo(
     ctx: Ctx,
     Path((id, sha)): Path<(String, String)>,
 ) -> Result<Response, Failure> {
-    let who = ctx.signed()?.clone();
-    if !gridpad_evidence::seal::is_sha256_hex(&sha) || id.len() > 64 {
-        return Err(ctx.failure(Kind::NotFound));
-    }
-    let hub = c.hub.clone();
-    let bytes = blocking(move || hub.task_photo(&who, &id, &sha))
-        .await
-        .map_err(|e| ctx.fail(e))?;
-    Ok(super::event::photo_response(bytes))
+    super::event::serve_photo(c, ctx, id, sha, crate::hub::Hub::task_photo).await
 }

@@ -5,7 +5,7 @@
 //! ([`crate::handling`]); `expected_version` makes a step conditional as a form is.
 
 use super::extract::{blocking, json_body, CentreAuth};
-use crate::authz::Action;
+use crate::authz::{Action, Principal};
 use crate::hub::{Hub, HubError};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -39,12 +39,7 @@ pub async fn escalate(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
-    who.require(Action::EventsHandle)?;
-    let b: ReasonBody = json_body(&body)?;
-    let to =
-        blocking(move || hub.escalate_event(&who, &id, &b.reason, b.expected_version.as_deref()))
-            .await?;
-    Ok(Json(HopMade { to }).into_response())
+    hop_with_reason(hub, who, id, body, Hub::escalate_event).await
 }
 
 /// 退回下级: `{reason}` → `{to}` (the level that sent it up).
@@ -54,11 +49,24 @@ pub async fn send_back(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Reply {
+    hop_with_reason(hub, who, id, body, Hub::send_back_event).await
+}
+
+/// A dispatcher's hop with a reason: [`Hub::escalate_event`], [`Hub::send_back_event`].
+type ReasonHop = fn(&Hub, &Principal, &str, &str, Option<&str>) -> Result<String, HubError>;
+
+/// A dispatcher's hop that takes a reason and answers where the event went.
+async fn hop_with_reason(
+    hub: Arc<Hub>,
+    who: Principal,
+    id: String,
+    body: Bytes,
+    hop: ReasonHop,
+) -> Reply {
     who.require(Action::EventsHandle)?;
     let b: ReasonBody = json_body(&body)?;
     let to =
-        blocking(move || hub.send_back_event(&who, &id, &b.reason, b.expected_version.as_deref()))
-            .await?;
+        blocking(move || hop(&hub, &who, &id, &b.reason, b.expected_version.as_deref())).await?;
     Ok(Json(HopMade { to }).into_response())
 }
 
