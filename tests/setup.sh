@@ -12,7 +12,7 @@ PACKAGES=(
   postgresql                                            # gridhub's city backend: tests start a throw-away cluster
   fdisk e2fsprogs                                       # gridctl provision into a disk image (sfdisk, debugfs, mkfs.ext4)
   libfontconfig1-dev libxkbcommon-dev                   # Slint (gridpad-ui): fontconfig at build time, keyboard maps
-  chromium chromium-driver fonts-noto-cjk               # the console's browser test (tests/e2e/tests/console_browser.rs)
+  chromium chromium-driver fonts-noto-cjk               # the console's browser test; fonts-noto-cjk: the photo stamp's font (app/photo/tests/font.rs)
 )
 
 missing=()

@@ -4,8 +4,11 @@
 //! Sans CJK SC, scaled with the picture so it reads the same on a thumbnail-sized and on a
 //! full-sized photo.
 //!
-//! The font is loaded from a file (not embedded): it is 16 MB, the GUI uses the same file,
-//! and the Debian package installs it once under `/usr/share/gridpad/fonts/`.
+//! The font is loaded from a file (not embedded: it is 16 MB). On a device it is Debian's:
+//! the `gridpad` package depends on `fonts-noto-cjk` (which the GUI needs through
+//! fontconfig anyway) and the stamp takes the "Noto Sans CJK SC" face of its collection
+//! [`DEBIAN_FONT`] — the Simplified Chinese forms, not the collection's first (Japanese)
+//! face. Developers' checkouts use the single-face `assets/fonts/NotoSansCJKsc-Regular.otf`.
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use chrono::{DateTime, FixedOffset, Utc};
@@ -14,6 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub const FONT_FILE: &str = "NotoSansCJKsc-Regular.otf";
+
+/// Where Debian's `fonts-noto-cjk` (a dependency of the `gridpad` package) installs Noto
+/// Sans CJK: one collection of the JP, KR, SC, TC and HK faces.
+pub const DEBIAN_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
+
+/// The face the stamp draws with (in a collection, found by its family name).
+pub const FAMILY: &str = "Noto Sans CJK SC";
 
 /// What the stamp says.
 #[derive(Clone, Debug, PartialEq)]
@@ -68,8 +78,10 @@ pub enum FontError {
     Io(PathBuf, std::io::Error),
     #[error("the watermark font {0} is not a usable OpenType font")]
     Invalid(PathBuf),
-    #[error("the watermark font {FONT_FILE} was not found (looked in {0}); set GRIDPAD_FONT")]
+    #[error("the watermark font {FONT_FILE} was not found (looked in {0}); install fonts-noto-cjk or set GRIDPAD_FONT")]
     NotFound(String),
+    #[error("the font collection {0} has no {FAMILY} face")]
+    NoFace(PathBuf),
 }
 
 /// Draws stamps. Cheap to clone (the font is shared).
@@ -84,46 +96,49 @@ impl std::fmt::Debug for Watermarker {
     }
 }
 
-fn candidates() -> Vec<PathBuf> {
-    let mut c = Vec::new();
-    if let Some(p) = std::env::var_os("GRIDPAD_FONT") {
-        c.push(PathBuf::from(p));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        if let Some(dir) = exe.parent() {
-            c.push(dir.join("../share/gridpad/fonts").join(FONT_FILE));
-            c.push(dir.join("assets/fonts").join(FONT_FILE));
-        }
-    }
-    c.push(Path::new("/usr/share/gridpad/fonts").join(FONT_FILE));
-    // A development checkout.
-    c.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../assets/fonts")
-            .join(FONT_FILE),
-    );
-    c
+/// Where the stamp looks for its font, in order: `$GRIDPAD_FONT`, `<exe dir>/assets/fonts`
+/// (a portable demo), Debian's collection [`DEBIAN_FONT`] (a packaged device), the source
+/// tree (a developer's checkout).
+#[derive(Clone, Debug)]
+pub struct FontSearch {
+    pub env: Option<PathBuf>,
+    pub exe_dir: Option<PathBuf>,
+    pub debian: PathBuf,
+    pub source_tree: Option<PathBuf>,
 }
 
-impl Watermarker {
-    pub fn from_path(path: &Path) -> Result<Self, FontError> {
-        let data = std::fs::read(path).map_err(|e| FontError::Io(path.to_path_buf(), e))?;
-        let font =
-            FontVec::try_from_vec(data).map_err(|_| FontError::Invalid(path.to_path_buf()))?;
-        Ok(Watermarker {
-            font: Arc::new(font),
-        })
+impl FontSearch {
+    /// This process's search.
+    pub fn system() -> FontSearch {
+        FontSearch {
+            env: std::env::var_os("GRIDPAD_FONT").map(PathBuf::from),
+            exe_dir: std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(Path::to_path_buf)),
+            debian: DEBIAN_FONT.into(),
+            source_tree: Some(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../assets/fonts")
+                    .join(FONT_FILE),
+            ),
+        }
     }
 
-    /// The bundled font from `$GRIDPAD_FONT`, the install prefix or the source tree;
-    /// loaded once per process.
-    pub fn bundled() -> Result<Self, FontError> {
-        static CACHE: OnceLock<Watermarker> = OnceLock::new();
-        if let Some(w) = CACHE.get() {
-            return Ok(w.clone());
+    pub fn candidates(&self) -> Vec<PathBuf> {
+        let mut c = Vec::new();
+        c.extend(self.env.clone());
+        if let Some(dir) = &self.exe_dir {
+            c.push(dir.join("assets/fonts").join(FONT_FILE));
         }
-        let tried = candidates();
-        let path = tried.iter().find(|p| p.is_file()).ok_or_else(|| {
+        c.push(self.debian.clone());
+        c.extend(self.source_tree.clone());
+        c
+    }
+
+    /// The first candidate that exists.
+    pub fn find(&self) -> Result<PathBuf, FontError> {
+        let tried = self.candidates();
+        tried.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
             FontError::NotFound(
                 tried
                     .iter()
@@ -131,8 +146,46 @@ impl Watermarker {
                     .collect::<Vec<_>>()
                     .join(", "),
             )
-        })?;
-        let w = Watermarker::from_path(path)?;
+        })
+    }
+}
+
+/// The index of the [`FAMILY`] face in a font file: 0 for a single font, found by its
+/// family name in a collection (`.ttc`).
+pub fn face_index(data: &[u8]) -> Option<u32> {
+    let Some(count) = ttf_parser::fonts_in_collection(data) else {
+        return Some(0);
+    };
+    (0..count).find(|&i| {
+        ttf_parser::Face::parse(data, i).is_ok_and(|face| {
+            face.names().into_iter().any(|n| {
+                (n.name_id == ttf_parser::name_id::FAMILY
+                    || n.name_id == ttf_parser::name_id::TYPOGRAPHIC_FAMILY)
+                    && n.to_string().as_deref() == Some(FAMILY)
+            })
+        })
+    })
+}
+
+impl Watermarker {
+    /// A font file, or the [`FAMILY`] face of a collection.
+    pub fn from_path(path: &Path) -> Result<Self, FontError> {
+        let data = std::fs::read(path).map_err(|e| FontError::Io(path.to_path_buf(), e))?;
+        let index = face_index(&data).ok_or_else(|| FontError::NoFace(path.to_path_buf()))?;
+        let font = FontVec::try_from_vec_and_index(data, index)
+            .map_err(|_| FontError::Invalid(path.to_path_buf()))?;
+        Ok(Watermarker {
+            font: Arc::new(font),
+        })
+    }
+
+    /// The font [`FontSearch::system`] finds; loaded once per process.
+    pub fn bundled() -> Result<Self, FontError> {
+        static CACHE: OnceLock<Watermarker> = OnceLock::new();
+        if let Some(w) = CACHE.get() {
+            return Ok(w.clone());
+        }
+        let w = Watermarker::from_path(&FontSearch::system().find()?)?;
         Ok(CACHE.get_or_init(|| w).clone())
     }
 
