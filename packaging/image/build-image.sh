@@ -4,7 +4,8 @@
 #   bash packaging/image/build-image.sh --deb packaging/out/gridpad_0.1.0-1_arm64.deb \
 #        --release-key release.key.pub [--out gridpad-arm64.img] [--suite bookworm] \
 #        [--mirror http://deb.debian.org/debian] [--root-size 2048] [--data-size 1024] \
-#        [--kernel] [--provision devices.csv --device LABEL --hub-url URL]
+#        [--kernel] [--provision devices.csv --device LABEL --hub-url URL
+#         --admin-token-file FILE [--hub-ca CA.pem]]   (the hub issues the enrollment code)
 #
 # Layout (GPT):  1 "boot"   FAT32, 256 MiB — board firmware/bootloader/kernel (board-specific;
 #                                            --kernel adds Debian's generic arm64 kernel)
@@ -19,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 DEB=""; KEY=""; OUT=gridpad-arm64.img; SUITE=bookworm; MIRROR=http://deb.debian.org/debian
-ROOT_MB=2048; DATA_MB=1024; BOOT_MB=256; KERNEL=0; CSV=""; DEVICE=""; HUB=""
+ROOT_MB=2048; DATA_MB=1024; BOOT_MB=256; KERNEL=0; CSV=""; DEVICE=""; HUB=""; TOKEN=""; HUB_CA=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --deb) DEB=$2; shift 2 ;;
@@ -33,12 +34,17 @@ while [ $# -gt 0 ]; do
     --provision) CSV=$2; shift 2 ;;
     --device) DEVICE=$2; shift 2 ;;
     --hub-url) HUB=$2; shift 2 ;;
+    --admin-token-file) TOKEN=$2; shift 2 ;;
+    --hub-ca) HUB_CA=$2; shift 2 ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
   esac
 done
 [ -f "$DEB" ] || { echo "build-image: --deb FILE (packaging/build-deb.sh arm64) is required" >&2; exit 2; }
 [ -f "$KEY" ] || { echo "build-image: --release-key FILE.pub (gridctl keygen) is required" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "build-image: run as root" >&2; exit 2; }
+if [ -n "$CSV" ] && { [ -z "$HUB" ] || [ ! -f "$TOKEN" ]; }; then
+  echo "build-image: --provision needs --hub-url and --admin-token-file (gridhub admin api-token)" >&2; exit 2
+fi
 
 export DEBIAN_FRONTEND=noninteractive
 need=()
@@ -117,7 +123,8 @@ dd if="$WORK/data.img" of="$OUT" bs=1M seek=$((1 + BOOT_MB + ROOT_MB)) conv=notr
 if [ -n "$CSV" ]; then
   echo "== provisioning $DEVICE"
   GRIDCTL=${GRIDCTL:-$(command -v gridctl || echo "${CARGO_TARGET_DIR:-target}/release/gridctl")}
-  "$GRIDCTL" provision --csv "$CSV" --target "$OUT" --device "$DEVICE" ${HUB:+--hub-url "$HUB"}
+  "$GRIDCTL" provision --csv "$CSV" --target "$OUT" --device "$DEVICE" --hub-url "$HUB" \
+    --admin-token-file "$TOKEN" ${HUB_CA:+--hub-ca "$HUB_CA"}
 fi
 
 echo "build-image: $OUT — $(du -h --apparent-size "$OUT" | cut -f1) ($(du -h "$OUT" | cut -f1) on disk, sparse) in $(( $(date +%s) - start )) s"

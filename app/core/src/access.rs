@@ -18,7 +18,6 @@
 use crate::{Error, Result, Store};
 use chrono::{DateTime, Utc};
 use gridpad_proto::wire::DeviceCommand;
-use std::path::Path;
 
 const LAST_CONTACT: &str = "last_hub_contact";
 const HIGH_WATER: &str = "clock_high_water";
@@ -69,34 +68,6 @@ impl Access {
             None => Ok(()),
             Some(why) => Err(Error::NotAllowed(why)),
         }
-    }
-}
-
-/// The app's part of `/etc/gridpad/gridpad.toml`: only what the store's access rules need
-/// (other keys are ignored here).
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
-pub struct DeviceConfig {
-    /// Days without hub contact before the device locks itself; 0 or absent = never.
-    #[serde(default)]
-    pub lock_after_days_offline: u32,
-}
-
-impl DeviceConfig {
-    /// The packaged location of the device configuration.
-    pub const PATH: &'static str = "/etc/gridpad/gridpad.toml";
-
-    /// Read the configuration; a missing file means the defaults (no self-lock), a file
-    /// that is not valid TOML or has a wrong type is an error naming the file.
-    pub fn load(path: &Path) -> Result<DeviceConfig> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(DeviceConfig::default())
-            }
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        toml::from_str(&text)
-            .map_err(|e| Error::Invalid(format!("{}: {}", path.display(), e.message())))
     }
 }
 
@@ -167,6 +138,7 @@ mod tests {
     use super::*;
     use crate::InitOptions;
     use chrono::TimeZone;
+    use std::path::Path;
     use std::sync::atomic::{AtomicI64, Ordering};
     use std::sync::Arc;
 
@@ -289,21 +261,5 @@ mod tests {
         assert!(s.last_hub_contact().unwrap().is_some());
         clock.fetch_add(15 * DAY, Ordering::SeqCst);
         assert!(!s.access(14).unwrap().is_open());
-    }
-
-    #[test]
-    fn the_configuration_file_is_read_and_bad_files_are_named() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("gridpad.toml");
-        assert_eq!(DeviceConfig::load(&p).unwrap().lock_after_days_offline, 0);
-        std::fs::write(
-            &p,
-            "hub_url = \"https://hub.example.invalid/\"\nlock_after_days_offline = 14\n[gnss]\nsource = \"serial\"\n",
-        )
-        .unwrap();
-        assert_eq!(DeviceConfig::load(&p).unwrap().lock_after_days_offline, 14);
-        std::fs::write(&p, "lock_after_days_offline = \"two weeks\"\n").unwrap();
-        let e = DeviceConfig::load(&p).unwrap_err().to_string();
-        assert!(e.contains("gridpad.toml"), "{e}");
     }
 }

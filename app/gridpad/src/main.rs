@@ -14,11 +14,13 @@ mod cmd;
     about = "Gridpad — the grid worker's offline terminal"
 )]
 struct Cli {
-    /// Where the encrypted store lives.
-    #[arg(long, global = true, env = "GRIDPAD_DATA_DIR", default_value_os_t = default_data_dir())]
-    data_dir: PathBuf,
-    /// Device configuration (`lock_after_days_offline`; a missing file means no self-lock).
-    #[arg(long, global = true, env = "GRIDPAD_CONFIG", default_value = gridpad_core::access::DeviceConfig::PATH)]
+    /// Where the encrypted store lives (default: the configuration's `data_dir`, else
+    /// $XDG_DATA_HOME/gridpad).
+    #[arg(long, global = true, env = "GRIDPAD_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// The device configuration (`gridpad_config::DeviceConfig`; a missing file means the
+    /// defaults).
+    #[arg(long, global = true, env = "GRIDPAD_CONFIG", default_value = gridpad_config::PATH)]
     config: PathBuf,
     #[command(subcommand)]
     command: cmd::Command,
@@ -43,9 +45,19 @@ fn main() {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }
     }
+    let config = match gridpad_config::DeviceConfig::load(&cli.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gridpad: {e}");
+            std::process::exit(1);
+        }
+    };
     let ctx = cmd::Ctx {
-        data_dir: cli.data_dir,
-        config: cli.config,
+        data_dir: cli
+            .data_dir
+            .or_else(|| config.data_dir.clone())
+            .unwrap_or_else(default_data_dir),
+        config,
     };
     if let Err(e) = cli.command.run(&ctx) {
         eprintln!("gridpad: {e:#}");

@@ -2,11 +2,13 @@
 //! (serial receiver, gpsd, or a replayed capture for demos), turns it into fixes and
 //! publishes them to a `PositionTracker`; the UI asks the tracker, which never blocks.
 //!
-//! The source is the settings' `gnss_source`:
+//! The source is `[gnss]` of the device configuration (`gridpad_config::GnssConfig`: the
+//! one default, `/dev/ttyS3`), unless this device's settings screen chose another one
+//! (`--gnss` wins over both), written as:
 //! - `""` or `none`: no receiver;
 //! - `gpsd:HOST:PORT`: gpsd's NMEA stream;
 //! - `replay:PATH`: an NMEA capture replayed in real time, over and over (demos, Xvfb);
-//! - anything else: a serial device path (`/dev/ttyS1`), baud rate detected.
+//! - anything else: a serial device path (`/dev/ttyS3`), baud rate detected.
 
 use crate::services::{inside_of, GnssService, GnssState, GnssStatus};
 use gridpad_core::model::Grid;
@@ -25,7 +27,8 @@ use std::time::Duration;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GnssSource {
     Off,
-    Serial(String),
+    /// A serial device and its speed (`None`: detected).
+    Serial(String, Option<u32>),
     Gpsd(String),
     Replay(PathBuf),
 }
@@ -40,7 +43,43 @@ impl GnssSource {
         } else if let Some(path) = s.strip_prefix("replay:") {
             GnssSource::Replay(PathBuf::from(path))
         } else {
-            GnssSource::Serial(s.to_string())
+            GnssSource::Serial(s.to_string(), None)
+        }
+    }
+
+    /// The configuration's receiver.
+    pub fn from_config(c: &gridpad_config::GnssConfig) -> GnssSource {
+        use gridpad_config::GnssKind;
+        match c.source {
+            GnssKind::None => GnssSource::Off,
+            GnssKind::Gpsd => GnssSource::Gpsd(c.gpsd.clone()),
+            GnssKind::Serial => {
+                GnssSource::Serial(c.device.clone(), Some(c.baud).filter(|b| *b != 0))
+            }
+        }
+    }
+
+    /// The source as the settings screen writes it ([`GnssSource::parse`] reads it back;
+    /// a configured baud rate is not shown).
+    pub fn setting(&self) -> String {
+        match self {
+            GnssSource::Off => "none".into(),
+            GnssSource::Serial(path, _) => path.clone(),
+            GnssSource::Gpsd(addr) => format!("gpsd:{addr}"),
+            GnssSource::Replay(path) => format!("replay:{}", path.display()),
+        }
+    }
+
+    /// The receiver to use: `--gnss`, else the one this device's settings chose, else the
+    /// configuration's.
+    pub fn choose(
+        arg: Option<&str>,
+        setting: Option<&str>,
+        config: &gridpad_config::GnssConfig,
+    ) -> GnssSource {
+        match arg.or(setting) {
+            Some(s) => GnssSource::parse(s),
+            None => GnssSource::from_config(config),
         }
     }
 }
@@ -92,7 +131,7 @@ pub struct NmeaGnss {
     /// Something was ever received (distinguishes "no fix yet" from "off").
     started: bool,
     stop: Arc<AtomicBool>,
-    /// The source's last error ("cannot open /dev/ttyS1: …"), for the settings screen.
+    /// The source's last error ("cannot open /dev/ttyS3: …"), for the settings screen.
     error: Arc<Mutex<Option<String>>>,
     sinks: Arc<Mutex<Vec<FixSink>>>,
     /// The patrol track being recorded.
@@ -185,7 +224,9 @@ impl Drop for NmeaGnss {
 fn open(source: &GnssSource, pacing: Pacing) -> std::io::Result<Box<dyn ByteSource>> {
     Ok(match source {
         GnssSource::Off => unreachable!("no thread is started for Off"),
-        GnssSource::Serial(path) => Box::new(serial_source(SerialConfig::new(path.clone(), None))),
+        GnssSource::Serial(path, baud) => {
+            Box::new(serial_source(SerialConfig::new(path.clone(), *baud)))
+        }
         GnssSource::Gpsd(addr) => Box::new(gpsd_source(addr.clone())),
         GnssSource::Replay(path) => Box::new(ReplaySource::open(path, pacing)?),
     })
@@ -343,8 +384,8 @@ mod tests {
         assert_eq!(GnssSource::parse(""), GnssSource::Off);
         assert_eq!(GnssSource::parse("none"), GnssSource::Off);
         assert_eq!(
-            GnssSource::parse("/dev/ttyS1"),
-            GnssSource::Serial("/dev/ttyS1".into())
+            GnssSource::parse("/dev/ttyUSB0"),
+            GnssSource::Serial("/dev/ttyUSB0".into(), None)
         );
         assert_eq!(
             GnssSource::parse("gpsd:127.0.0.1:2947"),
@@ -354,5 +395,47 @@ mod tests {
             GnssSource::parse("replay:/tmp/a.log"),
             GnssSource::Replay("/tmp/a.log".into())
         );
+    }
+
+    /// `[gnss]` of gridpad.toml decides the receiver unless the settings screen or
+    /// `--gnss` chose one; every key (source, device, baud, gpsd) counts.
+    #[test]
+    fn the_configuration_chooses_the_receiver() {
+        use gridpad_config::{DeviceConfig, GnssConfig};
+        let default = GnssConfig::default();
+        assert_eq!(
+            GnssSource::choose(None, None, &default),
+            GnssSource::Serial("/dev/ttyS3".into(), None),
+            "the one default is the shipped file's UART"
+        );
+        let c = DeviceConfig::parse("[gnss]\ndevice = \"/dev/ttyUSB1\"\nbaud = 9600\n").unwrap();
+        assert_eq!(
+            GnssSource::choose(None, None, &c.gnss),
+            GnssSource::Serial("/dev/ttyUSB1".into(), Some(9600))
+        );
+        let c =
+            DeviceConfig::parse("[gnss]\nsource = \"gpsd\"\ngpsd = \"10.0.0.2:2947\"\n").unwrap();
+        assert_eq!(
+            GnssSource::choose(None, None, &c.gnss),
+            GnssSource::Gpsd("10.0.0.2:2947".into())
+        );
+        let c = DeviceConfig::parse("[gnss]\nsource = \"none\"\n").unwrap();
+        assert_eq!(GnssSource::choose(None, None, &c.gnss), GnssSource::Off);
+        // The device's own choice, then the command line, win.
+        assert_eq!(
+            GnssSource::choose(None, Some("gpsd:127.0.0.1:2947"), &default),
+            GnssSource::Gpsd("127.0.0.1:2947".into())
+        );
+        assert_eq!(
+            GnssSource::choose(Some("none"), Some("/dev/ttyS0"), &default),
+            GnssSource::Off
+        );
+        for s in [
+            GnssSource::Off,
+            GnssSource::Serial("/dev/ttyS3".into(), None),
+            GnssSource::Gpsd("h:1".into()),
+        ] {
+            assert_eq!(GnssSource::parse(&s.setting()), s);
+        }
     }
 }

@@ -8,7 +8,7 @@ use crate::services::{SyncService, SyncStatus};
 use gridpad_core::Store;
 use gridpad_sync::device;
 use gridpad_sync::evidence::{EvidenceError, EvidenceReport, PhotoProgress};
-use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals};
+use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals, UpdateCheck};
 use gridpad_sync::{Config, DeviceCommand, Event, Report, SyncError, TransportError};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
@@ -29,13 +29,14 @@ pub struct HubSync {
 
 impl HubSync {
     /// Start the (idle) sync thread; it syncs once [`SyncService::start`] hands it a store.
-    pub fn spawn(cfg: Config) -> HubSync {
+    /// `updates`: where to hand the update bundles the hub offers (none: not asked).
+    pub fn spawn(cfg: Config, updates: Option<UpdateCheck>) -> HubSync {
         let (tx, rx) = mpsc::channel();
         let status = Arc::new(Mutex::new(SyncStatus::default()));
         let st = status.clone();
         let _ = std::thread::Builder::new()
             .name("gridpad-sync".into())
-            .spawn(move || run(rx, st, cfg));
+            .spawn(move || run(rx, st, cfg, updates));
         HubSync {
             tx: Mutex::new(tx),
             status,
@@ -120,9 +121,27 @@ impl Progress for Screen<'_> {
             }
         });
     }
+    /// For the journal: the agent's own unit reports the installation.
+    fn update_checked(&mut self, r: &Result<gridpad_sync::updates::Handed, String>) {
+        match r {
+            Ok(gridpad_sync::updates::Handed::Fetched { offer, file }) => eprintln!(
+                "gridpad-ui: update {} {} handed to the update agent ({})",
+                offer.package,
+                offer.version,
+                file.display()
+            ),
+            Err(e) => eprintln!("gridpad-ui: update check failed, will retry: {e}"),
+            Ok(_) => {}
+        }
+    }
 }
 
-fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
+fn run(
+    rx: mpsc::Receiver<Msg>,
+    status: Arc<Mutex<SyncStatus>>,
+    cfg: Config,
+    updates: Option<UpdateCheck>,
+) {
     let mut store: Option<Store> = None;
     let mut runner: Option<Runner> = None;
     let mut wake: Option<u64> = None;
@@ -145,7 +164,7 @@ fn run(rx: mpsc::Receiver<Msg>, status: Arc<Mutex<SyncStatus>>, cfg: Config) {
             Some(Msg::Start(s)) => {
                 let mut s = *s;
                 runner = match Runner::open(&mut s, cfg) {
-                    Ok(r) => r,
+                    Ok(r) => r.map(|r| r.check_updates(updates.clone())),
                     Err(e) => {
                         update(&status, |st| st.error = Some(e.to_string()));
                         None

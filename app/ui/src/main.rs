@@ -19,9 +19,12 @@ fn usage() -> ! {
          gridpad-ui --version\n\
          gridpad-ui measure --data-dir DIR --pin PIN [--make-town N] [--frames N]\n\
          \n\
-         DIR defaults to $GRIDPAD_DATA_DIR, then ./gridpad-data. A directory without data\n\
-         opens the first-run screen (enroll and create a PIN). SOURCE overrides the saved\n\
-         GNSS source: a serial device (/dev/ttyS1), gpsd:HOST:PORT, replay:FILE.nmea, none.\n\
+         The device configuration is $GRIDPAD_CONFIG, else /etc/gridpad/gridpad.toml.\n\
+         DIR defaults to $GRIDPAD_DATA_DIR, then the configuration's data_dir, then\n\
+         ./gridpad-data. A directory without data opens the first-run screen (enroll with\n\
+         provision.toml or a code, and create a PIN). SOURCE overrides the GNSS source (the\n\
+         settings screen's, else the configuration's [gnss]): a serial device (/dev/ttyS3),\n\
+         gpsd:HOST:PORT, replay:FILE.nmea, none.\n\
          CAMERA: a still-capture command with {{out}} for the file it writes (\"libcamera-still\n\
          -n -o {{out}}\"), a folder the camera saves into, or \"pattern\" (generated test\n\
          pictures, for demos); default $GRIDPAD_CAMERA_CMD, then $GRIDPAD_CAMERA_DIR.\n\
@@ -99,13 +102,35 @@ fn main() {
             }
         }
     }
-    let data_dir = data_dir.unwrap_or_else(|| PathBuf::from("gridpad-data"));
+    // A configuration that cannot be read stops the app with the reason in the journal
+    // (exit 78, EX_CONFIG: gridpad.service does not restart it in a loop).
+    let config_path = std::env::var_os("GRIDPAD_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| gridpad_config::PATH.into());
+    let device = match gridpad_config::DeviceConfig::load(&config_path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("gridpad-ui: {e}");
+            std::process::exit(78);
+        }
+    };
+    // [ui]: Slint reads these when the window is made (the environment wins).
+    for (key, value) in device.ui.env(|k| std::env::var_os(k).is_some()) {
+        std::env::set_var(key, value);
+    }
+    let data_dir = data_dir
+        .or_else(|| device.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("gridpad-data"));
     select_backend();
-    let gnss = gnss.unwrap_or_else(|| gridpad_ui::settings::Settings::load(&data_dir).gnss_source);
+    let saved = gridpad_ui::settings::Settings::load(&data_dir).gnss_override;
+    let gnss =
+        gridpad_ui::gnss::GnssSource::choose(gnss.as_deref(), saved.as_deref(), &device.gnss);
     let camera = camera_from(camera.as_deref(), &data_dir);
+    let services = Services::system(&device, gnss, camera);
     let app = match App::new(AppConfig {
         data_dir,
-        services: Services::system(&gnss, camera),
+        device,
+        services,
         mode: Mode::Threaded,
         language,
         kdf_iterations: None,

@@ -141,7 +141,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let app = App::new(AppConfig {
         data_dir: dir.clone(),
-        services: Services::system("none", None),
+        device: Default::default(),
+        services: Services::system(&Default::default(), crate::gnss::GnssSource::Off, None),
         mode: Mode::Inline,
         language: None,
         kdf_iterations: None,

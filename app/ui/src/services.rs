@@ -212,6 +212,19 @@ pub trait SyncService: Send + Sync {
     /// Enroll a new store with the hub using a one-time code (first run). The error is
     /// shown to the user as it is.
     fn enroll(&self, store: &mut Store, hub: &str, code: &str) -> Result<(), String>;
+    /// Enroll a new store with the data directory's `provision.toml` (first run of a
+    /// provisioned device); the file's code is then marked used.
+    fn enroll_provisioned(
+        &self,
+        store: &mut Store,
+        config: &gridpad_config::DeviceConfig,
+    ) -> Result<(), String> {
+        match gridpad_sync::provision::enroll_from_file(store, config) {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err("provision.toml has no unused enrollment code".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
     /// Start syncing with this connection to the store (after unlock).
     fn start(&self, store: Store);
     /// Stop syncing and close the connection (lock).
@@ -271,17 +284,25 @@ impl Services {
         }
     }
 
-    /// The running system: system clock, the GNSS receiver named by `gnss_source` (see
-    /// [`crate::gnss::GnssSource`]), sync with the hub, the device's camera (see
-    /// [`gridpad_photo::camera::from_env`]; none: photos cannot be taken).
-    pub fn system(gnss_source: &str, camera: Option<Arc<dyn Camera>>) -> Self {
+    /// The running system: system clock, the GNSS receiver `gnss`, sync with the hub
+    /// (handing the bundles it offers to the update agent, as `[update]` of the
+    /// configuration says), the device's camera (see [`gridpad_photo::camera::from_env`];
+    /// none: photos cannot be taken).
+    pub fn system(
+        config: &gridpad_config::DeviceConfig,
+        gnss: crate::gnss::GnssSource,
+        camera: Option<Arc<dyn Camera>>,
+    ) -> Self {
+        let updates = gridpad_sync::runner::UpdateCheck::from_config(
+            &config.update,
+            env!("CARGO_PKG_VERSION"),
+        );
         Services {
             clock: Arc::new(SystemClock),
-            gnss: Arc::new(crate::gnss::NmeaGnss::start(
-                crate::gnss::GnssSource::parse(gnss_source),
-            )),
+            gnss: Arc::new(crate::gnss::NmeaGnss::start(gnss)),
             sync: Arc::new(crate::hubsync::HubSync::spawn(
                 gridpad_sync::Config::default(),
+                updates,
             )),
             camera,
         }

@@ -1,6 +1,7 @@
 //! Device UI settings kept beside the encrypted database in `ui-settings.json`: language,
-//! text size, high contrast, GNSS source, hub address. Nothing personal: the login screen
-//! needs them before the store is unlocked.
+//! text size, high contrast, the GNSS source chosen on this device (else gridpad.toml's
+//! `[gnss]`), hub address. Nothing personal: the login screen needs them before the store
+//! is unlocked.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,10 @@ pub struct Settings {
     pub language: String,
     pub text_scale: f32,
     pub high_contrast: bool,
-    pub gnss_source: String,
+    /// The GNSS source chosen on the settings screen (`GnssSource::parse`); `None`: the
+    /// configuration's `[gnss]`. (Older files' `gnss_source`, always written with the old
+    /// default, is not read.)
+    pub gnss_override: Option<String>,
     pub hub: String,
     /// Shown on the lock screen (the grid's name is not personal data).
     pub grid_name: String,
@@ -28,7 +32,7 @@ impl Default for Settings {
             language: "zh_CN".into(),
             text_scale: 1.0,
             high_contrast: false,
-            gnss_source: "/dev/ttyS1".into(),
+            gnss_override: None,
             hub: String::new(),
             grid_name: String::new(),
             auto_lock_min: 5,

@@ -27,6 +27,7 @@ fn a_replayed_receiver_gives_the_home_screen_a_fix() {
     services.gnss = gnss.clone();
     let app = gridpad_ui::App::new(gridpad_ui::AppConfig {
         data_dir: dir.path().to_path_buf(),
+        device: Default::default(),
         services,
         mode: gridpad_ui::exec::Mode::Inline,
         language: Some("en".into()),
@@ -115,6 +116,7 @@ fn a_patrol_records_its_distance_and_track_from_the_receiver() {
     services.gnss = gnss.clone();
     let app = gridpad_ui::App::new(gridpad_ui::AppConfig {
         data_dir: dir.path().to_path_buf(),
+        device: Default::default(),
         services,
         mode: gridpad_ui::exec::Mode::Inline,
         language: Some("en".into()),
@@ -237,6 +239,7 @@ fn a_patrol_out_of_the_grid_shows_and_stores_its_time_inside() {
     services.gnss = gnss.clone();
     let app = gridpad_ui::App::new(gridpad_ui::AppConfig {
         data_dir: dir.path().to_path_buf(),
+        device: Default::default(),
         services,
         mode: gridpad_ui::exec::Mode::Inline,
         language: Some("en".into()),

@@ -47,9 +47,10 @@ fn start_hub() -> TestHub {
 fn app_with_hub_sync(dir: &std::path::Path) -> App {
     let mut services = Services::fake(now());
     services.clock = Arc::new(gridpad_ui::services::SystemClock);
-    services.sync = Arc::new(HubSync::spawn(gridpad_sync::Config::default()));
+    services.sync = Arc::new(HubSync::spawn(gridpad_sync::Config::default(), None));
     let app = App::new(AppConfig {
         data_dir: dir.to_path_buf(),
+        device: Default::default(),
         services,
         mode: Mode::Inline,
         language: Some("en".into()),
@@ -245,4 +246,49 @@ fn a_photo_taken_in_the_app_reaches_the_centre_with_its_sealed_report() {
     tap(&app, "Back");
     tap(&app, "Sync status");
     assert_eq!(app.ui.global::<SyncAdapter>().get_info().photos_waiting, 0);
+}
+
+/// A provisioned handheld's first run: the card's hub and code are filled in, the user
+/// only chooses the PIN, the app enrolls with the card and its code is used up.
+#[test]
+fn a_provisioned_first_run_enrolls_with_the_card() {
+    use gridpad_config::provision::{Provision, FORMAT};
+    init_backend();
+    let hub = start_hub();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let code = hub.loopback.issue_code("李网格员", "dc-007");
+    Provision {
+        format: FORMAT,
+        device_label: "dc-007".into(),
+        hub_url: hub.url.clone(),
+        enrollment_code: Some(code.clone()),
+        holder: "李网格员".into(),
+        grid_code: "1".into(),
+        ..Default::default()
+    }
+    .write(&data)
+    .unwrap();
+    let app = app_with_hub_sync(&data);
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::FirstRun);
+    let a = app.ui.global::<EnrollAdapter>();
+    assert_eq!(a.get_hub().as_str(), hub.url);
+    assert_eq!(a.get_code().as_str(), code);
+    a.set_pin("135790".into());
+    a.set_pin2("135790".into());
+    tap(&app, "Enroll and create PIN");
+    assert_eq!(app.ui.global::<Nav>().get_current(), Screen::Home);
+    let devices = hub
+        .hub
+        .device_health(&gridhub::authz::Principal::cli())
+        .unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0].user, "李网格员");
+    assert_eq!(devices[0].label, "dc-007");
+    let card = Provision::read(&data).unwrap().unwrap();
+    assert_eq!(card.code(), None, "the code is used up");
+    assert!(!std::fs::read_to_string(data.join("provision.toml"))
+        .unwrap()
+        .contains(&code));
 }

@@ -22,8 +22,9 @@ enum Cmd {
     /// Signed update bundles.
     #[command(subcommand)]
     Bundle(cmd::bundle::BundleCmd),
-    /// Write each device's provisioning (hub URL, enrollment code, label, grid, identity seed)
-    /// from a CSV onto mounted data partitions, per-device directories, or a disk image.
+    /// Write each device's provisioning (hub URL and CA, an enrollment code the hub issues,
+    /// label, grid) from a CSV onto mounted data partitions, per-device directories, or a
+    /// disk image.
     Provision(cmd::provision::Args),
 }
 

@@ -1,58 +1,26 @@
-//! Per-device provisioning: a CSV of devices → one `provision.toml` per device, on a mounted
-//! data partition, in one directory per device (bulk), or inside a disk image's data
-//! partition.
-//!
-//! `provision.toml` (written to `<data partition>/gridpad/provision.toml`, seen by the app as
-//! `/var/lib/gridpad/provision.toml`, mode 0600):
-//!
-//! ```toml
-//! format = 1
-//! device_label = "dongcheng-001"     # unique per fleet; shown in gridhub
-//! serial = "RG-2207-00017"           # optional: the hardware serial
-//! hub_url = "https://hub.example.cn/"
-//! enrollment_code = "K7QM-2XVD-9HTA" # one-time; gridhub accepts it once, for this label
-//! grid_code = "441900105001"         # the device's home grid (网格编码)
-//! grid_name = "东城街道 1 网格"       # optional
-//! identity_seed = "<64 hex>"         # 32 random bytes: the device's Ed25519 identity seed
-//! identity_public_key = "<64 hex>"   # its public key (gridhub can pre-authorise it)
-//! created = "2026-11-22T23:00:00Z"
-//! ```
-//!
-//! On first boot the app enrolls with `enrollment_code` (and proves the identity by signing
-//! with the seed's key), moves the seed into its encrypted store and deletes this file.
+//! Per-device provisioning: a CSV of devices → an enrollment code per device, issued by
+//! gridhub (`POST /v1/admin/enrollment-codes` with an admin token: the hub knows every code
+//! it will accept, for whom, until when) → one `provision.toml` per device
+//! (`gridpad_config::provision`), on a mounted data partition, in one directory per device
+//! (bulk), or inside a disk image's data partition. The device reads it on its first start
+//! and enrolls by itself (`gridpad_sync::provision`).
 
 use anyhow::{bail, Context, Result};
+use gridpad_config::provision::{Provision, FORMAT};
 use ring::rand::SecureRandom;
-use ring::signature::KeyPair;
-use serde::Serialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct Provision {
-    pub format: u32,
-    pub device_label: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub serial: Option<String>,
-    pub hub_url: String,
-    pub enrollment_code: String,
-    pub grid_code: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grid_name: Option<String>,
-    pub identity_seed: String,
-    pub identity_public_key: String,
-    pub created: String,
-}
-
-/// One row of the fleet manager's CSV. Columns (header required, any order):
-/// `label` (required), `grid_code` (required), `hub_url`, `enrollment_code`, `serial`,
-/// `grid_name`. Empty `hub_url` → `--hub-url`; empty `enrollment_code` → generated.
+/// One row of the fleet manager's CSV. Columns (header required, any order): `label`
+/// (required), then whom the device is for — `account` (a field staff account of the hub:
+/// its grids come from its node) or `user` (a name) with `grid_code` — and optionally
+/// `serial`, `grid_name` (`grid_code` may go with `account` too: the device's home grid).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Row {
     pub label: String,
     pub grid_code: String,
-    pub hub_url: String,
-    pub enrollment_code: String,
+    pub user: String,
+    pub account: String,
     pub serial: String,
     pub grid_name: String,
 }
@@ -119,17 +87,25 @@ pub fn rows_from_csv(text: &str) -> Result<Vec<Row>> {
         .collect();
     let col = |name: &str| header.iter().position(|h| h == name);
     let label = col("label").context("CSV header has no `label` column")?;
-    let grid = col("grid_code").context("CSV header has no `grid_code` column")?;
     let known = [
         "label",
         "grid_code",
-        "hub_url",
-        "enrollment_code",
+        "user",
+        "account",
         "serial",
         "grid_name",
     ];
-    if let Some(h) = header.iter().find(|h| !known.contains(&h.as_str())) {
-        bail!("CSV: unknown column `{h}` (known: {})", known.join(", "));
+    for h in &header {
+        match h.as_str() {
+            "enrollment_code" => bail!(
+                "CSV: column `enrollment_code`: codes are issued by gridhub now (gridctl asks it for one per device); remove the column"
+            ),
+            "hub_url" => bail!("CSV: column `hub_url`: one hub per run, given with --hub-url; remove the column"),
+            h if !known.contains(&h) => {
+                bail!("CSV: unknown column `{h}` (known: {})", known.join(", "))
+            }
+            _ => {}
+        }
     }
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -142,9 +118,9 @@ pub fn rows_from_csv(text: &str) -> Result<Vec<Row>> {
         };
         let row = Row {
             label: get(Some(label)),
-            grid_code: get(Some(grid)),
-            hub_url: get(col("hub_url")),
-            enrollment_code: get(col("enrollment_code")),
+            grid_code: get(col("grid_code")),
+            user: get(col("user")),
+            account: get(col("account")),
             serial: get(col("serial")),
             grid_name: get(col("grid_name")),
         };
@@ -162,11 +138,21 @@ pub fn rows_from_csv(text: &str) -> Result<Vec<Row>> {
                 row.label
             );
         }
-        if row.grid_code.is_empty() || !row.grid_code.chars().all(|c| c.is_ascii_digit()) {
+        if !row.grid_code.chars().all(|c| c.is_ascii_digit()) {
             bail!(
                 "CSV row {line}: grid_code {:?} must be digits",
                 row.grid_code
             );
+        }
+        match (row.account.is_empty(), row.user.is_empty(), row.grid_code.is_empty()) {
+            (false, true, _) => {}
+            (true, false, false) => {}
+            (false, false, _) => bail!("CSV row {line}: `account` or `user`, not both"),
+            (true, false, true) => bail!("CSV row {line}: `user` needs a grid_code"),
+            (true, true, _) => bail!(
+                "CSV row {line}: whom is {} for? an `account` (field staff) or a `user` with a grid_code",
+                row.label
+            ),
         }
         if !seen.insert(row.label.clone()) {
             bail!("CSV row {line}: label {} appears twice", row.label);
@@ -179,82 +165,63 @@ pub fn rows_from_csv(text: &str) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-/// A one-time enrollment code: 12 characters of Crockford base32 (60 bits), in groups of 4.
-pub fn enrollment_code(rng: &dyn SecureRandom) -> Result<String> {
-    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    let mut b = [0u8; 12];
-    rng.fill(&mut b)
-        .map_err(|_| anyhow::anyhow!("no randomness"))?;
-    let s: String = b
-        .iter()
-        .map(|x| ALPHABET[(*x & 31) as usize] as char)
-        .collect();
-    Ok(format!("{}-{}-{}", &s[0..4], &s[4..8], &s[8..12]))
+/// What the hub answered for one device (`POST /v1/admin/enrollment-codes`).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct Issued {
+    pub code: String,
+    pub expires_ms: u64,
+    pub user: String,
+    #[allow(dead_code)]
+    pub grids: Vec<String>,
 }
 
-pub fn make(row: &Row, default_hub: Option<&str>, rng: &dyn SecureRandom) -> Result<Provision> {
-    let hub_url = if !row.hub_url.is_empty() {
-        row.hub_url.clone()
+/// Ask the hub for `row`'s one-time code, valid `days`, labelled with the device's label.
+pub fn issue(client: &gridpad_sync::http::TokenClient, row: &Row, days: u64) -> Result<Issued> {
+    let body = if row.account.is_empty() {
+        serde_json::json!({"user": row.user, "grids": [row.grid_code], "label": row.label, "ttl_days": days})
     } else {
-        default_hub
-            .map(str::to_string)
-            .with_context(|| format!("{}: no hub_url in the CSV and no --hub-url", row.label))?
+        serde_json::json!({"account": row.account, "label": row.label, "ttl_days": days})
     };
-    if !(hub_url.starts_with("https://") || hub_url.starts_with("http://")) {
-        bail!("{}: hub_url {hub_url:?} must be an http(s) URL", row.label);
-    }
-    let mut seed = [0u8; 32];
-    rng.fill(&mut seed)
-        .map_err(|_| anyhow::anyhow!("no randomness"))?;
-    let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed)
-        .map_err(|_| anyhow::anyhow!("bad seed"))?;
-    Ok(Provision {
-        format: 1,
+    client
+        .post_json("/v1/admin/enrollment-codes", &body)
+        .with_context(|| format!("{}: the hub did not issue an enrollment code", row.label))
+}
+
+/// The device's provisioning: the hub, its CA (pinned by the device), the hub's code.
+pub fn make(row: &Row, hub_url: &str, hub_ca_pem: Option<&str>, issued: &Issued) -> Provision {
+    let time = |ms: u64| {
+        chrono::DateTime::from_timestamp_millis(ms as i64)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    };
+    Provision {
+        format: FORMAT,
         device_label: row.label.clone(),
         serial: Some(row.serial.clone()).filter(|s| !s.is_empty()),
-        hub_url,
-        enrollment_code: if row.enrollment_code.is_empty() {
-            enrollment_code(rng)?
-        } else {
-            row.enrollment_code.clone()
-        },
+        hub_url: hub_url.to_string(),
+        hub_ca_pem: hub_ca_pem.map(str::to_string),
+        enrollment_code: Some(issued.code.clone()),
+        holder: issued.user.clone(),
         grid_code: row.grid_code.clone(),
         grid_name: Some(row.grid_name.clone()).filter(|s| !s.is_empty()),
-        identity_seed: hex::encode(seed),
-        identity_public_key: hex::encode(pair.public_key().as_ref()),
+        code_expires: Some(time(issued.expires_ms)),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-    })
-}
-
-pub fn to_toml(p: &Provision) -> String {
-    format!(
-        "# Gridpad device provisioning, written by gridctl. Read once by gridpad on first boot,\n\
-         # which enrolls with gridhub, keeps the identity in its encrypted store and deletes\n\
-         # this file. Secret: the identity seed and the enrollment code.\n{}",
-        toml::to_string(p).expect("serialise provision")
-    )
-}
-
-/// The record gridhub imports to pre-authorise devices (no seed: only the public key).
-#[derive(Serialize)]
-pub struct EnrollmentRecord<'a> {
-    pub device_label: &'a str,
-    pub serial: Option<&'a str>,
-    pub grid_code: &'a str,
-    pub enrollment_code: &'a str,
-    pub identity_public_key: &'a str,
-}
-
-impl<'a> From<&'a Provision> for EnrollmentRecord<'a> {
-    fn from(p: &'a Provision) -> Self {
-        EnrollmentRecord {
-            device_label: &p.device_label,
-            serial: p.serial.as_deref(),
-            grid_code: &p.grid_code,
-            enrollment_code: &p.enrollment_code,
-            identity_public_key: &p.identity_public_key,
-        }
+        used_at: None,
+        used_by_device: None,
     }
+}
+
+/// Whether `<data root>/gridpad/provision.toml` may be written (checked for every device
+/// before the hub is asked for any code).
+pub fn check_data_root(root: &Path, force: bool) -> Result<()> {
+    let path = root.join("gridpad").join(gridpad_config::provision::FILE);
+    if path.exists() && !force {
+        bail!(
+            "{} exists (device already provisioned); pass --force to replace it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes `<data root>/gridpad/provision.toml` (0600; directory 0700), refusing to replace
@@ -264,14 +231,9 @@ pub fn write_to_data_root(root: &Path, p: &Provision, force: bool) -> Result<Pat
     let dir = root.join("gridpad");
     std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let path = dir.join("provision.toml");
-    if path.exists() && !force {
-        bail!(
-            "{} exists (device already provisioned); pass --force to replace it",
-            path.display()
-        );
-    }
-    gridpad_update::write_atomic(&path, to_toml(p).as_bytes(), 0o600)?;
+    check_data_root(root, force)?;
+    let path = dir.join(gridpad_config::provision::FILE);
+    gridpad_update::write_atomic(&path, p.to_toml().as_bytes(), 0o600)?;
     // Owned like its directory (the app's user when the partition was prepared for it; the
     // change needs root and is skipped otherwise).
     use std::os::unix::fs::MetadataExt;
@@ -284,6 +246,16 @@ pub fn write_to_data_root(root: &Path, p: &Provision, force: bool) -> Result<Pat
 /// finds the partition (GPT name `data`, else the last one) with `sfdisk --json`, then writes
 /// with `debugfs` at the partition's offset (ext4).
 pub fn write_to_image(image: &Path, p: &Provision, force: bool) -> Result<String> {
+    write_or_check_image(image, Some(p), force)
+}
+
+/// Whether the image's data partition may take a provision file (checked before the hub
+/// is asked for a code).
+pub fn check_image(image: &Path, force: bool) -> Result<()> {
+    write_or_check_image(image, None, force).map(|_| ())
+}
+
+fn write_or_check_image(image: &Path, p: Option<&Provision>, force: bool) -> Result<String> {
     let out = std::process::Command::new("sfdisk")
         .arg("--json")
         .arg(image)
@@ -341,8 +313,11 @@ pub fn write_to_image(image: &Path, p: &Provision, force: bool) -> Result<String
             image.display()
         );
     }
+    let Some(p) = p else {
+        return Ok(String::new());
+    };
     let tmp = tempfile_path()?;
-    std::fs::write(&tmp, to_toml(p))?;
+    std::fs::write(&tmp, p.to_toml())?;
     // The file belongs to whoever owns /gridpad on the partition (the app's user, as the
     // image build made it), so the app can read and then delete it.
     let dir = debugfs("stat /gridpad\n")?;
@@ -391,41 +366,30 @@ mod tests {
 
     #[test]
     fn csv_quotes_bom_and_validation() {
-        let t = "\u{feff}label,grid_code,grid_name,hub_url\r\n\
-                 dc-001,441900105001,\"东城街道 1 网格, 北区\",https://hub.example/\r\n\
-                 dc-002,441900105002,\"say \"\"hi\"\"\",\n\n";
+        let t = "\u{feff}label,grid_code,grid_name,user\r\n\
+                 dc-001,441900105001,\"东城街道 1 网格, 北区\",张三\r\n\
+                 dc-002,441900105002,\"say \"\"hi\"\"\",李四\n\n";
         let rows = rows_from_csv(t).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].grid_name, "东城街道 1 网格, 北区");
         assert_eq!(rows[1].grid_name, "say \"hi\"");
-        assert_eq!(rows[1].hub_url, "");
-        assert!(rows_from_csv("label,grid_code\n../x,1\n").is_err());
-        assert!(rows_from_csv("label,grid_code\na,1\na,2\n").is_err());
-        assert!(rows_from_csv("label,grid_code\na,12x\n").is_err());
+        assert_eq!(rows[1].user, "李四");
+        assert!(rows_from_csv("label,grid_code,user\n../x,1,a\n").is_err());
+        assert!(rows_from_csv("label,grid_code,user\na,1,x\na,2,y\n").is_err());
+        assert!(rows_from_csv("label,grid_code,user\na,12x,z\n").is_err());
         assert!(rows_from_csv("label,grid,zzz\n").is_err());
         assert!(rows_from_csv("label,grid_code\n").is_err());
-    }
-
-    #[test]
-    fn provision_has_a_working_identity() {
-        let rng = ring::rand::SystemRandom::new();
-        let row = Row {
-            label: "dc-001".into(),
-            grid_code: "441900105001".into(),
-            ..Default::default()
-        };
-        assert!(make(&row, None, &rng).is_err());
-        let p = make(&row, Some("https://hub.example/"), &rng).unwrap();
-        assert_eq!(p.enrollment_code.len(), 14);
-        let seed = hex::decode(&p.identity_seed).unwrap();
-        let pair = ring::signature::Ed25519KeyPair::from_seed_unchecked(&seed).unwrap();
+        // Whom each device is for.
+        assert!(rows_from_csv("label,grid_code\na,1\n").is_err());
+        assert!(rows_from_csv("label,user\na,张三\n").is_err());
+        assert!(rows_from_csv("label,account,user\na,zhang,张三\n").is_err());
         assert_eq!(
-            hex::encode(pair.public_key().as_ref()),
-            p.identity_public_key
+            rows_from_csv("label,account\na,zhang\n").unwrap()[0].account,
+            "zhang"
         );
-        let text = to_toml(&p);
-        let back: toml::Table = toml::from_str(&text).unwrap();
-        assert_eq!(back["grid_code"].as_str(), Some("441900105001"));
-        assert!(back.get("serial").is_none());
+        let e = rows_from_csv("label,grid_code,user,enrollment_code\na,1,x,K7QM-2XVD-9HTA\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("issued by gridhub"), "{e}");
     }
 }

@@ -31,95 +31,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `[update]` table of `/etc/gridpad/gridpad.toml` (every key optional).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AgentConfig {
-    /// Where releases and state live.
-    pub root: PathBuf,
-    /// A `.pub` release key or a directory of them.
-    pub keys: PathBuf,
-    /// The Debian package bundles must carry.
-    pub package: String,
-    /// This device's Debian architecture; empty = the architecture this agent was built for.
-    pub target: String,
-    /// The program inside a release checked by the health check.
-    pub binary: String,
-    /// The packaged program, whose `--version` is the installed version before any bundle.
-    pub base_binary: PathBuf,
-    /// How long the health check's commands may take, each.
-    pub health_timeout_secs: u64,
-    /// Restarts the app after the switch (e.g. `["systemctl","restart","gridpad.service"]`);
-    /// empty: no restart.
-    pub restart_command: Vec<String>,
-    /// Seconds to wait after the restart before `health_command`.
-    pub settle_secs: u64,
-    /// Run after the restart; must exit 0 (e.g. `["systemctl","is-active","--quiet","gridpad.service"]`).
-    /// `{bin}` and `{version}` are replaced. Empty: none.
-    pub health_command: Vec<String>,
-    /// Starts of a release left pending before boot-check gives up on it.
-    pub max_boot_attempts: u32,
-    /// PEM of the CA that signed gridhub's certificate, for URLs on the hub dropped into
-    /// the inbox (absent: the system's roots).
-    pub hub_ca: Option<PathBuf>,
-}
-
-impl Default for AgentConfig {
-    fn default() -> Self {
-        AgentConfig {
-            root: "/var/lib/gridpad-update".into(),
-            keys: "/etc/gridpad/update-keys".into(),
-            package: "gridpad".into(),
-            target: String::new(),
-            binary: "usr/bin/gridpad".into(),
-            base_binary: "/usr/bin/gridpad".into(),
-            health_timeout_secs: 30,
-            restart_command: Vec::new(),
-            settle_secs: 10,
-            health_command: Vec::new(),
-            max_boot_attempts: 3,
-            hub_ca: None,
-        }
-    }
-}
-
-/// The Debian architecture of this build (`arm64`, `armhf`, `amd64`).
-pub fn native_target() -> &'static str {
-    match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        "arm" => "armhf",
-        "x86_64" => "amd64",
-        "x86" => "i386",
-        other => other,
-    }
-}
-
-impl AgentConfig {
-    /// Reads the `[update]` table of a TOML file; other tables are the app's.
-    pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Self::from_toml_str(&text).map_err(|e| Error::Other(format!("{}: {e}", path.display())))
-    }
-
-    pub fn from_toml_str(text: &str) -> std::result::Result<Self, String> {
-        let v: toml::Table = toml::from_str(text).map_err(|e| e.to_string())?;
-        match v.get("update") {
-            None => Ok(AgentConfig::default()),
-            Some(t) => t
-                .clone()
-                .try_into()
-                .map_err(|e: toml::de::Error| format!("[update]: {e}")),
-        }
-    }
-
-    pub fn device_target(&self) -> String {
-        if self.target.is_empty() {
-            native_target().to_string()
-        } else {
-            self.target.clone()
-        }
-    }
-}
+/// The `[update]` table of `/etc/gridpad/gridpad.toml`: the device configuration's one type
+/// (`gridpad_config`), read whole, so an unknown key anywhere in the file is reported.
+pub type AgentConfig = gridpad_config::UpdateConfig;
+pub use gridpad_config::native_target;
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {

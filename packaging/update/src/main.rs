@@ -98,15 +98,17 @@ enum Cmd {
     MarkGood,
     /// Before the app starts: confirm or roll back a release left pending.
     BootCheck,
-    /// Install what was dropped into <root>/inbox: bundles (*.gpb, e.g. from a USB stick)
-    /// and URLs (*.url, one line, e.g. from the app when gridhub offers an update). Each
+    /// Install what was dropped into <root>/inbox: bundles (*.gpb: from a USB stick, or
+    /// fetched from gridhub by the app during its sync) and URLs (*.url, one line). Each
     /// file is removed once tried; the outcome goes to <root>/last-result.json.
     InstallInbox,
 }
 
 fn config(cli: &Cli) -> Result<AgentConfig> {
     let mut cfg = if cli.config.exists() {
-        AgentConfig::from_toml_file(&cli.config)?
+        gridpad_config::DeviceConfig::load(&cli.config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?
+            .update
     } else {
         AgentConfig::default()
     };

@@ -258,6 +258,29 @@ impl TokenClient {
         rb.send().map_err(classify)
     }
 
+    /// `POST path` with a JSON body and the token; the answer read as JSON (a refusal as
+    /// the error). The fleet tool asks for enrollment codes this way with an admin token.
+    pub fn post_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+    ) -> Result<T, TransportError> {
+        let body = serde_json::to_vec(body)
+            .map_err(|e| TransportError::Refused(format!("request body: {e}")))?;
+        let r = self
+            .client
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .map_err(classify)?;
+        let r = Self::check(r)?;
+        let bytes = r.bytes().map_err(classify)?;
+        serde_json::from_slice(&bytes)
+            .map_err(|e| TransportError::Server(format!("unreadable answer: {e}")))
+    }
+
     /// A success, or the hub's refusal as an error.
     pub fn check(
         r: reqwest::blocking::Response,

@@ -11,7 +11,8 @@
 //! - [`http`]: the HTTP(S) transport with device authentication (pinned CA, plain HTTP only
 //!   to this machine), and [`http::TokenClient`] for the hub's other device routes;
 //! - [`updates`]: update offers and bundles over that transport (the CLI and the agent);
-//! - [`device`]: enrollment, an authenticated session and fleet commands over the store.
+//! - [`device`]: enrollment, an authenticated session and fleet commands over the store;
+//! - [`provision`]: a provisioned device's first start (enroll with `provision.toml`).
 //!
 //! Without the `store` feature (the update agent) only the transport, the scheduler, the
 //! back-off and update downloads are built. The deterministic simulation (`tests/sim`)
@@ -24,6 +25,8 @@ pub mod driver;
 #[cfg(feature = "store")]
 pub mod evidence;
 pub mod http;
+#[cfg(feature = "store")]
+pub mod provision;
 pub mod retry;
 #[cfg(feature = "store")]
 pub mod runner;

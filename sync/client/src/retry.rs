@@ -38,6 +38,9 @@ pub const PAGE_MAX: u64 = 512 * 1024;
 pub const PAGE_MIN: u64 = 16 * 1024;
 /// The longest wait between two upload requests.
 pub const MAX_DELAY: Duration = Duration::from_secs(30);
+/// The update step asks the hub for a bundle at most this often (an update is no
+/// emergency; a check costs a login and a request).
+pub const UPDATE_CHECK_EVERY: Duration = Duration::from_secs(3_600);
 
 /// The wait after the `failures`-th failure in a row: `first`, doubling, at most
 /// [`MAX_DELAY`].

@@ -4,15 +4,19 @@
 //! the runner carries out a round: exchanges (push and
 //! pull in one request; a 409 gap is answered by the driver from what the store kept)
 //! until the hub has nothing more, then the evidence step (seals, then the photos the hub
-//! lacks: bounded, see [`crate::retry`]), and carries out a fleet command. It tells a
-//! [`Progress`] what happens — the command line prints, the app updates its screen.
+//! lacks: bounded, see [`crate::retry`]), then — at most every [`UpdateCheck::every_ms`] —
+//! asks the hub for an update bundle and hands it to the update agent's inbox, and carries
+//! out a fleet command. It tells a [`Progress`] what happens — the command line prints, the
+//! app updates its screen.
 
 use crate::device::{self, Session};
 use crate::driver::{DeviceCommand, Limits, Report, SyncError};
 use crate::evidence::{self, EvidenceError, EvidenceReport, PhotoProgress};
 use crate::retry;
 use crate::scheduler::{Action, Config, Event, Outcome, Scheduler};
+use crate::updates::{self, Handed};
 use gridpad_core::Store;
+use std::path::PathBuf;
 
 /// What the runner tells its caller as it works; every method does nothing by default.
 pub trait Progress {
@@ -28,6 +32,36 @@ pub trait Progress {
     fn photo(&mut self, _progress: &PhotoProgress) {}
     /// The evidence step ended (an error leaves what did not go up queued).
     fn evidence_done(&mut self, _result: &Result<EvidenceReport, EvidenceError>) {}
+    /// The hub was asked for an update bundle (a failure is tried again at the next check).
+    fn update_checked(&mut self, _result: &Result<Handed, String>) {}
+}
+
+/// The update step of a round: where the update agent's inbox is, which bundles fit this
+/// device, how often to ask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpdateCheck {
+    /// Debian architecture of the bundles.
+    pub target: String,
+    /// The version running (an offer of it is no update).
+    pub running: String,
+    /// The agent's inbox (`<[update] root>/inbox`).
+    pub inbox: PathBuf,
+    /// At most one check per this many milliseconds (the first round always checks).
+    pub every_ms: u64,
+}
+
+impl UpdateCheck {
+    /// The check the configuration's `[update]` table describes — when its inbox exists
+    /// on this machine (the Debian package makes it): a developer's desktop has none.
+    pub fn from_config(cfg: &gridpad_config::UpdateConfig, running: &str) -> Option<UpdateCheck> {
+        let inbox = cfg.inbox();
+        inbox.is_dir().then(|| UpdateCheck {
+            target: cfg.device_target(),
+            running: running.to_string(),
+            inbox,
+            every_ms: crate::retry::UPDATE_CHECK_EVERY.as_millis() as u64,
+        })
+    }
 }
 
 /// Nothing to tell.
@@ -91,6 +125,8 @@ pub struct Runner {
     pub totals: Totals,
     /// The last evidence step's report.
     pub evidence: EvidenceReport,
+    updates: Option<UpdateCheck>,
+    updates_checked_ms: Option<u64>,
 }
 
 /// The first wait of `once` after a failed exchange (doubling, [`retry::delay`]).
@@ -113,7 +149,15 @@ impl Runner {
             stop_when_refused: false,
             totals: Totals::default(),
             evidence: EvidenceReport::default(),
+            updates: None,
+            updates_checked_ms: None,
         }))
+    }
+
+    /// Ask the hub for update bundles during rounds and hand them to the agent.
+    pub fn check_updates(mut self, check: Option<UpdateCheck>) -> Self {
+        self.updates = check;
+        self
     }
 
     /// The authenticated session (for a photo download, say).
@@ -138,6 +182,9 @@ impl Runner {
                     }
                     if !r.more && evidence::evidence_pending(store).unwrap_or(false) {
                         let _ = self.send_evidence(store, progress);
+                    }
+                    if !r.more {
+                        self.update_step(store, progress);
                     }
                     Outcome::Done {
                         more: r.more,
@@ -198,6 +245,7 @@ impl Runner {
             }
             if !r.more {
                 self.send_evidence(store, progress)?;
+                self.update_step(store, progress);
                 return Ok(());
             }
         }
@@ -215,6 +263,30 @@ impl Runner {
         self.totals.add(&r);
         progress.exchanged(&r, &self.totals);
         Ok(r)
+    }
+
+    /// The update step, when configured and due: the hub's newest bundle for this device
+    /// into the agent's inbox. Its failure fails nothing else (the next check tries again).
+    fn update_step(&mut self, store: &mut Store, progress: &mut dyn Progress) {
+        let Some(check) = self.updates.clone() else {
+            return;
+        };
+        let now = now_ms();
+        if let Some(last) = self.updates_checked_ms {
+            if now < last.saturating_add(check.every_ms) {
+                return;
+            }
+        }
+        self.updates_checked_ms = Some(now);
+        let result = self
+            .session
+            .token_client(store)
+            .map_err(|e| e.to_string())
+            .and_then(|client| {
+                updates::hand_to_agent(&client, &check.target, &check.running, &check.inbox)
+                    .map_err(|e| e.to_string())
+            });
+        progress.update_checked(&result);
     }
 
     /// The evidence step: seals, then photos.

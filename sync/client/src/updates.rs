@@ -7,6 +7,8 @@
 //! `GET /v1/updates/{target}` is the newest bundle for a Debian architecture; its `path`
 //! is downloaded with `Range` resume into `<dir>/<file>.part`, renamed to `<dir>/<file>`
 //! when whole. The bundle's signature is the agent's to check, not the transport's.
+//! [`hand_to_agent`] puts an offered bundle into the agent's inbox: the sync runner does it
+//! during sync (`runner::UpdateCheck`), `gridpad update` on demand.
 
 use crate::http::TokenClient;
 use crate::transport::TransportError;
@@ -142,4 +144,58 @@ pub fn download_to(client: &TokenClient, path: &str, part: &Path) -> Result<(), 
     }
     out.sync_all().map_err(io(part))?;
     Ok(())
+}
+
+/// What [`hand_to_agent`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handed {
+    /// The hub offers no bundle for the target.
+    NoOffer,
+    /// The offered version is the one running.
+    UpToDate(String),
+    /// This version was handed to the agent before (installed, refused or waiting): not
+    /// fetched again.
+    AlreadyHanded(String),
+    /// Fetched into the inbox, where the agent (its path unit) verifies and installs it.
+    Fetched { offer: Offer, file: PathBuf },
+}
+
+/// The record of the last bundle handed over, in the inbox (a dot file: the agent ignores
+/// it).
+const HANDED: &str = ".handed";
+
+/// Ask the hub for the newest bundle of `target` and, when it is not the `running`
+/// version and was not handed over before, download it (resuming in
+/// `<inbox>/.downloading/`) and move it into `inbox` whole: the update agent does the rest
+/// (signature, checks, atomic switch, health check, rollback). A version is handed over
+/// once, so a bundle the agent refused (an older version, a bad signature) is not fetched
+/// again on every sync.
+pub fn hand_to_agent(
+    client: &TokenClient,
+    target: &str,
+    running: &str,
+    inbox: &Path,
+) -> Result<Handed, UpdateError> {
+    let Some(offer) = offer(client, target)? else {
+        return Ok(Handed::NoOffer);
+    };
+    if offer.version == running {
+        return Ok(Handed::UpToDate(offer.version));
+    }
+    let name = offer.path.rsplit('/').next().unwrap_or("").to_string();
+    let handed = inbox.join(HANDED);
+    if std::fs::read_to_string(&handed)
+        .ok()
+        .as_deref()
+        .map(str::trim)
+        == Some(name.as_str())
+    {
+        return Ok(Handed::AlreadyHanded(offer.version));
+    }
+    let staging = inbox.join(".downloading");
+    let file = download(client, &offer.path, &staging)?;
+    let dest = inbox.join(&name);
+    std::fs::rename(&file, &dest).map_err(io(&dest))?;
+    std::fs::write(&handed, &name).map_err(io(&handed))?;
+    Ok(Handed::Fetched { offer, file: dest })
 }

@@ -439,3 +439,101 @@ fn update_checks_use_the_device_transport_and_never_send_a_token_over_plain_http
         "0.4.0"
     );
 }
+
+/// Nobody runs `gridpad update`: a bundle the hub offers reaches the device during its
+/// sync (the runner's update step, the same in the app), lands in the agent's inbox named
+/// by `[update]` of the device's configuration, and the agent installs it. It is handed
+/// over once: the next syncs fetch nothing more until the hub offers another version.
+#[test]
+fn an_offered_bundle_reaches_the_update_agent_during_sync() {
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+    let hub_dir = w.join("hub");
+    let seeded = seed_demo(&hub_dir, 300);
+    let grid = seeded["home_grid_code"].as_str().unwrap().to_string();
+    let hub = HubProcess::start(&hub_dir);
+    let dev = w.join("device");
+    let code = issue_code(&hub_dir, "网格员", &grid);
+    init_and_enroll(&dev, &hub.url, &code);
+    // The device's configuration: the agent's root (its inbox made, as the package's
+    // tmpfiles.d does) and the device's architecture.
+    let root = w.join("root");
+    std::fs::create_dir_all(root.join("inbox")).unwrap();
+    let config = w.join("gridpad.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[update]\nroot = \"{}\"\ntarget = \"arm64\"\n",
+            root.display()
+        ),
+    )
+    .unwrap();
+    let sync = || {
+        let out = gridpad(&dev)
+            .env("GRIDPAD_CONFIG", &config)
+            .args(["sync", "--once"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let bundles = |dir: &Path| -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".gpb"))
+            .collect()
+    };
+    // Nothing offered: nothing fetched, the sync is not disturbed.
+    sync();
+    assert!(bundles(&root.join("inbox")).is_empty());
+
+    run(Command::new(bin("gridctl"))
+        .args(["keygen", "--out"])
+        .arg(w.join("release.key")));
+    std::fs::create_dir_all(w.join("keys")).unwrap();
+    std::fs::copy(w.join("release.key.pub"), w.join("keys/release.pub")).unwrap();
+    script(&w.join("base/gridpad"), "echo 'gridpad 0.1.0'");
+    let b030 = signed_bundle(w, "0.3.0", "arm64");
+    run(gridhub_admin(&hub_dir).arg("publish-bundle").arg(&b030));
+    // Another architecture's newer bundle is not this device's.
+    run(gridhub_admin(&hub_dir)
+        .arg("publish-bundle")
+        .arg(signed_bundle(w, "0.9.0", "armhf")));
+
+    let said = sync();
+    assert!(said.contains("update gridpad 0.3.0 fetched"), "{said}");
+    let inbox = root.join("inbox");
+    assert_eq!(bundles(&inbox), vec!["gridpad_0.3.0_arm64.gpb".to_string()]);
+    assert_eq!(
+        std::fs::read(inbox.join("gridpad_0.3.0_arm64.gpb")).unwrap(),
+        std::fs::read(&b030).unwrap()
+    );
+    // The agent (started by its path unit on a device) installs what it was handed.
+    let agent = |args: &[&str]| {
+        let mut c = Command::new(bin("gridpad-update"));
+        c.arg("--config")
+            .arg(&config)
+            .arg("--keys")
+            .arg(w.join("keys"))
+            .arg("--base-binary")
+            .arg(w.join("base/gridpad"))
+            .args(args);
+        c
+    };
+    let out = run(&mut agent(&["install-inbox"]));
+    assert!(out.contains("installed 0.3.0 (was 0.1.0)"), "{out}");
+    assert!(bundles(&inbox).is_empty());
+    // Handed over once: the next sync fetches nothing.
+    let said = sync();
+    assert!(!said.contains("fetched"), "{said}");
+    assert!(bundles(&inbox).is_empty());
+    // A newer version is fetched in its turn.
+    run(gridhub_admin(&hub_dir)
+        .arg("publish-bundle")
+        .arg(signed_bundle(w, "0.4.0", "arm64")));
+    let said = sync();
+    assert!(said.contains("update gridpad 0.4.0 fetched"), "{said}");
+    assert_eq!(bundles(&inbox), vec!["gridpad_0.4.0_arm64.gpb".to_string()]);
+}

@@ -1,4 +1,5 @@
-//! `gridpad init`: create the encrypted store.
+//! `gridpad init`: create the encrypted store; a provisioned device (`provision.toml` in
+//! the data directory) then enrolls with its hub at once.
 
 use super::{pin_from, Ctx};
 use anyhow::{bail, Result};
@@ -19,7 +20,7 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
             bail!("the PINs differ");
         }
     }
-    let store = Store::init(
+    let mut store = Store::init(
         &ctx.data_dir,
         &pin,
         InitOptions {
@@ -32,5 +33,22 @@ pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
         ctx.data_dir.display(),
         store.device_id()
     );
+    // A first start that cannot reach the hub is not a failed init: `gridpad sync` tries
+    // again. A refused file is said now.
+    match super::enroll_if_provisioned(ctx, &mut store) {
+        Err(e) if is_offline(&e) => {
+            eprintln!("provision.toml: the hub cannot be reached yet ({e:#}); `gridpad sync` enrolls once it can")
+        }
+        other => {
+            other?;
+        }
+    }
     Ok(())
+}
+
+fn is_offline(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<gridpad_sync::provision::ProvisionError>(),
+        Some(gridpad_sync::provision::ProvisionError::Sync(s)) if s.retryable()
+    )
 }

@@ -120,7 +120,8 @@ impl Command {
 /// Where the command works: the global options.
 pub struct Ctx {
     pub data_dir: PathBuf,
-    pub config: PathBuf,
+    /// `/etc/gridpad/gridpad.toml` (or `--config`), read once at start.
+    pub config: gridpad_config::DeviceConfig,
 }
 
 impl Ctx {
@@ -128,8 +129,7 @@ impl Ctx {
     /// is locked (by the centre, or offline past `lock_after_days_offline`).
     pub fn open(&self) -> Result<Store> {
         let mut store = self.open_for_contact()?;
-        let config = gridpad_core::access::DeviceConfig::load(&self.config)?;
-        if let Some(why) = store.access(config.lock_after_days_offline)?.refusal() {
+        if let Some(why) = store.access(self.config.lock_after_days_offline)?.refusal() {
             bail!("{why}");
         }
         Ok(store)
@@ -194,4 +194,21 @@ pub fn take_photos(
         out.push(c.sha256);
     }
     Ok(out)
+}
+
+/// A provisioned device's first contact: enroll with `<data_dir>/provision.toml` when the
+/// store is not enrolled yet (`gridpad_sync::provision`); says what it did.
+pub fn enroll_if_provisioned(ctx: &Ctx, store: &mut Store) -> Result<bool> {
+    match gridpad_sync::provision::enroll_from_file(store, &ctx.config)? {
+        Some(resp) => {
+            println!(
+                "enrolled {} as {} for grid(s) {} with provision.toml (its code is now used)",
+                resp.device_id,
+                resp.user,
+                resp.grids.join(", ")
+            );
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }

@@ -4,7 +4,8 @@
 use super::{not_enrolled, print_json, Ctx};
 use anyhow::{bail, Result};
 use gridpad_sync::evidence::{EvidenceError, EvidenceReport, PhotoProgress};
-use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals};
+use gridpad_sync::runner::{now_ms, Next, Progress, Runner, Totals, UpdateCheck};
+use gridpad_sync::updates::Handed;
 use gridpad_sync::{DeviceCommand, Event, Report, SyncError};
 
 #[derive(clap::Args)]
@@ -77,13 +78,31 @@ impl Progress for Printer {
             _ => {}
         }
     }
+
+    fn update_checked(&mut self, r: &Result<Handed, String>) {
+        match r {
+            Ok(Handed::Fetched { offer, file }) => eprintln!(
+                "update {} {} fetched into {}: the update agent verifies and installs it",
+                offer.package,
+                offer.version,
+                file.display()
+            ),
+            Err(e) => eprintln!("update check failed, will retry: {e}"),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Sync until nothing is left (`--once`), or keep syncing on the scheduler's plan.
 pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let mut store = ctx.open_for_contact()?;
-    let mut runner =
-        Runner::open(&mut store, gridpad_sync::Config::default())?.ok_or_else(not_enrolled)?;
+    super::enroll_if_provisioned(ctx, &mut store)?;
+    let mut runner = Runner::open(&mut store, gridpad_sync::Config::default())?
+        .ok_or_else(not_enrolled)?
+        .check_updates(UpdateCheck::from_config(
+            &ctx.config.update,
+            env!("CARGO_PKG_VERSION"),
+        ));
     let mut printer = Printer {
         json: a.json,
         once: a.once,

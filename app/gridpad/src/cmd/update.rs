@@ -5,59 +5,45 @@
 //! installs it. The token never leaves the encrypted store.
 
 use super::{not_enrolled, Ctx};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use gridpad_sync::device::Session;
-use gridpad_sync::updates;
+use gridpad_sync::updates::{self, Handed};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// Debian architecture of this device (default: this build's).
+    /// Debian architecture of this device (default: `[update] target` of the
+    /// configuration, else this build's).
     #[arg(long)]
     target: Option<String>,
-    /// The update agent's inbox.
-    #[arg(long, default_value = "/var/lib/gridpad-update/inbox")]
-    inbox: PathBuf,
-}
-
-/// The Debian architecture of this build.
-fn native_target() -> String {
-    match std::env::consts::ARCH {
-        "aarch64" => "arm64",
-        "arm" => "armhf",
-        "x86_64" => "amd64",
-        "x86" => "i386",
-        other => other,
-    }
-    .to_string()
+    /// The update agent's inbox (default: `<[update] root>/inbox`).
+    #[arg(long)]
+    inbox: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Ctx, a: &Args) -> Result<()> {
     let mut store = ctx.open()?;
     let mut session = Session::open(&mut store)?.ok_or_else(not_enrolled)?;
-    let target = a.target.clone().unwrap_or_else(native_target);
+    let target = a
+        .target
+        .clone()
+        .unwrap_or_else(|| ctx.config.update.device_target());
+    let inbox = a.inbox.clone().unwrap_or_else(|| ctx.config.update.inbox());
     let client = session.token_client(&mut store)?;
-    let Some(offer) = updates::offer(&client, &target)? else {
-        println!("the hub offers no update for {target}");
-        return Ok(());
-    };
-    if offer.version == env!("CARGO_PKG_VERSION") {
-        println!("up to date: {} is running", offer.version);
-        return Ok(());
+    let running = env!("CARGO_PKG_VERSION");
+    match updates::hand_to_agent(&client, &target, running, &inbox)? {
+        Handed::NoOffer => println!("the hub offers no update for {target}"),
+        Handed::UpToDate(v) => println!("up to date: {v} is running"),
+        Handed::AlreadyHanded(v) => {
+            println!("{v} was handed to the update agent before (see `gridpad-update status`)")
+        }
+        Handed::Fetched { offer, file } => println!(
+            "fetched {} {} for {target} ({} bytes) into {}; the update agent verifies and installs it",
+            offer.package,
+            offer.version,
+            offer.bundle_size,
+            file.display()
+        ),
     }
-    // Downloaded (and resumed) in a hidden directory the agent ignores, then moved into
-    // the inbox whole.
-    let staging = a.inbox.join(".downloading");
-    let file = updates::download(&client, &offer.path, &staging)?;
-    let name = file.file_name().context("the bundle's file name")?;
-    let dest = a.inbox.join(name);
-    std::fs::rename(&file, &dest).with_context(|| format!("moving it to {}", dest.display()))?;
-    println!(
-        "fetched {} {} for {target} ({} bytes) into {}; the update agent verifies and installs it",
-        offer.package,
-        offer.version,
-        offer.bundle_size,
-        dest.display()
-    );
     Ok(())
 }

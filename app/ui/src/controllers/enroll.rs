@@ -1,6 +1,10 @@
 //! First run: create the encrypted store under a new PIN and enroll it with the hub using
-//! the one-time code. If the hub refuses (or cannot be reached) the new store is removed
-//! again, so the user can correct the address or the code and try once more.
+//! the one-time code. A provisioned device (`provision.toml` in the data directory, from
+//! `gridctl provision`) shows its hub and code already filled in: the user only chooses the
+//! PIN, and the enrollment marks the file's code used (`gridpad_sync::provision`). Without
+//! a file the hub field starts with the configuration's `hub_url`. If the hub refuses (or
+//! cannot be reached) the new store is removed again, so the user can correct the address
+//! or the code and try once more.
 use super::Ctx;
 use crate::{AppWindow, EnrollAdapter, Nav, Screen};
 use gridpad_core::{Error, InitOptions, Store};
@@ -9,6 +13,25 @@ use std::rc::Rc;
 
 pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
     let a = ui.global::<EnrollAdapter>();
+    match gridpad_sync::provision::pending(&ctx.data_dir) {
+        Ok(Some(p)) => {
+            a.set_hub(p.hub_url.as_str().into());
+            a.set_code(p.code().unwrap_or_default().into());
+        }
+        Ok(None) => {
+            let hub = match ctx.device.hub() {
+                Some(h) => h.to_string(),
+                None => ctx.settings.borrow().hub.clone(),
+            };
+            if !hub.is_empty() {
+                a.set_hub(hub.as_str().into());
+            }
+        }
+        Err(e) => {
+            a.set_error_kind("enroll".into());
+            a.set_error_text(e.to_string().into());
+        }
+    }
     let c = ctx.clone();
     a.on_enroll(move |hub, code, pin, pin2| {
         let Some(ui) = c.ui() else { return };
@@ -33,6 +56,12 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let clock = c.services.clock.clone();
         let sync = c.services.sync.clone();
         let (hub, code) = (hub.to_string(), code.to_string());
+        // The provisioning file's hub and code, unchanged: enroll with the file.
+        let provisioned = gridpad_sync::provision::pending(&dir)
+            .ok()
+            .flatten()
+            .filter(|p| p.hub_url == hub.trim() && p.code() == Some(code.trim()));
+        let device = c.device.clone();
         {
             let mut s = c.settings.borrow_mut();
             s.hub = hub.clone();
@@ -48,7 +77,11 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 let mut store = Store::init(&dir, &pin, opts).map_err(Enroll::Store)?;
                 let c3 = clock.clone();
                 store.set_clock(move || c3.now());
-                if let Err(e) = sync.enroll(&mut store, &hub, &code) {
+                let enrolled = match provisioned {
+                    Some(_) => sync.enroll_provisioned(&mut store, &device),
+                    None => sync.enroll(&mut store, &hub, &code),
+                };
+                if let Err(e) = enrolled {
                     drop(store);
                     remove_new_store(&dir);
                     return Err(Enroll::Refused(e));

@@ -2,7 +2,7 @@
 //! on purpose); wrong PINs and lockouts are shown as the store reports them.
 use super::Ctx;
 use crate::{AppWindow, LoginAdapter, Nav, Screen};
-use gridpad_core::access::{Access, DeviceConfig};
+use gridpad_core::access::Access;
 use gridpad_core::{Error, Store};
 use slint::ComponentHandle;
 use std::rc::Rc;
@@ -26,6 +26,7 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
         let clock = c.services.clock.clone();
         let sync = c.services.sync.clone();
         let pin = pin.to_string();
+        let limit = c.device.lock_after_days_offline;
         let c2 = c.clone();
         c.exec.run_slot(
             move |slot| -> Result<Result<(String, Option<String>), Access>, Error> {
@@ -45,10 +46,6 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) {
                 // A device the centre locked, or one offline past `lock_after_days_offline`,
                 // stops here: the store stays closed to the user, while sync (started above)
                 // may still reach the hub, which alone can lift the lock.
-                let config = std::env::var_os("GRIDPAD_CONFIG")
-                    .map(std::path::PathBuf::from)
-                    .unwrap_or_else(|| DeviceConfig::PATH.into());
-                let limit = DeviceConfig::load(&config)?.lock_after_days_offline;
                 let access = store.access(limit)?;
                 if !access.is_open() {
                     return Ok(Err(access));

@@ -37,6 +37,8 @@ pub struct Ctx {
     pub exec: Rc<Exec>,
     pub services: Services,
     pub data_dir: PathBuf,
+    /// `/etc/gridpad/gridpad.toml`, read at start.
+    pub device: gridpad_config::DeviceConfig,
     pub settings: RefCell<Settings>,
     /// Key derivation cost for a new store (tests make it cheap).
     pub kdf_iterations: Option<u32>,
@@ -131,6 +133,16 @@ impl Ctx {
             .unwrap_or_else(|| "网格员".to_string())
     }
 
+    /// The GNSS source as the settings screen shows it: this device's choice, else the
+    /// configuration's.
+    pub fn gnss_setting(&self) -> String {
+        self.settings
+            .borrow()
+            .gnss_override
+            .clone()
+            .unwrap_or_else(|| crate::gnss::GnssSource::from_config(&self.device.gnss).setting())
+    }
+
     /// Who uses the device, as read from the store when it is opened.
     pub fn set_user(&self, user: Option<String>) {
         *self.user.borrow_mut() = user.filter(|u| !u.trim().is_empty());
@@ -166,6 +178,8 @@ pub fn sync_finished(c: &Rc<Ctx>, ui: &AppWindow, st: &crate::services::SyncStat
 /// How to start the app.
 pub struct AppConfig {
     pub data_dir: PathBuf,
+    /// The device configuration (`gridpad_config::DeviceConfig::load`; tests: defaults).
+    pub device: gridpad_config::DeviceConfig,
     pub services: Services,
     pub mode: Mode,
     /// Override the saved language ("zh_CN" / "en").
@@ -191,6 +205,7 @@ impl App {
             exec: Rc::new(Exec::new(cfg.mode)),
             services: cfg.services,
             data_dir: cfg.data_dir,
+            device: cfg.device,
             settings: RefCell::new(settings),
             kdf_iterations: cfg.kdf_iterations,
             stack: RefCell::new(vec![]),

@@ -15,7 +15,7 @@ pub fn apply(ui: &AppWindow, ctx: &Ctx) {
     a.set_language(s.language.as_str().into());
     a.set_text_scale(s.text_scale);
     a.set_high_contrast(s.high_contrast);
-    a.set_gnss_source(s.gnss_source.as_str().into());
+    a.set_gnss_source(ctx.gnss_setting().as_str().into());
     a.set_hub(s.hub.as_str().into());
 }
 
@@ -55,7 +55,9 @@ pub fn setup(ui: &AppWindow, ctx: &Rc<Ctx>) -> Vec<slint::Timer> {
     a.on_save_connection(move |gnss, hub| {
         {
             let mut s = c.settings.borrow_mut();
-            s.gnss_source = gnss.to_string();
+            // The configured receiver again is no choice of this device's.
+            let configured = crate::gnss::GnssSource::from_config(&c.device.gnss).setting();
+            s.gnss_override = Some(gnss.trim().to_string()).filter(|g| *g != configured);
             s.hub = hub.to_string();
         }
         c.save_settings();

@@ -79,6 +79,7 @@ pub fn open_app_sized(dir: &Path, lang: &str, height: u32) -> App {
 pub fn open_app_with(dir: &Path, lang: &str, height: u32, services: Services) -> App {
     let app = App::new(AppConfig {
         data_dir: dir.to_path_buf(),
+        device: Default::default(),
         services,
         mode: Mode::Inline,
         language: Some(lang.into()),

@@ -5,6 +5,7 @@
 use super::extract::{blocking, json_body, CentreAuth};
 use crate::authz::Action;
 use crate::centre::DeviceHealth;
+use crate::devices::Holder;
 use crate::hub::{Hub, HubError};
 use crate::seals_and_photo_access::EventView;
 use axum::body::Bytes;
@@ -39,6 +40,12 @@ pub struct TaskCreated {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CodeIssued {
     pub code: String,
+    /// When the code stops working (ms since the epoch).
+    pub expires_ms: u64,
+    /// The holder's name, as the device will show it.
+    pub user: String,
+    /// The grids' ids.
+    pub grids: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -209,12 +216,24 @@ pub async fn issue_code(
 ) -> Reply {
     who.require(Action::CodesIssue)?;
     let b: CodeBody = json_body(&body)?;
-    let code = blocking(move || match &b.account {
-        Some(a) => hub.issue_code_for(&who, a, &b.label, b.ttl_days),
-        None => hub.issue_code(&who, &b.user, &b.label, &b.grids, b.ttl_days),
+    let issued = blocking(move || {
+        let holder = match &b.account {
+            Some(a) => Holder::Account(a),
+            None => Holder::Named {
+                user: &b.user,
+                grids: &b.grids,
+            },
+        };
+        hub.enrollment_code(&who, holder, &b.label, b.ttl_days)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(CodeIssued { code })).into_response())
+    let answer = CodeIssued {
+        code: issued.code,
+        expires_ms: issued.expires_ms,
+        user: issued.user,
+        grids: issued.grids,
+    };
+    Ok((StatusCode::CREATED, Json(answer)).into_response())
 }
 
 #[derive(Deserialize)]
