@@ -17,6 +17,8 @@ pub mod agent;
 pub mod bundle;
 #[cfg(feature = "agent")]
 pub mod fetch;
+#[cfg(feature = "agent")]
+mod health;
 pub mod keys;
 pub mod version;
 
