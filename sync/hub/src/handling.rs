@@ -406,20 +406,10 @@ impl Hub {
         feedback: &str,
         expected: Option<&str>,
     ) -> HubResult<()> {
-        who.require(Action::DepartmentHandle)?;
         let feedback = reason_checked(feedback)?;
-        let (hlc, now) = (self.tick(), self.now_ms());
-        in_tx(self.store(), |tx| {
-            let f = self.found(tx, who, id, Standing::Department, expected)?;
-            if f.status != EventStatus::Dispatched {
-                return Err(HubError::BadRequest(format!(
-                    "an event that is {} cannot be handled",
-                    f.status
-                )));
-            }
-            let dep = self.department_name(tx, f.holding.department())?;
+        self.department_step(who, id, expected, "handled", |tx, f, dep, (hlc, now)| {
             let note = format!("{dep}处置：{feedback}");
-            self.step_in(tx, who, &f, EventStatus::Handled, &note, &hlc, now)
+            self.step_in(tx, who, f, EventStatus::Handled, &note, hlc, now)
         })
     }
 
@@ -431,44 +421,27 @@ impl Hub {
         reason: &str,
         expected: Option<&str>,
     ) -> HubResult<()> {
-        who.require(Action::DepartmentHandle)?;
         let reason = reason_checked(reason)?;
-        let (hlc, now) = (self.tick(), self.now_ms());
-        in_tx(self.store(), |tx| {
-            let f = self.found(tx, who, id, Standing::Department, expected)?;
-            if f.status != EventStatus::Dispatched {
-                return Err(HubError::BadRequest(format!(
-                    "an event that is {} cannot be returned",
-                    f.status
-                )));
-            }
-            let dep = self.department_name(tx, f.holding.department())?;
+        self.department_step(who, id, expected, "returned", |tx, f, dep, (hlc, now)| {
             let here = f
                 .holding
                 .last()
                 .map(|h| h.node_id.clone())
                 .unwrap_or_default();
             let note = format!("{dep}退回：{reason}");
-            self.hop_in(
-                tx,
-                who,
-                &f,
-                EventStatus::Accepted,
-                &note,
-                Hop {
-                    event_id: id.into(),
-                    seq: f.holding.next_seq(),
-                    node_id: here.clone(),
-                    department_id: None,
-                    from_node_id: here,
-                    kind: DEPARTMENT_RETURN.into(),
-                    reason: reason.clone(),
-                    deadline_at: None,
-                    actor: who.actor.name.clone(),
-                    at_ms: now,
-                },
-                (&hlc, now),
-            )
+            let hop = Hop {
+                event_id: id.into(),
+                seq: f.holding.next_seq(),
+                node_id: here.clone(),
+                department_id: None,
+                from_node_id: here,
+                kind: DEPARTMENT_RETURN.into(),
+                reason: reason.clone(),
+                deadline_at: None,
+                actor: who.actor.name.clone(),
+                at_ms: now,
+            };
+            self.hop_in(tx, who, f, EventStatus::Accepted, &note, hop, (hlc, now))
         })
     }
 
@@ -480,15 +453,7 @@ impl Hub {
         id: &str,
         expected: Option<&str>,
     ) -> HubResult<()> {
-        who.require(Action::DepartmentHandle)?;
-        in_tx(self.store(), |tx| {
-            let f = self.found(tx, who, id, Standing::Department, expected)?;
-            if f.status != EventStatus::Dispatched {
-                return Err(HubError::BadRequest(
-                    "only a dispatched event is signed for".into(),
-                ));
-            }
-            let dep = self.department_name(tx, f.holding.department())?;
+        self.department_step(who, id, expected, "signed for", |tx, _, dep, _| {
             self.audit(
                 tx,
                 &who.actor,
@@ -497,6 +462,31 @@ impl Hub {
                 Value::Null,
                 json!({ "note": format!("{dep}已签收") }),
             )
+        })
+    }
+
+    /// A step of the department that holds a dispatched event, in one transaction: `step`
+    /// gets the event as found, the department's name and the step's clock.
+    fn department_step(
+        &self,
+        who: &Principal,
+        id: &str,
+        expected: Option<&str>,
+        verb: &str,
+        step: impl Fn(&mut dyn HubTx, &Found, &str, (&Hlc, u64)) -> HubResult<()>,
+    ) -> HubResult<()> {
+        who.require(Action::DepartmentHandle)?;
+        let (hlc, now) = (self.tick(), self.now_ms());
+        in_tx(self.store(), |tx| {
+            let f = self.found(tx, who, id, Standing::Department, expected)?;
+            if f.status != EventStatus::Dispatched {
+                return Err(HubError::BadRequest(format!(
+                    "an event that is {} cannot be {verb}",
+                    f.status
+                )));
+            }
+            let dep = self.department_name(tx, f.holding.department())?;
+            step(tx, &f, &dep, (&hlc, now))
         })
     }
 
