@@ -2,10 +2,10 @@
 //! device, position, times), its photos with completeness and the seal verdict, its
 //! timeline, who holds it now, and the actions (in [`super::event_acts`]).
 
+use super::event_acts::{acting, Acting};
 use super::queue::{catalog, category_name, deadline, text};
 use super::{local_time, page as frame, Console, Ctx, Failure, Kind, St};
 use crate::authz::Principal;
-use crate::handling::Standing;
 use crate::http::extract::blocking;
 use crate::hub::{Hub, HubError};
 use crate::seals_and_photo_access::EventEvidence;
@@ -13,7 +13,7 @@ use crate::timeline::Step;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use gridhub_store::{with_tx, Department, DeviceRecord, Row};
+use gridhub_store::{with_tx, DeviceRecord, Row};
 use gridpad_domain::worktime::Deadline;
 use maud::{html, Markup};
 use serde_json::Value;
@@ -35,14 +35,10 @@ pub(super) struct Loaded {
     held: Vec<bool>,
     /// The result photos of its tasks: (task, SHA-256, whether the hub holds it).
     results: Vec<(String, String, bool)>,
-    /// What the account is to the event as it is held now.
-    pub(super) standing: Standing,
+    /// What the account may do to the event as it is held now.
+    pub(super) acting: Acting,
     /// Who holds it: the level, the department and its deadline (none: its area).
     holder: Option<String>,
-    /// Where an escalation would go, where a 退回 would go, the departments it may go to.
-    pub(super) escalate_to: Option<String>,
-    pub(super) send_back_to: Option<String>,
-    pub(super) departments: Vec<(Department, bool)>,
 }
 
 pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubError> {
@@ -109,7 +105,6 @@ pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubEr
         })
     });
     let holding = hub.holding(id)?;
-    let standing = holding.standing(who);
     let holder = holding.last().map(|h| {
         let mut s = tree
             .node(&h.node_id)
@@ -128,29 +123,11 @@ pub(super) fn load(hub: &Hub, who: &Principal, id: &str) -> Result<Loaded, HubEr
         }
         s
     });
-    let dispatcher = standing == Standing::Dispatcher;
-    let escalate_to = if dispatcher {
-        hub.escalation_target(who, &row, &holding)?.map(|n| n.name)
-    } else {
-        None
-    };
-    let send_back_to = holding
-        .sent_up_from()
-        .filter(|_| dispatcher)
-        .and_then(|n| tree.node(n))
-        .map(|n| n.name.clone());
-    let departments = if dispatcher {
-        hub.departments_for_event(who, &row)?
-    } else {
-        vec![]
-    };
+    let acting = acting(hub, who, &row, &holding)?;
     Ok(Loaded {
         results,
-        standing,
+        acting,
         holder,
-        escalate_to,
-        send_back_to,
-        departments,
         held,
         category: category_name(&cat, code),
         row,

@@ -9,14 +9,16 @@
 use super::event::{render, Loaded};
 use super::queue::text;
 use super::{Ctx, Failure, Kind, St};
+use crate::authz::Principal;
 use crate::centre::event_version;
-use crate::handling::Standing;
+use crate::handling::{Holding, Standing};
 use crate::http::extract::blocking;
-use crate::hub::HubError;
+use crate::hub::{Hub, HubError};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use gridhub_store::{Department, Row};
 use gridpad_domain::codes::EventStatus;
 use gridpad_domain::worktime::Deadline;
 use maud::{html, Markup};
@@ -89,9 +91,10 @@ impl Act {
         })
     }
 
-    /// Whether an account of `standing` may take it in the event's state (`escalate_to`,
-    /// `send_back_to` and `departments` say where the hops could go).
-    fn allowed(self, standing: Standing, current: EventStatus, ev: &Loaded) -> bool {
+    /// Whether the account may take it in the event's state (its standing, and where the
+    /// hops could go).
+    fn allowed(self, current: EventStatus, ev: &Acting) -> bool {
+        let standing = ev.standing;
         let dispatchable =
             current != EventStatus::Handled && current.can_become(EventStatus::Dispatched);
         match standing {
@@ -168,13 +171,50 @@ impl Act {
     }
 }
 
+/// What an account may do to an event as it is held now: its standing, where an
+/// escalation would go, where a 退回 would go, the departments it may go to.
+pub(super) struct Acting {
+    pub(super) standing: Standing,
+    pub(super) escalate_to: Option<String>,
+    pub(super) send_back_to: Option<String>,
+    pub(super) departments: Vec<(Department, bool)>,
+}
+
+/// [`Acting`] for `who` and the event `row` with its hops.
+pub(super) fn acting(
+    hub: &Hub,
+    who: &Principal,
+    row: &Row,
+    holding: &Holding,
+) -> Result<Acting, HubError> {
+    let standing = holding.standing(who);
+    if standing != Standing::Dispatcher {
+        return Ok(Acting {
+            standing,
+            escalate_to: None,
+            send_back_to: None,
+            departments: vec![],
+        });
+    }
+    let tree = hub.org()?;
+    Ok(Acting {
+        standing,
+        escalate_to: hub.escalation_target(who, row, holding)?.map(|n| n.name),
+        send_back_to: holding
+            .sent_up_from()
+            .and_then(|n| tree.node(n))
+            .map(|n| n.name.clone()),
+        departments: hub.departments_for_event(who, row)?,
+    })
+}
+
 pub(super) fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
     let t = ctx.t();
     let current =
         EventStatus::parse(text(&ev.row.fields, "status")).unwrap_or(EventStatus::Reported);
     let acts: Vec<Act> = Act::ALL
         .into_iter()
-        .filter(|a| a.allowed(ev.standing, current, ev))
+        .filter(|a| a.allowed(current, &ev.acting))
         .collect();
     let version = event_version(&ev.row);
     let id = &ev.row.row_id;
@@ -192,7 +232,7 @@ pub(super) fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
     let optional =
         html! { label { (t.act_optional_note) input type="text" name="note" maxlength="2000"; } };
     html! {
-        @if ev.standing == Standing::Onlooker {
+        @if ev.acting.standing == Standing::Onlooker {
             p.hint #held-elsewhere { (t.ev_held_elsewhere) }
         } @else if acts.iter().all(|a| *a == Act::Note) {
             p.hint { (t.ev_no_actions) }
@@ -210,7 +250,7 @@ pub(super) fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
                     Act::DispatchDepartment => {
                         label { (t.act_department)
                             select name="department" required {
-                                @for (d, routed) in &ev.departments {
+                                @for (d, routed) in &ev.acting.departments {
                                     option value=(d.id) selected[*routed] {
                                         (d.name) @if *routed { " · " (t.act_routed) }
                                     }
@@ -220,11 +260,11 @@ pub(super) fn actions(ctx: &Ctx, ev: &Loaded) -> Markup {
                         (hours) (optional)
                     },
                     Act::Escalate => {
-                        p.hint { (t.act_escalate_to) " " strong #escalate-to { (ev.escalate_to.as_deref().unwrap_or_default()) } }
+                        p.hint { (t.act_escalate_to) " " strong #escalate-to { (ev.acting.escalate_to.as_deref().unwrap_or_default()) } }
                         (reason(t.act_escalate_reason))
                     },
                     Act::SendBack => {
-                        p.hint { (t.act_send_back_to) " " strong #send-back-to { (ev.send_back_to.as_deref().unwrap_or_default()) } }
+                        p.hint { (t.act_send_back_to) " " strong #send-back-to { (ev.acting.send_back_to.as_deref().unwrap_or_default()) } }
                         (reason(t.act_send_back_reason))
                     },
                     Act::DepartmentHandle => (reason(t.act_department_feedback)),
@@ -310,8 +350,8 @@ pub async fn act(
         if event_version(&current) != version {
             return Err(HubError::Conflict("stale".into()));
         }
-        let ev = super::event::load(&hub, &who, &id2)?;
-        if !a.allowed(ev.standing, status, &ev) {
+        let ev = acting(&hub, &who, &current, &hub.holding(&id2)?)?;
+        if !a.allowed(status, &ev) {
             return Err(match ev.standing {
                 Standing::Onlooker => HubError::Forbidden("held elsewhere".into()),
                 _ => HubError::BadRequest("not allowed".into()),
